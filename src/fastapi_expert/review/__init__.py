@@ -1,0 +1,1 @@
+"""Static review: discover files, parse once, model, run rules, report."""

@@ -1,0 +1,251 @@
+"""The review pipeline: read -> parse once -> model -> walk once -> findings.
+
+    sources ──► SourceFile (ast) ──► ModuleInfo ──► Project
+                                          │            │
+                        per-file rules ◄──┘            └──► project rules
+                                  └──────► findings ◄──────┘
+                                  (selection, per-file-ignores, noqa)
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from fastapi_expert.config import Config
+from fastapi_expert.review.discovery import discover, module_name
+from fastapi_expert.review.model.module import ModuleInfo, build_module
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.registry import all_rules
+from fastapi_expert.review.rules.base import FileContext, ProjectContext, Rule
+from fastapi_expert.review.selection import is_enabled
+from fastapi_expert.review.source import (
+    MAX_FILE_BYTES,
+    SourceError,
+    SourceFile,
+    decode_source,
+    parse_source,
+)
+from fastapi_expert.review.suppression import Suppressions
+from fastapi_expert.review.tool_codes import FILE_NOT_ANALYSED, INTERNAL_ERROR, ToolCode
+from fastapi_expert.types import Finding, Location
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+@dataclass
+class ReviewResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+    lines: int = 0
+    seconds: float = 0.0
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def internal_errors(self) -> int:
+        return sum(1 for f in self.findings if f.code == INTERNAL_ERROR.code)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    display: str
+    module: str
+    text: str | None
+    error: SourceError | None = None
+
+
+class RuleSet:
+    """The enabled rules, indexed by the node types they visit."""
+
+    def __init__(self, rules: Iterable[type[Rule]]) -> None:
+        self.rules = [cls() for cls in rules]
+        self.by_node: dict[type[ast.AST], list[tuple[Rule, Callable[..., None]]]] = {}
+        for rule in self.rules:
+            for name in rule.node_types:
+                node_type = getattr(ast, name)
+                self.by_node.setdefault(node_type, []).append((rule, getattr(rule, f"visit_{name}")))
+        self.file_rules = [r for r in self.rules if r.has_file_check()]
+        self.project_rules = [r for r in self.rules if r.has_project_check()]
+
+
+def enabled_rules(config: Config) -> list[type[Rule]]:
+    return [
+        r
+        for r in all_rules()
+        if is_enabled(r.code, r.name, r.default_enabled, config.select, config.extend_select, config.ignore)
+    ]
+
+
+def read_file(path: Path) -> tuple[str | None, SourceError | None]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, SourceError(f"file is {size / 1_048_576:.1f} MiB, over the {MAX_FILE_BYTES // 1_048_576} MiB limit for source files")
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, SourceError(f"cannot read file: {exc.strerror or exc}")
+    try:
+        return decode_source(data), None
+    except SourceError as exc:
+        return None, exc
+
+
+def review_paths(paths: list[Path], config: Config, cwd: Path | None = None) -> ReviewResult:
+    files = discover(paths, config, cwd)
+    inputs = []
+    for found in files:
+        text, error = read_file(found.path)
+        inputs.append(InputFile(found.display, found.module, text, error))
+    return run_review(inputs, config)
+
+
+def review_sources(sources: Mapping[str, str], config: Config | None = None) -> ReviewResult:
+    """Review in-memory files (`{"app/main.py": "..."}`): tests, stdin, MCP."""
+    config = config or Config()
+    packages = {Path(p).parent for p in sources if PurePosixPath(p).name == "__init__.py"}
+    inputs = [
+        InputFile(path, module_name(Path(path), Path("."), packages), text)
+        for path, text in sources.items()
+    ]
+    return run_review(inputs, config)
+
+
+def _tool_finding(tool: ToolCode, path: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    return Finding(tool.code, tool.name, tool.severity, Location(path, line, column, line, column), message)
+
+
+def run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
+    started = time.perf_counter()
+    result = ReviewResult()
+    rule_set = RuleSet(enabled_rules(config))
+    raw: list[Finding] = []
+    modules: list[ModuleInfo] = []
+    for item in inputs:
+        result.files += 1
+        if item.text is None:
+            err = item.error or SourceError("cannot read file")
+            raw.append(_tool_finding(FILE_NOT_ANALYSED, item.display, str(err), err.line, err.column))
+            continue
+        result.sources[item.display] = item.text
+        result.lines += item.text.count("\n") + (0 if item.text.endswith("\n") or not item.text else 1)
+        try:
+            tree = parse_source(item.text, item.display)
+            modules.append(build_module(SourceFile(item.display, item.text, tree), item.module))
+        except SourceError as exc:
+            raw.append(_tool_finding(FILE_NOT_ANALYSED, item.display, str(exc), exc.line, exc.column))
+        except RecursionError:
+            raw.append(_tool_finding(FILE_NOT_ANALYSED, item.display, "cannot analyse: the code is nested too deeply"))
+
+    project = Project(modules)
+    for module in modules:
+        _run_file_rules(module, project, rule_set, raw.append)
+    project_ctx = ProjectContext(project, raw.append)
+    for rule in rule_set.project_rules:
+        project_ctx.rule = rule
+        try:
+            rule.check_project(project_ctx)
+        except Exception as exc:  # a crash in one rule must not end the review
+            raw.append(_internal(rule, "<project>", exc))
+
+    result.findings = _filter(raw, result.sources, config)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _internal(rule: Rule, path: str, exc: BaseException, node: ast.AST | None = None) -> Finding:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    line = getattr(node, "lineno", 1) or 1
+    col = (getattr(node, "col_offset", 0) or 0) + 1
+    return _tool_finding(
+        INTERNAL_ERROR,
+        path,
+        f"internal error in rule {rule.code} ({rule.name}): {type(exc).__name__}: {exc}{where}",
+        line,
+        col,
+    )
+
+
+def _run_file_rules(module: ModuleInfo, project: Project, rule_set: RuleSet, emit: Callable[[Finding], None]) -> None:
+    ctx = FileContext(module.source, module, project, emit)
+    crashed: set[str] = set()
+    by_node = rule_set.by_node
+    ENTER_BODY, LEAVE = 1, 2  # noqa: N806 - local event tags
+    stack: list[tuple[ast.AST, int]] = [(module.tree, 0)]
+    ancestors = ctx.ancestors
+    functions = ctx.functions
+    while stack:
+        node, event = stack.pop()
+        if event == LEAVE:
+            ancestors.pop()
+            if isinstance(node, _FUNCTIONS):
+                functions.pop()
+            continue
+        if event == ENTER_BODY:
+            functions.append(node)
+            continue
+        handlers = by_node.get(type(node))
+        if handlers:
+            for rule, method in handlers:
+                if rule.code in crashed:
+                    continue
+                ctx.rule = rule
+                try:
+                    method(node, ctx)
+                except Exception as exc:  # report, skip this rule for the file, go on
+                    crashed.add(rule.code)
+                    emit(_internal(rule, module.path, exc, node))
+        ancestors.append(node)
+        stack.append((node, LEAVE))
+        if isinstance(node, _FUNCTIONS):
+            body = node.body if isinstance(node.body, list) else [node.body]
+            stack.extend((child, 0) for child in reversed(body))
+            stack.append((node, ENTER_BODY))
+            head = [c for c in ast.iter_child_nodes(node) if not any(c is b for b in body)]
+            stack.extend((child, 0) for child in reversed(head))
+        else:
+            stack.extend((child, 0) for child in reversed(list(ast.iter_child_nodes(node))))
+    for rule in rule_set.file_rules:
+        if rule.code in crashed:
+            continue
+        ctx.rule = rule
+        try:
+            rule.check_file(ctx)
+        except Exception as exc:
+            emit(_internal(rule, module.path, exc))
+
+
+def _filter(findings: list[Finding], sources: Mapping[str, str], config: Config) -> list[Finding]:
+    suppressions: dict[str, Suppressions] = {}
+    kept: dict[tuple[object, ...], Finding] = {}
+    for finding in findings:
+        path = finding.location.path
+        if finding.code not in {FILE_NOT_ANALYSED.code, INTERNAL_ERROR.code}:
+            if _per_file_ignored(path, finding.code, config):
+                continue
+            if path in sources:
+                if path not in suppressions:
+                    suppressions[path] = Suppressions.scan(sources[path].splitlines())
+                loc = finding.location
+                if suppressions[path].suppresses(finding.code, loc.line, loc.end_line):
+                    continue
+        key = (finding.code, finding.location, finding.message)
+        kept.setdefault(key, finding)
+    return sorted(kept.values(), key=Finding.sort_key)
+
+
+def _per_file_ignored(path: str, code: str, config: Config) -> bool:
+    for pattern, codes in config.per_file_ignores.items():
+        matches = (
+            fnmatch.fnmatch(path, pattern)
+            or fnmatch.fnmatch(PurePosixPath(path).name, pattern)
+            or fnmatch.fnmatch(path, f"*/{pattern}")
+        )
+        if matches and any(code.startswith(c.upper()) or c.upper() == "ALL" for c in codes):
+            return True
+    return False

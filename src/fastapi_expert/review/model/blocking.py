@@ -1,0 +1,222 @@
+"""What blocks the event loop, as data.
+
+Rules and the call graph read these tables; no rule keeps its own list. Keys are
+fully qualified names after import resolution (`from requests import get as g`
+still resolves to `requests.get`). Methods are keyed by the receiver's type as
+inferred from annotations and constructor calls (`Session.execute`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class BlockingKind(str, Enum):
+    SLEEP = "sleep"
+    HTTP = "http"
+    DATABASE = "database"
+    FILE = "file"
+    PROCESS = "process"
+    CPU = "cpu"
+    NETWORK = "network"
+
+
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    kind: BlockingKind
+    instead: str
+
+
+def _table(kind: BlockingKind, instead: str, *names: str) -> dict[str, Blocking]:
+    return dict.fromkeys(names, Blocking(kind, instead))
+
+
+_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+
+BLOCKING_CALLS: dict[str, Blocking] = {
+    **_table(BlockingKind.SLEEP, "`await asyncio.sleep(...)`", "time.sleep"),
+    **_table(
+        BlockingKind.HTTP,
+        "a shared `httpx.AsyncClient`",
+        *(f"requests.{v}" for v in _HTTP_VERBS),
+        *(f"requests.api.{v}" for v in _HTTP_VERBS),
+        *(f"requests.Session.{v}" for v in (*_HTTP_VERBS, "send")),
+        *(f"httpx.{v}" for v in (*_HTTP_VERBS, "stream")),
+        *(f"httpx.Client.{v}" for v in (*_HTTP_VERBS, "send", "stream")),
+        "urllib.request.urlopen",
+        "urllib3.request",
+        "urllib3.PoolManager.request",
+        "http.client.HTTPConnection.request",
+        "http.client.HTTPConnection.getresponse",
+        "http.client.HTTPSConnection.request",
+        "http.client.HTTPSConnection.getresponse",
+    ),
+    **_table(
+        BlockingKind.DATABASE,
+        "an `AsyncSession` (SQLAlchemy asyncio) or an async driver",
+        *(
+            f"sqlalchemy.orm.Session.{m}"
+            for m in (
+                "execute", "scalars", "scalar", "query", "commit", "flush", "refresh",
+                "get", "merge", "rollback", "connection", "close",
+            )
+        ),
+        *(f"sqlalchemy.engine.Engine.{m}" for m in ("connect", "begin", "execute")),
+        *(f"sqlalchemy.engine.Connection.{m}" for m in ("execute", "commit", "scalars", "scalar")),
+        "psycopg2.connect",
+        "psycopg.connect",
+        "pymysql.connect",
+        "MySQLdb.connect",
+        "sqlite3.connect",
+        *(f"psycopg2.Cursor.{m}" for m in ("execute", "executemany", "fetchone", "fetchall", "fetchmany")),
+        *(f"sqlite3.Connection.{m}" for m in ("execute", "executemany", "commit")),
+        *(f"sqlite3.Cursor.{m}" for m in ("execute", "executemany", "fetchone", "fetchall")),
+        *(f"psycopg2.Connection.{m}" for m in ("commit", "rollback")),
+        *(
+            f"redis.Redis.{m}"
+            for m in (
+                "get", "set", "delete", "incr", "expire", "hget", "hset", "lpush", "rpush",
+                "publish", "exists", "mget", "setex", "ping", "keys", "scan",
+            )
+        ),
+        *(
+            f"pymongo.collection.Collection.{m}"
+            for m in ("find", "find_one", "insert_one", "insert_many", "update_one", "delete_one")
+        ),
+        "boto3.client",
+        "boto3.resource",
+    ),
+    **_table(
+        BlockingKind.FILE,
+        "`anyio.Path`/`aiofiles`, or `await anyio.to_thread.run_sync(...)`",
+        "builtins.open",
+        "io.open",
+        "os.listdir",
+        "os.walk",
+        "os.scandir",
+        "os.remove",
+        "os.unlink",
+        "os.rename",
+        "os.makedirs",
+        "os.stat",
+        "shutil.copy",
+        "shutil.copyfile",
+        "shutil.copytree",
+        "shutil.move",
+        "shutil.rmtree",
+        *(
+            f"pathlib.Path.{m}"
+            for m in (
+                "read_text", "read_bytes", "write_text", "write_bytes", "open", "exists",
+                "mkdir", "unlink", "iterdir", "glob", "rglob", "stat", "touch",
+            )
+        ),
+    ),
+    **_table(
+        BlockingKind.PROCESS,
+        "`asyncio.create_subprocess_exec(...)`",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "subprocess.Popen",
+        "os.system",
+        "os.popen",
+        "os.waitpid",
+        "os.wait",
+        "builtins.input",
+    ),
+    **_table(
+        BlockingKind.NETWORK,
+        "an asyncio client library",
+        "socket.create_connection",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "smtplib.SMTP.sendmail",
+        "smtplib.SMTP.send_message",
+        "ftplib.FTP",
+    ),
+    **_table(
+        BlockingKind.CPU,
+        "`await run_in_threadpool(...)` (or `anyio.to_thread.run_sync`)",
+        "bcrypt.hashpw",
+        "bcrypt.checkpw",
+        "bcrypt.kdf",
+        "hashlib.pbkdf2_hmac",
+        "hashlib.scrypt",
+        "passlib.context.CryptContext.hash",
+        "passlib.context.CryptContext.verify",
+        "passlib.context.CryptContext.verify_and_update",
+        "pwdlib.PasswordHash.hash",
+        "pwdlib.PasswordHash.verify",
+        "pwdlib.PasswordHash.verify_and_update",
+        "argon2.PasswordHasher.hash",
+        "argon2.PasswordHasher.verify",
+    ),
+}
+
+# What a factory call returns, so that methods called on the result resolve.
+FACTORY_RETURNS: dict[str, str] = {
+    "requests.session": "requests.Session",
+    "requests.Session": "requests.Session",
+    "httpx.Client": "httpx.Client",
+    "psycopg2.connect": "psycopg2.Connection",
+    "psycopg2.Connection.cursor": "psycopg2.Cursor",
+    "sqlite3.connect": "sqlite3.Connection",
+    "sqlite3.Connection.cursor": "sqlite3.Cursor",
+    "redis.Redis": "redis.Redis",
+    "redis.StrictRedis": "redis.Redis",
+    "redis.Redis.from_url": "redis.Redis",
+    "redis.from_url": "redis.Redis",
+    "pathlib.Path": "pathlib.Path",
+    "sqlalchemy.orm.Session": "sqlalchemy.orm.Session",
+    "sqlalchemy.create_engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.Engine.connect": "sqlalchemy.engine.Connection",
+    "sqlalchemy.engine.Engine.begin": "sqlalchemy.engine.Connection",
+    "passlib.context.CryptContext": "passlib.context.CryptContext",
+    "pwdlib.PasswordHash": "pwdlib.PasswordHash",
+    "pwdlib.PasswordHash.recommended": "pwdlib.PasswordHash",
+    "argon2.PasswordHasher": "argon2.PasswordHasher",
+    "pymongo.MongoClient": "pymongo.MongoClient",
+    "smtplib.SMTP": "smtplib.SMTP",
+    "urllib3.PoolManager": "urllib3.PoolManager",
+}
+
+# Aliases under which libraries export the same class.
+TYPE_ALIASES: dict[str, str] = {
+    "requests.sessions.Session": "requests.Session",
+    "sqlalchemy.orm.session.Session": "sqlalchemy.orm.Session",
+    "sqlalchemy.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.base.Engine": "sqlalchemy.engine.Engine",
+    "sqlalchemy.Connection": "sqlalchemy.engine.Connection",
+    "sqlalchemy.engine.base.Connection": "sqlalchemy.engine.Connection",
+    "redis.client.Redis": "redis.Redis",
+    "redis.StrictRedis": "redis.Redis",
+    "httpx._client.Client": "httpx.Client",
+    "pwdlib.hashers.PasswordHash": "pwdlib.PasswordHash",
+}
+
+# Calls that run their callable argument in a worker thread: whatever they are
+# handed does not run on the event loop.
+THREAD_OFFLOADERS: frozenset[str] = frozenset(
+    {
+        "fastapi.concurrency.run_in_threadpool",
+        "starlette.concurrency.run_in_threadpool",
+        "anyio.to_thread.run_sync",
+        "asyncio.to_thread",
+        "asyncio.AbstractEventLoop.run_in_executor",
+        "concurrent.futures.ThreadPoolExecutor.submit",
+    }
+)
+
+
+def blocking_call(qualname: str | None) -> Blocking | None:
+    """The blocking fact for a call target, or None when it does not block."""
+    if qualname is None:
+        return None
+    return BLOCKING_CALLS.get(TYPE_ALIASES.get(qualname, qualname))

@@ -1,0 +1,136 @@
+"""The project call graph and the fact "runs on the event loop".
+
+An `async def` always runs on the event loop. A plain `def` runs there too when
+an `async def` (or a function already on the loop) calls it directly; it does
+not when it is handed to a thread (`run_in_threadpool`, `asyncio.to_thread`,
+`anyio.to_thread.run_sync`), and FastAPI runs sync routes and dependencies in
+its threadpool by itself, so those are never roots.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi_expert.review.model.blocking import THREAD_OFFLOADERS, Blocking, blocking_call
+from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+
+if TYPE_CHECKING:
+    from fastapi_expert.review.model.project import Project
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    caller: FunctionInfo
+    node: ast.Call
+    target: str | None
+    callee: FunctionInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingPath:
+    """Call sites from a sync function down to the call that blocks."""
+
+    steps: tuple[CallSite, ...]
+    blocking: Blocking
+
+    @property
+    def final(self) -> CallSite:
+        return self.steps[-1]
+
+
+class CallGraph:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.sites: dict[ast.AST, list[CallSite]] = {}
+        self.by_qualname: dict[str, FunctionInfo] = {}
+        for func in project.all_functions():
+            self.by_qualname[func.qualname] = func
+        for func in project.all_functions():
+            self.sites[func.node] = self._call_sites(func)
+        self._blocking_memo: dict[ast.AST, BlockingPath | None] = {}
+        self.on_loop_via: dict[ast.AST, CallSite | None] = self._loop_reachability()
+
+    def _call_sites(self, func: FunctionInfo) -> list[CallSite]:
+        out: list[CallSite] = []
+        offloaded: set[int] = set()
+        for node in own_nodes(func.node):
+            if not isinstance(node, ast.Call):
+                continue
+            target = self.project.call_target(func.module, func, node)
+            if _is_offloader(target) or _offloader_shape(node):
+                # Arguments handed to a thread are not called here; a call *inside*
+                # the arguments (run_in_threadpool(f())) still runs here.
+                offloaded.update(id(a) for a in node.args if not isinstance(a, ast.Call))
+            callee = self.by_qualname.get(target) if target else None
+            out.append(CallSite(func, node, target, callee))
+        return [s for s in out if id(s.node) not in offloaded]
+
+    def sites_of(self, func: FunctionInfo) -> list[CallSite]:
+        return self.sites.get(func.node, [])
+
+    def _loop_reachability(self) -> dict[ast.AST, CallSite | None]:
+        via: dict[ast.AST, CallSite | None] = {}
+        queue: deque[FunctionInfo] = deque()
+        for func in self.by_qualname.values():
+            if func.is_async:
+                via[func.node] = None
+                queue.append(func)
+        while queue:
+            func = queue.popleft()
+            for site in self.sites_of(func):
+                callee = site.callee
+                if callee is None or callee.is_async or callee.node in via:
+                    continue
+                via[callee.node] = site
+                queue.append(callee)
+        return via
+
+    def runs_on_loop(self, func: FunctionInfo) -> bool:
+        return func.node in self.on_loop_via
+
+    def blocking_path(self, func: FunctionInfo) -> BlockingPath | None:
+        """The first blocking call a sync function makes, directly or through
+        other sync project functions (memoised; cycles are cut)."""
+        if func.is_async:
+            return None
+        if func.node in self._blocking_memo:
+            return self._blocking_memo[func.node]
+        self._blocking_memo[func.node] = None  # cut cycles
+        result: BlockingPath | None = None
+        for site in self.sites_of(func):
+            fact = blocking_call(site.target)
+            if fact is not None:
+                result = BlockingPath((site,), fact)
+                break
+        if result is None:
+            for site in self.sites_of(func):
+                if site.callee is None or site.callee.is_async:
+                    continue
+                below = self.blocking_path(site.callee)
+                if below is not None:
+                    result = BlockingPath((site, *below.steps), below.blocking)
+                    break
+        self._blocking_memo[func.node] = result
+        return result
+
+
+def _is_offloader(target: str | None) -> bool:
+    if target is None:
+        return False
+    if target in THREAD_OFFLOADERS:
+        return True
+    # loop.run_in_executor(None, f) on any loop object
+    return target.endswith((".run_in_executor", ".to_thread", ".run_in_threadpool"))
+
+
+_OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
+
+
+def _offloader_shape(call: ast.Call) -> bool:
+    """`loop.run_in_executor(...)` on a loop whose type we cannot infer."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name in _OFFLOAD_NAMES

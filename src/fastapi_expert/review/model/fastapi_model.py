@@ -1,0 +1,457 @@
+"""What FastAPI will build, read statically: apps, routers, includes, routes,
+middleware and every route's dependency tree."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
+
+if TYPE_CHECKING:
+    from fastapi_expert.review.model.project import Project
+
+APP_CLASSES = frozenset({"fastapi.FastAPI", "fastapi.applications.FastAPI"})
+ROUTER_CLASSES = frozenset({"fastapi.APIRouter", "fastapi.routing.APIRouter"})
+DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.param_functions.Depends"})
+SECURITY = frozenset({"fastapi.Security", "fastapi.params.Security", "fastapi.param_functions.Security"})
+HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+ROUTE_DECORATORS = frozenset({*HTTP_VERBS, "api_route", "websocket", "route", "websocket_route"})
+SECURITY_SCHEME_PREFIXES = ("fastapi.security.",)
+
+
+@dataclass(eq=False)
+class RouterObject:
+    """A `FastAPI()` app or an `APIRouter()`."""
+
+    ref: str
+    kind: str  # "app" | "router"
+    module: ModuleInfo
+    node: ast.Call | None
+    prefix: str = ""
+    dependencies: list[ast.expr] = field(default_factory=list)
+
+    def keyword(self, name: str) -> ast.expr | None:
+        if self.node is None:
+            return None
+        return next((k.value for k in self.node.keywords if k.arg == name), None)
+
+
+@dataclass(eq=False)
+class Include:
+    parent: str
+    child: str
+    prefix: str
+    dependencies: list[ast.expr]
+    node: ast.Call
+    module: ModuleInfo
+
+
+@dataclass(eq=False)
+class Dependency:
+    """One `Depends(...)` / `Security(...)` marker and what it calls."""
+
+    marker: ast.Call
+    module: ModuleInfo
+    target: str | None
+    is_security: bool
+    scopes: tuple[str, ...] = ()
+    param: str | None = None
+    children: list[Dependency] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Dependency]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass(eq=False)
+class Route:
+    """A path operation or WebSocket endpoint."""
+
+    router: str
+    module: ModuleInfo
+    node: ast.Call  # the decorator or add_api_route call
+    endpoint: FunctionInfo | None
+    methods: tuple[str, ...]
+    path: str | None
+    is_websocket: bool
+    full_paths: list[str] = field(default_factory=list)
+    dependencies: list[Dependency] = field(default_factory=list)
+
+    def keyword(self, name: str) -> ast.expr | None:
+        return next((k.value for k in self.node.keywords if k.arg == name), None)
+
+    def all_dependencies(self) -> Iterator[Dependency]:
+        for dep in self.dependencies:
+            yield from dep.walk()
+
+    @property
+    def display_path(self) -> str:
+        if self.full_paths:
+            return self.full_paths[0]
+        return self.path if self.path is not None else "<dynamic>"
+
+
+@dataclass(eq=False)
+class Middleware:
+    app: str
+    module: ModuleInfo
+    node: ast.Call
+    target: str | None
+
+
+def literal_str(expr: ast.expr | None) -> str | None:
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+def keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+class FastAPIModel:
+    """Apps, routers and routes of a project, with include prefixes resolved."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.objects: dict[str, RouterObject] = {}
+        self.includes: list[Include] = []
+        self.routes: list[Route] = []
+        self.middleware: list[Middleware] = []
+        self.route_of_function: dict[ast.AST, list[Route]] = defaultdict(list)
+        self._dep_cache: dict[str, list[Dependency]] = {}
+        for module in project.modules:
+            if module.imports_module("fastapi"):
+                self._collect_objects(module)
+        for module in project.modules:
+            if module.imports_module("fastapi") or self._uses_known_object(module):
+                self._collect_usages(module)
+        self._resolve_paths()
+        for route in self.routes:
+            route.dependencies = self._route_dependencies(route)
+            if route.endpoint is not None:
+                self.route_of_function[route.endpoint.node].append(route)
+        self.dependency_functions: set[ast.AST] = set()
+        for route in self.routes:
+            for dep in route.all_dependencies():
+                sym = project.lookup(dep.target)
+                if isinstance(sym, FunctionInfo):
+                    self.dependency_functions.add(sym.node)
+
+    # -- collection -------------------------------------------------------
+
+    def _uses_known_object(self, module: ModuleInfo) -> bool:
+        return any(self.project.canonical(q) in self.objects for q in module.imports.values())
+
+    def _scopes(self, module: ModuleInfo) -> Iterator[tuple[FunctionInfo | None, list[ast.stmt]]]:
+        yield None, module.tree.body
+        for func in module.all_functions:
+            yield func, func.node.body
+
+    def _collect_objects(self, module: ModuleInfo) -> None:
+        for func, body in self._scopes(module):
+            for node in _walk_scope(body):
+                if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    kind = self._object_kind(module, node.value)
+                    if kind is None:
+                        continue
+                    for target in targets:
+                        if isinstance(target, ast.Name):
+                            ref = self._ref_for_name(module, func, target.id)
+                            obj = RouterObject(ref, kind, module, node.value)
+                            obj.prefix = literal_str(obj.keyword("prefix")) or ""
+                            deps = obj.keyword("dependencies")
+                            if isinstance(deps, ast.List | ast.Tuple):
+                                obj.dependencies = list(deps.elts)
+                            self.objects[ref] = obj
+
+    def _object_kind(self, module: ModuleInfo, call: ast.Call) -> str | None:
+        target = self.project.resolve(module, call.func)
+        if target in APP_CLASSES:
+            return "app"
+        if target in ROUTER_CLASSES:
+            return "router"
+        sym = self.project.lookup(target)
+        if isinstance(sym, ClassInfo):
+            bases = self.project.class_bases(sym)
+            if bases & APP_CLASSES:
+                return "app"
+            if bases & ROUTER_CLASSES:
+                return "router"
+        return None
+
+    @staticmethod
+    def _ref_for_name(module: ModuleInfo, func: FunctionInfo | None, name: str) -> str:
+        if func is None:
+            return f"{module.name}.{name}" if module.name else name
+        return f"{func.qualname}.<{name}>"
+
+    def object_ref(self, module: ModuleInfo, func: FunctionInfo | None, expr: ast.expr) -> str | None:
+        """Which app or router an expression denotes (scope-aware)."""
+        if isinstance(expr, ast.Name):
+            scope = func
+            while scope is not None:
+                local = f"{scope.qualname}.<{expr.id}>"
+                if local in self.objects:
+                    return local
+                scope = scope.parent
+        ref = self.project.canonical(module.resolve(expr))
+        if ref in self.objects:
+            return ref
+        # `router.router` style or a name imported through a re-export
+        if ref is not None:
+            sym = self.project.lookup(ref)
+            if isinstance(sym, tuple):
+                target_module, _value = sym
+                name = ref.rsplit(".", 1)[-1]
+                candidate = f"{target_module.name}.{name}"
+                if candidate in self.objects:
+                    return candidate
+        return None
+
+    def _collect_usages(self, module: ModuleInfo) -> None:
+        for func in module.all_functions:
+            for deco in func.node.decorator_list:
+                if not isinstance(deco, ast.Call) or not isinstance(deco.func, ast.Attribute):
+                    continue
+                attr = deco.func.attr
+                if attr in ROUTE_DECORATORS:
+                    self._add_route(module, func.parent, deco, deco.func.value, attr, func)
+                elif attr == "middleware":
+                    ref = self.object_ref(module, func.parent, deco.func.value)
+                    if ref is not None:
+                        self.middleware.append(Middleware(ref, module, deco, func.qualname))
+        for func, body in self._scopes(module):
+            for node in _walk_scope(body):
+                if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                    continue
+                attr = node.func.attr
+                if attr in {"include_router", "mount"} and node.args:
+                    self._add_include(module, func, node, attr)
+                elif attr in {"add_api_route", "add_api_websocket_route", "add_route", "add_websocket_route"} and len(node.args) >= 2:
+                    endpoint_sym = self.project.lookup(self.project.resolve(module, node.args[1])) if isinstance(node.args[1], ast.Name | ast.Attribute) else None
+                    endpoint = endpoint_sym if isinstance(endpoint_sym, FunctionInfo) else None
+                    kind = "websocket" if "websocket" in attr else "api_route"
+                    self._add_route(module, func, node, node.func.value, kind, endpoint)
+                elif attr == "add_middleware" and node.args:
+                    ref = self.object_ref(module, func, node.func.value)
+                    if ref is not None:
+                        target = self.project.resolve(module, node.args[0])
+                        self.middleware.append(Middleware(ref, module, node, target))
+
+    def _add_route(self, module: ModuleInfo, scope: FunctionInfo | None, call: ast.Call, owner: ast.expr, attr: str, endpoint: FunctionInfo | None) -> None:
+        ref = self.object_ref(module, scope, owner)
+        if ref is None:
+            # An unresolved owner still counts when the call has a route's shape:
+            # `@something.get("/path")` in a file that imports FastAPI.
+            path_arg = literal_str(call.args[0]) if call.args else literal_str(keyword(call, "path"))
+            if path_arg is None or not (path_arg == "" or path_arg.startswith("/")):
+                return
+            ref = f"?{module.name}.{ast.unparse(owner)}"
+        path = literal_str(call.args[0]) if call.args else literal_str(keyword(call, "path"))
+        is_ws = attr in {"websocket", "websocket_route"}
+        if attr in HTTP_VERBS:
+            methods: tuple[str, ...] = (attr.upper(),)
+        elif is_ws:
+            methods = ()
+        else:
+            methods_expr = keyword(call, "methods")
+            if isinstance(methods_expr, ast.List | ast.Tuple | ast.Set):
+                methods = tuple(
+                    s.upper() for s in (literal_str(e) for e in methods_expr.elts) if s
+                )
+            else:
+                methods = ("GET",)
+        self.routes.append(Route(ref, module, call, endpoint, methods, path, is_ws))
+
+    def _add_include(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call, attr: str) -> None:
+        parent = self.object_ref(module, func, call.func.value) if isinstance(call.func, ast.Attribute) else None
+        if attr == "mount":
+            if len(call.args) < 2:
+                return
+            child_expr = call.args[1]
+            prefix = literal_str(call.args[0]) or ""
+        else:
+            child_expr = call.args[0]
+            prefix = literal_str(keyword(call, "prefix")) or ""
+        child = self.object_ref(module, func, child_expr)
+        if parent is None or child is None:
+            return
+        deps_expr = keyword(call, "dependencies")
+        deps = list(deps_expr.elts) if isinstance(deps_expr, ast.List | ast.Tuple) else []
+        self.includes.append(Include(parent, child, prefix, deps, call, module))
+
+    # -- paths ------------------------------------------------------------
+
+    def _resolve_paths(self) -> None:
+        parents: dict[str, list[Include]] = defaultdict(list)
+        for inc in self.includes:
+            parents[inc.child].append(inc)
+        self.included: set[str] = {inc.child for inc in self.includes}
+
+        def prefixes(ref: str, seen: frozenset[str]) -> list[str]:
+            obj = self.objects.get(ref)
+            own = obj.prefix if obj else ""
+            if ref in seen:
+                return [own]
+            incoming = parents.get(ref, [])
+            if not incoming:
+                return [own]
+            out: list[str] = []
+            for inc in incoming:
+                for above in prefixes(inc.parent, seen | {ref}):
+                    out.append(above + inc.prefix + own)
+            return out
+
+        for route in self.routes:
+            if route.path is None:
+                continue
+            route.full_paths = sorted({p + route.path for p in prefixes(route.router, frozenset())})
+
+    def include_chain(self, ref: str) -> list[Include]:
+        """One chain of includes from an app down to `ref` (empty if none)."""
+        chain: list[Include] = []
+        seen: set[str] = set()
+        current = ref
+        while current not in seen:
+            seen.add(current)
+            inc = next((i for i in self.includes if i.child == current), None)
+            if inc is None:
+                break
+            chain.append(inc)
+            current = inc.parent
+        return list(reversed(chain))
+
+    @property
+    def apps(self) -> list[RouterObject]:
+        return [o for o in self.objects.values() if o.kind == "app"]
+
+    # -- dependencies -----------------------------------------------------
+
+    def marker(self, module: ModuleInfo, expr: ast.expr | None) -> tuple[bool, ast.Call] | None:
+        """If `expr` is `Depends(...)` / `Security(...)`, say which and return the call."""
+        if not isinstance(expr, ast.Call):
+            return None
+        target = self.project.resolve(module, expr.func)
+        if target in DEPENDS:
+            return False, expr
+        if target in SECURITY:
+            return True, expr
+        return None
+
+    def _dependency(self, module: ModuleInfo, call: ast.Call, is_security: bool, param: str | None, annotation_type: str | None, depth: int) -> Dependency:
+        target_expr = call.args[0] if call.args else keyword(call, "dependency")
+        target: str | None
+        if target_expr is None:
+            target = annotation_type
+        elif isinstance(target_expr, ast.Call):
+            target = self.project.resolve(module, target_expr.func)  # an instance: its __call__
+        else:
+            target = self.project.resolve(module, target_expr)
+        scopes_expr = keyword(call, "scopes")
+        scopes: tuple[str, ...] = ()
+        if isinstance(scopes_expr, ast.List | ast.Tuple):
+            scopes = tuple(s for s in (literal_str(e) for e in scopes_expr.elts) if s)
+        dep = Dependency(call, module, target, is_security, scopes, param)
+        if depth < 12 and target:
+            dep.children = self.callable_dependencies(target, depth + 1)
+        return dep
+
+    def callable_dependencies(self, target: str, depth: int = 0) -> list[Dependency]:
+        """Dependencies declared in the signature of a function or class."""
+        if target in self._dep_cache:
+            return self._dep_cache[target]
+        self._dep_cache[target] = []
+        sym = self.project.lookup(target)
+        func: FunctionInfo | None = None
+        if isinstance(sym, FunctionInfo):
+            func = sym
+        elif isinstance(sym, ClassInfo):
+            func = self.project.find_method(sym, "__init__")
+        deps = self.signature_dependencies(func, depth) if func else []
+        self._dep_cache[target] = deps
+        return deps
+
+    def signature_dependencies(self, func: FunctionInfo, depth: int = 0) -> list[Dependency]:
+        module = func.module
+        args = func.node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults: dict[str, ast.expr] = {}
+        for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
+            defaults[arg.arg] = default
+        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+            if kw_default is not None:
+                defaults[arg.arg] = kw_default
+        out: list[Dependency] = []
+        for arg in [*positional, *args.kwonlyargs]:
+            found = self.marker(module, defaults.get(arg.arg))
+            marker_module = module
+            ann_module, _inner, meta = self.project.annotated_parts(module, arg.annotation)
+            if found is None:
+                for m in meta:
+                    found = self.marker(ann_module, m)
+                    if found:
+                        marker_module = ann_module
+                        break
+            if found is None:
+                continue
+            ann_type = self.project.annotation_type(module, arg.annotation)
+            out.append(self._dependency(marker_module, found[1], found[0], arg.arg, ann_type, depth))
+        return out
+
+    def list_dependencies(self, module: ModuleInfo, exprs: list[ast.expr]) -> list[Dependency]:
+        out = []
+        for expr in exprs:
+            found = self.marker(module, expr)
+            if found:
+                out.append(self._dependency(module, found[1], found[0], None, None, 1))
+        return out
+
+    def _route_dependencies(self, route: Route) -> list[Dependency]:
+        deps: list[Dependency] = []
+        for inc in self.include_chain(route.router):
+            parent = self.objects.get(inc.parent)
+            if parent is not None and parent.dependencies:
+                deps += self.list_dependencies(parent.module, parent.dependencies)
+            deps += self.list_dependencies(inc.module, inc.dependencies)
+        owner = self.objects.get(route.router)
+        if owner is not None and owner.dependencies:
+            deps += self.list_dependencies(owner.module, owner.dependencies)
+        deco_deps = route.keyword("dependencies")
+        if isinstance(deco_deps, ast.List | ast.Tuple):
+            deps += self.list_dependencies(route.module, list(deco_deps.elts))
+        if route.endpoint is not None:
+            deps += self.signature_dependencies(route.endpoint)
+        return deps
+
+    def routes_for(self, func_node: ast.AST) -> list[Route]:
+        return self.route_of_function.get(func_node, [])
+
+    def is_security_dependency(self, dep: Dependency) -> bool:
+        """Does this dependency authenticate (a security scheme, or Security())?"""
+        if dep.is_security:
+            return True
+        target = dep.target or ""
+        if target.startswith(SECURITY_SCHEME_PREFIXES):
+            return True
+        sym = self.project.lookup(target)
+        if isinstance(sym, ClassInfo) and any(b.startswith(SECURITY_SCHEME_PREFIXES) for b in self.project.class_bases(sym)):
+            return True
+        return any(self.is_security_dependency(child) for child in dep.children)
+
+
+def _walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Nodes of a scope's body, without descending into nested functions/classes."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))

@@ -1,0 +1,272 @@
+"""Per-file facts: imports with aliases, definitions and module-level names.
+
+Everything here is computed from one file alone, so it can be cached and built
+in parallel; cross-file questions are answered by `project.Project`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from fastapi_expert.review.source import SourceFile
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    """A function or method defined in the project."""
+
+    qualname: str
+    node: FunctionNode
+    module: ModuleInfo
+    class_name: str | None = None
+    parent: FunctionInfo | None = None
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self.node, ast.AsyncFunctionDef)
+
+    @property
+    def is_generator(self) -> bool:
+        """True when the body yields (a FastAPI dependency with teardown)."""
+        return any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own_nodes(self.node))
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    """A class defined in the project, with its bases resolved to qualified names."""
+
+    qualname: str
+    node: ast.ClassDef
+    module: ModuleInfo
+    bases: list[str] = field(default_factory=list)
+    methods: dict[str, FunctionInfo] = field(default_factory=dict)
+
+
+def own_nodes(func: ast.AST) -> Iterator[ast.AST]:
+    """Nodes of a function's own body, not of functions or classes nested in it."""
+    stack: list[ast.AST] = list(ast.iter_child_nodes(func))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def module_name_for(path: str) -> str:
+    """Dotted module name of a relative path (`app/api/users.py` -> `app.api.users`)."""
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    while parts and parts[0] in {".", ""}:
+        parts.pop(0)
+    return ".".join(parts)
+
+
+@dataclass(eq=False)
+class ModuleInfo:
+    """Facts about one parsed file."""
+
+    source: SourceFile
+    name: str
+    is_package: bool
+    imports: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    assignments: dict[str, ast.expr] = field(default_factory=dict)
+    all_functions: list[FunctionInfo] = field(default_factory=list)
+    function_of_node: dict[ast.AST, FunctionInfo] = field(default_factory=dict)
+    imported_modules: set[str] = field(default_factory=set)
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    @property
+    def tree(self) -> ast.Module:
+        return self.source.tree
+
+    def imports_module(self, prefix: str) -> bool:
+        """Does the file import `prefix` or any submodule of it?"""
+        return any(m == prefix or m.startswith(prefix + ".") for m in self.imported_modules)
+
+    @property
+    def is_test(self) -> bool:
+        p = PurePosixPath(self.path)
+        return (
+            p.name.startswith("test_")
+            or p.name.endswith("_test.py")
+            or p.name == "conftest.py"
+            or "tests" in p.parts
+            or "test" in p.parts
+        )
+
+    # -- name resolution -------------------------------------------------
+
+    def resolve_name(self, name: str) -> str | None:
+        """Qualified name of a module-level name (imports, then local definitions)."""
+        if name in self.imports:
+            return self.imports[name]
+        if name in self.functions or name in self.classes or name in self.assignments:
+            return f"{self.name}.{name}" if self.name else name
+        if name in _BUILTINS:
+            return f"builtins.{name}"
+        return None
+
+    def resolve(self, expr: ast.expr) -> str | None:
+        """Qualified name of a dotted expression (`f.Depends` -> `fastapi.Depends`)."""
+        if isinstance(expr, ast.Name):
+            return self.resolve_name(expr.id)
+        if isinstance(expr, ast.Attribute):
+            base = self.resolve(expr.value)
+            return f"{base}.{expr.attr}" if base else None
+        return None
+
+
+_BUILTINS = frozenset(
+    {
+        "open", "input", "print", "eval", "exec", "compile", "dict", "list", "set",
+        "tuple", "str", "int", "float", "bool", "bytes", "object", "type", "len",
+        "range", "sorted", "any", "all", "isinstance", "getattr", "setattr", "hash",
+        "__import__", "breakpoint", "id", "iter", "next", "map", "filter", "zip",
+    }
+)
+
+
+def _resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
+    package_parts = module.split(".") if module else []
+    if not is_package and package_parts:
+        package_parts = package_parts[:-1]
+    if level > 1:
+        package_parts = package_parts[: len(package_parts) - (level - 1)] if level - 1 <= len(package_parts) else []
+    base = ".".join(package_parts)
+    if target:
+        return f"{base}.{target}" if base else target
+    return base
+
+
+class _Collector(ast.NodeVisitor):
+    """Fills a ModuleInfo in one walk of the tree."""
+
+    def __init__(self, info: ModuleInfo) -> None:
+        self.info = info
+        self.scope: list[str] = []
+        self.class_stack: list[ClassInfo] = []
+        self.func_stack: list[FunctionInfo] = []
+
+    def _qual(self, name: str) -> str:
+        parts = [self.info.name] if self.info.name else []
+        return ".".join([*parts, *self.scope, name])
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.info.imported_modules.add(alias.name)
+            if not self.func_stack and not self.class_stack:
+                if alias.asname:
+                    self.info.imports[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    self.info.imports[top] = top
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            base = _resolve_relative(self.info.name, self.info.is_package, node.level, node.module)
+        else:
+            base = node.module or ""
+        self.info.imported_modules.add(base)
+        if self.func_stack or self.class_stack:
+            # Imports inside functions still tell us what the file uses, and the
+            # names they bind are resolved as if module-level (rarely ambiguous).
+            pass
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name
+            full = f"{base}.{alias.name}" if base else alias.name
+            self.info.imported_modules.add(full)
+            self.info.imports.setdefault(local, full)
+            if not self.func_stack and not self.class_stack:
+                self.info.imports[local] = full
+
+    def _function(self, node: FunctionNode) -> None:
+        info = FunctionInfo(
+            qualname=self._qual(node.name),
+            node=node,
+            module=self.info,
+            class_name=self.class_stack[-1].qualname if self.class_stack and not self.func_stack else None,
+            parent=self.func_stack[-1] if self.func_stack else None,
+        )
+        self.info.all_functions.append(info)
+        self.info.function_of_node[node] = info
+        if not self.scope:
+            self.info.functions[node.name] = info
+        elif self.class_stack and not self.func_stack:
+            self.class_stack[-1].methods[node.name] = info
+        for deco in node.decorator_list:
+            self.visit(deco)
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            if default is not None:
+                self.visit(default)
+        self.scope.append(node.name if not self.func_stack else f"{node.name}")
+        self.func_stack.append(info)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.func_stack.pop()
+        self.scope.pop()
+
+    visit_FunctionDef = _function
+    visit_AsyncFunctionDef = _function
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = [b for b in (self.info.resolve(base) for base in node.bases) if b]
+        cls = ClassInfo(self._qual(node.name), node, self.info, bases)
+        if not self.scope:
+            self.info.classes[node.name] = cls
+        self.scope.append(node.name)
+        self.class_stack.append(cls)
+        saved = self.func_stack
+        self.func_stack = []
+        for stmt in node.body:
+            self.visit(stmt)
+        self.func_stack = saved
+        self.class_stack.pop()
+        self.scope.pop()
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if not self.scope:
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self.info.assignments[target.id] = node.value
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if not self.scope and isinstance(node.target, ast.Name) and node.value is not None:
+            self.info.assignments[node.target.id] = node.value
+        self.generic_visit(node)
+
+    def visit_TypeAlias(self, node: ast.AST) -> None:  # Python 3.12 `type X = ...`
+        name = getattr(node, "name", None)
+        value = getattr(node, "value", None)
+        if not self.scope and isinstance(name, ast.Name) and isinstance(value, ast.expr):
+            self.info.assignments[name.id] = value
+
+
+def build_module(source: SourceFile, name: str | None = None) -> ModuleInfo:
+    """Collect the per-file facts of `source`."""
+    is_package = PurePosixPath(source.path).name == "__init__.py"
+    info = ModuleInfo(source=source, name=name if name is not None else module_name_for(source.path), is_package=is_package)
+    # Imports first, so class bases and decorators resolve whatever the order.
+    for stmt in source.tree.body:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            _Collector(info).visit(stmt)
+    _Collector(info).visit(source.tree)
+    return info

@@ -1,0 +1,312 @@
+"""The whole project: names across modules, types of receivers, and the
+FastAPI and call-graph facts built on top of them (see `fastapi_model` and
+`callgraph`)."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from fastapi_expert.review.model.blocking import FACTORY_RETURNS, TYPE_ALIASES
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    own_nodes,
+)
+
+if TYPE_CHECKING:
+    from fastapi_expert.review.model.callgraph import CallGraph
+    from fastapi_expert.review.model.fastapi_model import FastAPIModel
+
+Symbol = FunctionInfo | ClassInfo | tuple[ModuleInfo, ast.expr]
+
+_ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated"}
+_OPTIONAL = {"typing.Optional", "typing_extensions.Optional"}
+_UNION = {"typing.Union", "typing_extensions.Union"}
+
+
+class Project:
+    """Every module of one review, and the questions that span them."""
+
+    def __init__(self, modules: Iterable[ModuleInfo]) -> None:
+        self.modules: list[ModuleInfo] = list(modules)
+        self.by_name: dict[str, ModuleInfo] = {}
+        self._by_suffix: dict[str, list[ModuleInfo]] = defaultdict(list)
+        for module in self.modules:
+            self.by_name.setdefault(module.name, module)
+            parts = module.name.split(".")
+            for i in range(1, len(parts)):
+                self._by_suffix[".".join(parts[i:])].append(module)
+        self._var_types: dict[ast.AST, dict[str, str]] = {}
+
+    # -- modules and symbols ---------------------------------------------
+
+    def find_module(self, name: str) -> ModuleInfo | None:
+        module = self.by_name.get(name)
+        if module is not None:
+            return module
+        candidates = self._by_suffix.get(name, [])
+        return candidates[0] if len(candidates) == 1 else None
+
+    def lookup(self, qualname: str | None, _depth: int = 0) -> Symbol | None:
+        """The project definition a qualified name denotes, following re-exports."""
+        if not qualname or _depth > 20:
+            return None
+        parts = qualname.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self.find_module(".".join(parts[:cut]))
+            if module is None:
+                continue
+            head, rest = parts[cut], parts[cut + 1 :]
+            if head in module.functions and not rest:
+                return module.functions[head]
+            if head in module.classes:
+                cls = module.classes[head]
+                if not rest:
+                    return cls
+                if len(rest) == 1:
+                    return self.find_method(cls, rest[0])
+                return None
+            if head in module.imports:
+                return self.lookup(".".join([module.imports[head], *rest]), _depth + 1)
+            if head in module.assignments and not rest:
+                return (module, module.assignments[head])
+            sub = self.find_module(".".join(parts[: cut + 1]))
+            if sub is not None and sub is not module:
+                continue
+            return None
+        return None
+
+    def canonical(self, qualname: str | None) -> str | None:
+        """Follow re-exports to where a project name is defined; external names unchanged."""
+        if qualname is None:
+            return None
+        symbol = self.lookup(qualname)
+        if isinstance(symbol, FunctionInfo | ClassInfo):
+            return symbol.qualname
+        return TYPE_ALIASES.get(qualname, qualname)
+
+    def find_method(self, cls: ClassInfo, name: str, _seen: set[str] | None = None) -> FunctionInfo | None:
+        """A method of a project class or of its project base classes."""
+        seen = _seen or set()
+        if cls.qualname in seen:
+            return None
+        seen.add(cls.qualname)
+        if name in cls.methods:
+            return cls.methods[name]
+        for base in cls.bases:
+            base_cls = self.lookup(base)
+            if isinstance(base_cls, ClassInfo):
+                found = self.find_method(base_cls, name, seen)
+                if found:
+                    return found
+        return None
+
+    def class_bases(self, cls: ClassInfo, _seen: set[str] | None = None) -> set[str]:
+        """All base names of a class, through project classes, canonicalised."""
+        seen = _seen or set()
+        out: set[str] = set()
+        for base in cls.bases:
+            canon = self.canonical(base) or base
+            if canon in seen:
+                continue
+            seen.add(canon)
+            out.add(canon)
+            sym = self.lookup(base)
+            if isinstance(sym, ClassInfo):
+                out |= self.class_bases(sym, seen)
+        return out
+
+    def resolve(self, module: ModuleInfo, expr: ast.expr) -> str | None:
+        """Canonical qualified name of a dotted expression in `module`."""
+        return self.canonical(module.resolve(expr))
+
+    def function_for(self, module: ModuleInfo, node: ast.AST) -> FunctionInfo | None:
+        return module.function_of_node.get(node)
+
+    # -- aliases and annotations ------------------------------------------
+
+    def expand_alias(self, module: ModuleInfo, expr: ast.expr, _depth: int = 0) -> tuple[ModuleInfo, ast.expr]:
+        """Replace a name bound to a type alias (`SessionDep = Annotated[...]`) by its value."""
+        if _depth > 10 or not isinstance(expr, ast.Name | ast.Attribute):
+            return module, expr
+        symbol = self.lookup(module.resolve(expr))
+        if isinstance(symbol, tuple):
+            target_module, value = symbol
+            if isinstance(value, ast.Subscript | ast.Name | ast.Attribute | ast.BinOp):
+                return self.expand_alias(target_module, value, _depth + 1)
+        return module, expr
+
+    def annotated_parts(self, module: ModuleInfo, annotation: ast.expr | None) -> tuple[ModuleInfo, ast.expr | None, list[ast.expr]]:
+        """Split `Annotated[T, m1, m2]` (through aliases) into T and its metadata."""
+        if annotation is None:
+            return module, None, []
+        module, annotation = self.expand_alias(module, annotation)
+        if isinstance(annotation, ast.Subscript) and self.resolve(module, annotation.value) in _ANNOTATED:
+            elts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+            if elts:
+                inner_module, inner, meta = self.annotated_parts(module, elts[0])
+                return inner_module, inner, [*meta, *elts[1:]]
+        return module, annotation, []
+
+    def annotation_type(self, module: ModuleInfo, annotation: ast.expr | None) -> str | None:
+        """The class an annotation names, unwrapping Annotated, Optional and `X | None`."""
+        module, inner, _ = self.annotated_parts(module, annotation)
+        if inner is None:
+            return None
+        if isinstance(inner, ast.Subscript):
+            head = self.resolve(module, inner.value)
+            if head in _OPTIONAL:
+                return self.annotation_type(module, inner.slice)
+            if head in _UNION and isinstance(inner.slice, ast.Tuple):
+                return self._first_non_none(module, inner.slice.elts)
+            return head
+        if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.BitOr):
+            return self._first_non_none(module, [inner.left, inner.right])
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            try:
+                parsed = ast.parse(inner.value, mode="eval").body
+            except SyntaxError:
+                return None
+            return self.annotation_type(module, parsed)
+        return self.resolve(module, inner)
+
+    def _first_non_none(self, module: ModuleInfo, elts: list[ast.expr]) -> str | None:
+        for elt in elts:
+            if isinstance(elt, ast.Constant) and elt.value is None:
+                continue
+            return self.annotation_type(module, elt)
+        return None
+
+    # -- receivers and call targets ---------------------------------------
+
+    def variable_types(self, func: FunctionInfo) -> dict[str, str]:
+        """Local name -> type qualname, from annotations and constructor calls."""
+        cached = self._var_types.get(func.node)
+        if cached is not None:
+            return cached
+        types: dict[str, str] = {}
+        self._var_types[func.node] = types
+        module = func.module
+        args = func.node.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            t = self.annotation_type(module, arg.annotation)
+            if t:
+                types[arg.arg] = TYPE_ALIASES.get(t, t)
+        for node in own_nodes(func.node):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                t = self._value_type(func, node.value, types)
+                if t:
+                    types[node.targets[0].id] = t
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                t = self.annotation_type(module, node.annotation)
+                if t:
+                    types[node.target.id] = TYPE_ALIASES.get(t, t)
+            elif isinstance(node, ast.With | ast.AsyncWith):
+                for item in node.items:
+                    if isinstance(item.optional_vars, ast.Name):
+                        t = self._value_type(func, item.context_expr, types)
+                        if t:
+                            types[item.optional_vars.id] = t
+        return types
+
+    def _value_type(self, func: FunctionInfo, value: ast.expr, types: dict[str, str]) -> str | None:
+        if isinstance(value, ast.Await):
+            value = value.value
+        if not isinstance(value, ast.Call):
+            return None
+        target = self._target(func, value.func, types)
+        if target is None:
+            return None
+        if target in FACTORY_RETURNS:
+            return FACTORY_RETURNS[target]
+        symbol = self.lookup(target)
+        if isinstance(symbol, ClassInfo):
+            return symbol.qualname
+        if isinstance(symbol, FunctionInfo) and symbol.node.returns is not None:
+            t = self.annotation_type(symbol.module, symbol.node.returns)
+            return TYPE_ALIASES.get(t, t) if t else None
+        last = target.rsplit(".", 1)[-1]
+        if last[:1].isupper() and symbol is None:
+            return TYPE_ALIASES.get(target, target)
+        return None
+
+    def _target(self, func: FunctionInfo | None, expr: ast.expr, types: dict[str, str]) -> str | None:
+        module = func.module if func else None
+        if isinstance(expr, ast.Name):
+            if func is not None:
+                if expr.id in types:
+                    return None  # calling a variable: unknown
+                nested = _nested_function(func, expr.id)
+                if nested is not None:
+                    return nested.qualname
+            return self.canonical(module.resolve(expr)) if module else None
+        if isinstance(expr, ast.Attribute):
+            base = expr.value
+            if isinstance(base, ast.Name) and func is not None:
+                if base.id in types:
+                    return f"{types[base.id]}.{expr.attr}"
+                if base.id in {"self", "cls"} and func.class_name:
+                    cls = self.lookup(func.class_name)
+                    if isinstance(cls, ClassInfo):
+                        method = self.find_method(cls, expr.attr)
+                        if method is not None:
+                            return method.qualname
+                    return None
+            if isinstance(base, ast.Call):
+                inner = self._value_type(func, base, types) if func else None
+                if inner:
+                    return f"{inner}.{expr.attr}"
+                return None
+            return self.canonical(module.resolve(expr)) if module else None
+        return None
+
+    def call_target(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> str | None:
+        """What a call calls, as a canonical qualified name (`requests.get`,
+        `sqlalchemy.orm.Session.execute`, `app.services.fetch_user`)."""
+        types = self.variable_types(func) if func is not None else {}
+        if func is None:
+            target = self.canonical(module.resolve(call.func))
+        else:
+            target = self._target(func, call.func, types)
+        if target is None:
+            return None
+        symbol = self.lookup(target)
+        if isinstance(symbol, ClassInfo):
+            init = self.find_method(symbol, "__init__")
+            if init is not None:
+                return init.qualname
+        return target
+
+    # -- derived models ---------------------------------------------------
+
+    @cached_property
+    def fastapi(self) -> FastAPIModel:
+        from fastapi_expert.review.model.fastapi_model import FastAPIModel
+
+        return FastAPIModel(self)
+
+    @cached_property
+    def calls(self) -> CallGraph:
+        from fastapi_expert.review.model.callgraph import CallGraph
+
+        return CallGraph(self)
+
+    def all_functions(self) -> Iterable[FunctionInfo]:
+        for module in self.modules:
+            yield from module.all_functions
+
+
+def _nested_function(func: FunctionInfo, name: str) -> FunctionInfo | None:
+    """A function defined inside `func` (or an enclosing function) named `name`."""
+    scope: FunctionInfo | None = func
+    while scope is not None:
+        for stmt in scope.node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
+                return scope.module.function_of_node.get(stmt)
+        scope = scope.parent
+    return None

@@ -1,0 +1,56 @@
+"""Small helpers that several rules share (no rule lives here)."""
+
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.rules.base import FileContext
+from fastapi_expert.types import Edit
+
+HTTP_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def keyword(call: ast.Call, name: str) -> ast.keyword | None:
+    return next((k for k in call.keywords if k.arg == name), None)
+
+
+def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
+    kw = keyword(call, name)
+    return kw.value if kw else None
+
+
+def is_true(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is True
+
+
+def literal_str(expr: ast.expr | None) -> str | None:
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return expr.value
+    return None
+
+
+def add_import_edit(ctx: FileContext, statement: str) -> Edit | None:
+    """An edit adding `statement` (e.g. `import asyncio`) after the file's imports,
+    or None when the file already has it."""
+    tree = ctx.module.tree
+    text = statement.strip()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom) and ctx.source.segment(node) == text:
+            return None
+    last_import: ast.stmt | None = None
+    insert_line = 1
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            last_import = node
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) and last_import is None and node is tree.body[0]:
+            insert_line = (node.end_lineno or node.lineno) + 1
+        else:
+            break
+    if last_import is not None:
+        insert_line = (last_import.end_lineno or last_import.lineno) + 1
+    return Edit(insert_line, 1, insert_line, 1, text + "\n")
+
+
+def module_imports(ctx: FileContext, name: str) -> bool:
+    """Is module `name` bound at module level (so `name.attr` resolves)?"""
+    return ctx.module.imports.get(name) == name

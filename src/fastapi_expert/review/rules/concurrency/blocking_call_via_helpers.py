@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.model.callgraph import CallSite
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.types import ChainLink, Severity
+
+
+def _name(site: CallSite) -> str:
+    return site.callee.name if site.callee is not None else (site.target or "?").rsplit(".", 1)[-1]
+
+
+class BlockingCallViaHelpers(Rule):
+    """Flags an `async def` that calls a sync helper which, somewhere below, blocks.
+
+    ## What it does
+    Follows the project's call graph from every call an `async def` makes to a
+    plain `def` of the project, through any number of sync helpers in any
+    module, to a call that blocks (HTTP with `requests`, a sync database
+    session, `time.sleep`, file or process I/O, CPU-heavy hashing). The finding
+    sits on the call in the `async def`, where the fix goes, and carries the
+    chain of calls down to the blocking one. Helpers handed to a thread
+    (`run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync`) are
+    not followed: they do not run on the event loop.
+
+    ## Why is this bad?
+    A sync function called from a coroutine runs on the event loop. Every
+    checker that looks at one function at a time misses this: the blocking call
+    is in another file, in a function that is itself correct in a sync context.
+    While it blocks, the worker serves no other request.
+
+    ## References
+    - https://fastapi.tiangolo.com/async/#path-operation-functions
+    - https://www.starlette.io/threadpool/
+    - https://anyio.readthedocs.io/en/stable/threads.html
+    """
+
+    code = "FX210"
+    name = "blocking-call-via-helpers"
+    summary = "An `async def` calls sync project code that blocks further down."
+    severity = Severity.ERROR
+
+    valid = (
+        Valid(
+            """
+            from fastapi import FastAPI
+            from fastapi.concurrency import run_in_threadpool
+            from app.services import load_report
+
+            app = FastAPI()
+
+            @app.get("/report")
+            async def report():
+                return await run_in_threadpool(load_report, 7)
+            """,
+            filename="app/main.py",
+            files={
+                "app/services.py": """
+import requests
+
+def load_report(report_id):
+    return requests.get(f"https://reports.internal/{report_id}", timeout=5).json()
+""",
+            },
+        ),
+        Valid(
+            """
+            import requests
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            def fetch(url):
+                return requests.get(url, timeout=5).text
+
+            @app.get("/page")
+            def page():  # sync route: FastAPI runs it in the threadpool
+                return {"body": fetch("https://example.org")}
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from app.services import build_report
+
+            app = FastAPI()
+
+            @app.get("/report")
+            async def report(report_id: int):
+                return build_report(report_id)
+            """,
+            lines=(8,),
+            filename="app/main.py",
+            files={
+                "app/services.py": """
+from app.clients import fetch_json
+
+def build_report(report_id):
+    data = fetch_json(f"/reports/{report_id}")
+    return {"id": report_id, "rows": data}
+""",
+                "app/clients.py": """
+import requests
+
+def fetch_json(path):
+    return _get(path)
+
+def _get(path):
+    return requests.get("https://api.internal" + path, timeout=5).json()
+""",
+            },
+        ),
+    )
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, ctx: FileContext) -> None:
+        func = ctx.module.function_of_node.get(node)
+        if func is None:
+            return
+        graph = ctx.project.calls
+        for site in graph.sites_of(func):
+            if site.callee is None or site.callee.is_async:
+                continue
+            path = graph.blocking_path(site.callee)
+            if path is None:
+                continue
+            chain = [ChainLink(ctx.location(site.node), f"`{func.name}` calls `{_name(site)}()`")]
+            for step in path.steps:
+                where = step.caller.module.source.location(step.node)
+                if step is path.final:
+                    note = f"`{step.caller.name}` makes the blocking call `{step.target}()` ({path.blocking.kind.value})"
+                else:
+                    note = f"`{step.caller.name}` calls `{_name(step)}()`"
+                chain.append(ChainLink(where, note))
+            ctx.report(
+                site.node,
+                f"`{_name(site)}()` blocks the event loop: it reaches `{path.final.target}()` "
+                f"{len(path.steps)} call(s) down; make the chain async or run it with "
+                f"`await run_in_threadpool(...)`.",
+                chain=chain,
+            )

@@ -1,0 +1,114 @@
+"""A source file as the rules see it: its text, its tree, and position maths.
+
+`ast` reports columns as UTF-8 byte offsets; every position the tool prints is
+1-based and counted in code points, so the conversion lives here, once.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+import warnings
+from dataclasses import dataclass, field
+
+from fastapi_expert.types import Edit, Location
+
+# A file larger than this is reported rather than parsed: generated or vendored
+# blobs of this size are not hand-written FastAPI code and would stall a review.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class SourceError(Exception):
+    """The file could not be read or parsed; the message is for the user."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.line = max(line, 1)
+        self.column = max(column, 1)
+
+
+def decode_source(data: bytes) -> str:
+    """Decode bytes the way the interpreter would (PEP 263 cookie, BOM)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot decode file: {exc}") from exc
+    return text.removeprefix("\ufeff")
+
+
+def parse_source(text: str, path: str) -> ast.Module:
+    """Parse `text`, turning every way `ast.parse` can fail into SourceError."""
+    if "\x00" in text:
+        raise SourceError("source contains a null byte")
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences warn at compile time; they are not ours to report.
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=path, type_comments=False)
+    except SyntaxError as exc:
+        raise SourceError(
+            f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1
+        ) from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SourceError(f"cannot parse: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass
+class SourceFile:
+    """Text, lines and tree of one file, with conversions from `ast` positions."""
+
+    path: str
+    text: str
+    tree: ast.Module
+    lines: list[str] = field(init=False)
+    _ascii: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lines = self.text.splitlines()
+        self._ascii = self.text.isascii()
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+    def column(self, line: int, byte_offset: int) -> int:
+        """1-based code-point column for an `ast` byte offset on `line`."""
+        if self._ascii:
+            return byte_offset + 1
+        raw = self.line_text(line).encode("utf-8")
+        return len(raw[:byte_offset].decode("utf-8", errors="replace")) + 1
+
+    def location(self, node: ast.AST, end: ast.AST | None = None) -> Location:
+        """The span of `node` (through `end` if given)."""
+        last = end or node
+        line = getattr(node, "lineno", 1)
+        col = getattr(node, "col_offset", 0)
+        end_line = getattr(last, "end_lineno", None) or line
+        end_col = getattr(last, "end_col_offset", None)
+        if end_col is None:
+            end_col = col
+        return Location(
+            self.path,
+            line,
+            self.column(line, col),
+            end_line,
+            self.column(end_line, end_col),
+        )
+
+    def segment(self, node: ast.AST) -> str:
+        """The exact source text of `node`."""
+        return ast.get_source_segment(self.text, node) or ""
+
+    def replace(self, node: ast.AST, content: str) -> Edit:
+        """An edit replacing the text of `node` with `content`."""
+        loc = self.location(node)
+        return Edit(loc.line, loc.column, loc.end_line, loc.end_column, content)
+
+    def insert_at(self, line: int, column: int, content: str) -> Edit:
+        """An edit inserting `content` at a 1-based code-point position."""
+        return Edit(line, column, line, column, content)
+
+    def indent_of(self, line: int) -> str:
+        text = self.line_text(line)
+        return text[: len(text) - len(text.lstrip())]
