@@ -72,18 +72,24 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> list
     out: dict[str, DiscoveredFile] = {}
     for given in paths:
         root = given if given.is_dir() else given.parent
+        # A folder named on the command line is reviewed even when the
+        # configuration excludes it; excludes apply to what lies below it.
+        given_excluded = _is_config_excluded(given, config)
         if given.is_dir():
             for dirpath, dirnames, filenames in os.walk(given):
                 base = Path(dirpath)
                 rel_base = PurePosixPath(os.path.relpath(base, given)) if base != given else PurePosixPath()
                 dirnames[:] = sorted(
-                    d for d in dirnames if not is_excluded(rel_base / d, config.excludes) and not _is_config_excluded(base / d, config)
+                    d for d in dirnames if not is_excluded(rel_base / d, config.excludes)
+                    and (given_excluded or not _is_config_excluded(base / d, config))
                 )
                 for filename in sorted(filenames):
                     if not filename.endswith((".py", ".pyi")):
                         continue
                     file_path = base / filename
-                    if is_excluded(rel_base / filename, config.excludes) or _is_config_excluded(file_path, config):
+                    if is_excluded(rel_base / filename, config.excludes) or (
+                        not given_excluded and _is_config_excluded(file_path, config)
+                    ):
                         continue
                     shown = display_path(file_path, cwd)
                     out.setdefault(shown, DiscoveredFile(file_path, shown, module_name(file_path, root)))

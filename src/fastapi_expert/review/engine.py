@@ -85,7 +85,9 @@ def read_file(path: Path) -> tuple[str | None, SourceError | None]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return None, SourceError(f"file is {size / 1_048_576:.1f} MiB, over the {MAX_FILE_BYTES // 1_048_576} MiB limit for source files")
+            return None, SourceError(
+                f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for source files"
+            )
         data = path.read_bytes()
     except OSError as exc:
         return None, SourceError(f"cannot read file: {exc.strerror or exc}")

@@ -1,0 +1,163 @@
+"""`fastapi-expert review`: configuration, the engine, fixes, a reporter."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from fastapi_expert.config import Config, find_config_file, load_config
+from fastapi_expert.errors import ConfigError, UsageError
+from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_paths, review_sources
+from fastapi_expert.review.fixes import apply_fixes
+from fastapi_expert.review.registry import all_rules
+from fastapi_expert.review.selection import validate_selectors
+from fastapi_expert.review.tool_codes import INTERNAL_ERROR
+from fastapi_expert.types import Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+MAX_FIX_PASSES = 10
+
+
+def _config(args: argparse.Namespace, paths: list[Path]) -> Config:
+    if args.isolated:
+        config = Config()
+    elif args.config is not None:
+        if not args.config.is_file():
+            raise ConfigError(f"{args.config}: no such configuration file")
+        config = load_config(args.config)
+    else:
+        start = paths[0] if paths else Path.cwd()
+        if args.stdin_filename:
+            start = Path(args.stdin_filename).parent if Path(args.stdin_filename).parent.exists() else Path.cwd()
+        config = load_config(find_config_file(start if start.exists() else Path.cwd()))
+    codes = [r.code for r in all_rules()]
+    names = [r.name for r in all_rules()]
+    for key in ("select", "extend_select", "ignore"):
+        value = getattr(config, key)
+        if value:
+            validate_selectors(value, codes, names, key.replace("_", "-"))
+    for glob, selectors in config.per_file_ignores.items():
+        validate_selectors(selectors, codes, names, f"per-file-ignores.{glob}")
+    if args.select is not None:
+        validate_selectors(args.select, codes, names, "--select")
+        config.select = tuple(args.select)
+    if args.extend_select:
+        validate_selectors(args.extend_select, codes, names, "--extend-select")
+        config.extend_select = (*config.extend_select, *args.extend_select)
+    if args.ignore:
+        validate_selectors(args.ignore, codes, names, "--ignore")
+        config.ignore = (*config.ignore, *args.ignore)
+    return config
+
+
+def _review(args: argparse.Namespace, config: Config, stdin_text: str | None) -> ReviewResult:
+    if stdin_text is not None:
+        return review_sources({args.stdin_filename or "stdin.py": stdin_text}, config)
+    paths = [Path(p) for p in args.paths] or [Path(".")]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise UsageError(f"no such file or directory: {missing[0]}")
+    return review_paths(paths, config)
+
+
+def _fix_loop(args: argparse.Namespace, config: Config, stdin_text: str | None) -> tuple[ReviewResult, dict[str, str], dict[str, str]]:
+    """Review, apply fixes, re-review until nothing changes. Returns the final
+    result, the original texts and the fixed texts of changed files."""
+    result = _review(args, config, stdin_text)
+    originals = dict(result.sources)
+    current = dict(result.sources)
+    for _ in range(MAX_FIX_PASSES):
+        changed = False
+        by_path: dict[str, list] = {}  # type: ignore[type-arg]
+        for f in result.findings:
+            by_path.setdefault(f.path, []).append(f)
+        for path, findings in by_path.items():
+            if path not in current:
+                continue
+            outcome = apply_fixes(current[path], findings, unsafe=args.unsafe_fixes)
+            if outcome.failed:
+                for f in outcome.failed:
+                    print(f"fastapi-expert: fix for {f.code} at {path}:{f.location.line} left invalid code; not applied", file=sys.stderr)
+            if outcome.text != current[path]:
+                current[path] = outcome.text
+                changed = True
+        if not changed:
+            break
+        result = review_sources(current, config) if stdin_text is not None else _rereview(current, config, result)
+    changed_files = {p: t for p, t in current.items() if t != originals.get(p)}
+    return result, originals, changed_files
+
+
+def _rereview(current: dict[str, str], config: Config, previous: ReviewResult) -> ReviewResult:
+    # Re-review the whole set in memory so project rules see the fixed code.
+    result = review_sources(current, config)
+    result.files = previous.files
+    return result
+
+
+def run_review_command(args: argparse.Namespace) -> int:
+    stdin_text: str | None = None
+    if args.paths == ["-"]:
+        stdin_text = sys.stdin.read()
+    elif "-" in args.paths:
+        raise UsageError("'-' (stdin) cannot be mixed with other paths")
+    paths = [Path(p) for p in args.paths if p != "-"]
+    config = _config(args, paths)
+    if not enabled_rules(config):
+        raise UsageError("the selection enables no rule")
+
+    if args.fix or args.diff:
+        result, originals, changed = _fix_loop(args, config, stdin_text)
+        if args.diff:
+            for path, text in sorted(changed.items()):
+                sys.stdout.writelines(
+                    difflib.unified_diff(
+                        originals[path].splitlines(keepends=True),
+                        text.splitlines(keepends=True),
+                        fromfile=f"a/{path}",
+                        tofile=f"b/{path}",
+                    )
+                )
+            return EXIT_FINDINGS if changed else EXIT_OK
+        if stdin_text is not None:
+            sys.stdout.write(changed.get(args.stdin_filename or "stdin.py", stdin_text))
+            return EXIT_OK
+        for path, text in changed.items():
+            Path(path).write_text(text, encoding="utf-8")
+        if changed:
+            print(f"Fixed {len(changed)} file{'s' if len(changed) != 1 else ''}.", file=sys.stderr)
+    else:
+        result = _review(args, config, stdin_text)
+
+    output = _render(args, result)
+    if args.output_file is not None:
+        args.output_file.write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+
+    if result.internal_errors:
+        return EXIT_ERROR
+    if args.exit_zero:
+        return EXIT_OK
+    threshold = Severity(args.fail_on).rank
+    failing = [f for f in result.findings if f.severity.rank >= threshold and f.code != INTERNAL_ERROR.code]
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _render(args: argparse.Namespace, result: ReviewResult) -> str:
+    if args.format == "json":
+        from fastapi_expert.review.reporters import json_reporter
+
+        return json_reporter.render(result)
+    from fastapi_expert.review.reporters import text
+
+    if args.statistics:
+        return text.render_statistics(result)
+    if args.output_file is None:
+        color = text.use_color(args.color, sys.stdout)
+    else:
+        color = args.color == "always"
+    return text.render(result, color=color, show_source=not args.no_source and args.format != "concise")
+

@@ -1,0 +1,1 @@
+"""Reporters turn a ReviewResult into text for people or machines."""

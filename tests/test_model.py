@@ -1,0 +1,221 @@
+"""The semantic model on its own: names, FastAPI structure, dependencies, calls."""
+
+from __future__ import annotations
+
+import textwrap
+
+from fastapi_expert.review.model.module import build_module
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.source import SourceFile, parse_source
+
+
+def project(files: dict[str, str]) -> Project:
+    from pathlib import Path
+
+    from fastapi_expert.review.discovery import module_name
+
+    packages = {Path(p).parent for p in files if p.endswith("__init__.py")}
+    modules = []
+    for path, text in files.items():
+        text = textwrap.dedent(text)
+        tree = parse_source(text, path)
+        modules.append(build_module(SourceFile(path, text, tree), module_name(Path(path), Path("."), packages)))
+    return Project(modules)
+
+
+def test_import_aliases_resolve() -> None:
+    p = project(
+        {
+            "main.py": """
+            import fastapi as f
+            from fastapi import APIRouter as R
+            from time import sleep as nap
+            import os.path
+            app = f.FastAPI()
+            r = R()
+            """
+        }
+    )
+    m = p.by_name["main"]
+    assert m.imports == {"f": "fastapi", "R": "fastapi.APIRouter", "nap": "time.sleep", "os": "os"}
+    assert {o.kind for o in p.fastapi.objects.values()} == {"app", "router"}
+
+
+def test_relative_imports_between_project_modules() -> None:
+    p = project(
+        {
+            "pkg/__init__.py": "",
+            "pkg/api/__init__.py": "",
+            "pkg/api/users.py": "from ..services import helper\nfrom . import deps\n",
+            "pkg/services.py": "def helper():\n    return 1\n",
+            "pkg/api/deps.py": "",
+        }
+    )
+    users = p.by_name["pkg.api.users"]
+    assert users.imports["helper"] == "pkg.services.helper"
+    assert users.imports["deps"] == "pkg.api.deps"
+    assert p.canonical("pkg.api.users.helper") == "pkg.services.helper"
+
+
+def test_include_router_prefixes_across_modules_and_factory() -> None:
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/routers/__init__.py": "",
+            "app/routers/items.py": """
+            from fastapi import APIRouter
+            router = APIRouter(prefix="/items")
+
+            @router.get("/{item_id}")
+            async def read_item(item_id: int): ...
+
+            @router.api_route("/bulk", methods=["PUT", "PATCH"])
+            def bulk(): ...
+
+            @router.websocket("/ws")
+            async def ws(websocket): ...
+            """,
+            "app/main.py": """
+            from fastapi import FastAPI, APIRouter
+            from app.routers import items
+            from app.routers.items import router as items_router
+
+            def create_app() -> FastAPI:
+                app = FastAPI()
+                api = APIRouter(prefix="/api")
+                api.include_router(items.router, prefix="/v1")
+                app.include_router(api)
+
+                def health(): ...
+
+                app.add_api_route("/health", health, methods=["GET"])
+                return app
+            """,
+        }
+    )
+    routes = {(r.methods, tuple(r.full_paths), r.is_websocket) for r in p.fastapi.routes}
+    assert ((("GET",), ("/api/v1/items/{item_id}",), False)) in routes
+    assert ((("PUT", "PATCH"), ("/api/v1/items/bulk",), False)) in routes
+    assert (((), ("/api/v1/items/ws",), True)) in routes
+    assert ((("GET",), ("/health",), False)) in routes
+
+
+def test_dependencies_through_annotated_alias_and_router_level() -> None:
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/deps.py": """
+            from typing import Annotated
+            from fastapi import Depends, Security
+            from fastapi.security import OAuth2PasswordBearer
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            oauth2 = OAuth2PasswordBearer(tokenUrl="token")
+
+            async def get_session():
+                yield None
+
+            async def current_user(token: Annotated[str, Depends(oauth2)], session: "SessionDep"):
+                return token
+
+            SessionDep = Annotated[AsyncSession, Depends(get_session)]
+            UserDep = Annotated[dict, Security(current_user, scopes=["me"])]
+
+            def audit(): ...
+            """,
+            "app/main.py": """
+            from fastapi import FastAPI, APIRouter, Depends
+            from app.deps import SessionDep, UserDep, audit
+
+            router = APIRouter(dependencies=[Depends(audit)])
+            app = FastAPI()
+
+            @router.get("/me")
+            async def me(session: SessionDep, user: UserDep): ...
+
+            app.include_router(router)
+            """,
+        }
+    )
+    (route,) = p.fastapi.routes
+    targets = [d.target for d in route.all_dependencies()]
+    assert targets[0] == "app.deps.audit"
+    assert "app.deps.get_session" in targets
+    assert "app.deps.current_user" in targets
+    assert "app.deps.oauth2" in targets
+    user_dep = next(d for d in route.dependencies if d.target == "app.deps.current_user")
+    assert user_dep.is_security and user_dep.scopes == ("me",)
+    assert p.fastapi.is_security_dependency(user_dep)
+
+
+def test_receiver_types_and_call_targets() -> None:
+    p = project(
+        {
+            "svc.py": """
+            import requests
+            from sqlalchemy.orm import Session
+
+            class Repo:
+                def __init__(self, db: Session):
+                    self.db = db
+                def load(self):
+                    return self.fetch()
+                def fetch(self):
+                    return 1
+
+            def work(db: Session):
+                s = requests.Session()
+                s.get("x")
+                db.execute("x")
+                Repo(db).load()
+                r = Repo(db)
+                r.load()
+            """
+        }
+    )
+    work = p.by_name["svc"].functions["work"]
+    targets = [site.target for site in p.calls.sites_of(work)]
+    assert "requests.Session.get" in targets
+    assert "sqlalchemy.orm.Session.execute" in targets
+    assert "svc.Repo.load" in targets
+    load = p.by_name["svc"].classes["Repo"].methods["load"]
+    assert [s.target for s in p.calls.sites_of(load)] == ["svc.Repo.fetch"]
+
+
+def test_runs_on_event_loop_and_thread_offload() -> None:
+    p = project(
+        {
+            "m.py": """
+            import asyncio
+            import time
+            from fastapi.concurrency import run_in_threadpool
+
+            def inner():
+                time.sleep(1)
+
+            def middle():
+                inner()
+
+            def offloaded():
+                time.sleep(1)
+
+            def only_sync_caller():
+                inner()
+
+            async def route():
+                middle()
+                await run_in_threadpool(offloaded)
+                await asyncio.to_thread(offloaded)
+            """
+        }
+    )
+    funcs = p.by_name["m"].functions
+    calls = p.calls
+    assert calls.runs_on_loop(funcs["route"])
+    assert calls.runs_on_loop(funcs["middle"])
+    assert calls.runs_on_loop(funcs["inner"])
+    assert not calls.runs_on_loop(funcs["offloaded"])
+    assert not calls.runs_on_loop(funcs["only_sync_caller"])
+    path = calls.blocking_path(funcs["middle"])
+    assert path is not None
+    assert [s.target for s in path.steps] == ["m.inner", "time.sleep"]
