@@ -149,3 +149,10 @@ def test_columns_are_code_points_not_bytes() -> None:
     text = "import time\n\nasync def f():\n    é = 1; time.sleep(1)\n"
     (finding,) = review_sources({"u.py": text}).findings
     assert finding.location.column == text.splitlines()[3].index("time.sleep") + 1
+
+
+def test_form_feed_does_not_shift_lines() -> None:
+    text = "import time\n\x0c\nasync def f():\n    x = 1\x0c; time.sleep(1)\n"
+    (finding,) = review_sources({"ff.py": text}).findings
+    assert finding.location.line == 4
+    assert finding.location.column == "    x = 1\x0c; time.sleep(1)".index("time.sleep") + 1

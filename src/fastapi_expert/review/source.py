@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import warnings
 from dataclasses import dataclass, field
@@ -66,7 +67,8 @@ class SourceFile:
     _ascii: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lines = self.text.splitlines()
+        # Not str.splitlines(): it also breaks at form feeds, which ast does not.
+        self.lines = [line.rstrip("\r\n") for line in _split_keepends(self.text)]
         self._ascii = self.text.isascii()
 
     def line_text(self, line: int) -> str:
@@ -97,8 +99,29 @@ class SourceFile:
         )
 
     def segment(self, node: ast.AST) -> str:
-        """The exact source text of `node`."""
-        return ast.get_source_segment(self.text, node) or ""
+        """The exact source text of `node` (like `ast.get_source_segment`, which
+        re-splits the whole file on every call and dominated review time)."""
+        line = getattr(node, "lineno", None)
+        end_line = getattr(node, "end_lineno", None)
+        col = getattr(node, "col_offset", None)
+        end_col = getattr(node, "end_col_offset", None)
+        if line is None or end_line is None or col is None or end_col is None:
+            return ""
+        raw = self._raw_lines()
+        if not 0 < line <= end_line <= len(raw):
+            return ""
+        if line == end_line:
+            return raw[line - 1][col:end_col].decode("utf-8", errors="replace")
+        parts = [raw[line - 1][col:], *raw[line : end_line - 1], raw[end_line - 1][:end_col]]
+        return b"".join(parts).decode("utf-8", errors="replace")
+
+    def _raw_lines(self) -> list[bytes]:
+        cached = self.__dict__.get("_raw")
+        if cached is None:
+            # ast counts lines like this (\r\n, \r and \n; not form feeds).
+            cached = [ln.encode("utf-8") for ln in _split_keepends(self.text)]
+            self.__dict__["_raw"] = cached
+        return cached
 
     def replace(self, node: ast.AST, content: str) -> Edit:
         """An edit replacing the text of `node` with `content`."""
@@ -112,3 +135,10 @@ class SourceFile:
     def indent_of(self, line: int) -> str:
         text = self.line_text(line)
         return text[: len(text) - len(text.lstrip())]
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _split_keepends(text: str) -> list[str]:
+    return _LINE.findall(text)
