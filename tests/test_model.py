@@ -16,8 +16,8 @@ def project(files: dict[str, str]) -> Project:
 
     packages = {Path(p).parent for p in files if p.endswith("__init__.py")}
     modules = []
-    for path, text in files.items():
-        text = textwrap.dedent(text)
+    for path, raw in files.items():
+        text = textwrap.dedent(raw)
         tree = parse_source(text, path)
         modules.append(build_module(SourceFile(path, text, tree), module_name(Path(path), Path("."), packages)))
     return Project(modules)

@@ -101,10 +101,10 @@ class SourceFile:
     def segment(self, node: ast.AST) -> str:
         """The exact source text of `node` (like `ast.get_source_segment`, which
         re-splits the whole file on every call and dominated review time)."""
-        line = getattr(node, "lineno", None)
-        end_line = getattr(node, "end_lineno", None)
-        col = getattr(node, "col_offset", None)
-        end_col = getattr(node, "end_col_offset", None)
+        line: int | None = getattr(node, "lineno", None)
+        end_line: int | None = getattr(node, "end_lineno", None)
+        col: int | None = getattr(node, "col_offset", None)
+        end_col: int | None = getattr(node, "end_col_offset", None)
         if line is None or end_line is None or col is None or end_col is None:
             return ""
         raw = self._raw_lines()
@@ -116,7 +116,7 @@ class SourceFile:
         return b"".join(parts).decode("utf-8", errors="replace")
 
     def _raw_lines(self) -> list[bytes]:
-        cached = self.__dict__.get("_raw")
+        cached: list[bytes] | None = self.__dict__.get("_raw")
         if cached is None:
             # ast counts lines like this (\r\n, \r and \n; not form feeds).
             cached = [ln.encode("utf-8") for ln in _split_keepends(self.text)]

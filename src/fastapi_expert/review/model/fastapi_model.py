@@ -227,20 +227,20 @@ class FastAPIModel:
                     ref = self.object_ref(module, func.parent, deco.func.value)
                     if ref is not None:
                         self.middleware.append(Middleware(ref, module, deco, func.qualname))
-        for func, body in self._scopes(module):
+        for scope, body in self._scopes(module):
             for node in _walk_scope(body):
                 if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                     continue
                 attr = node.func.attr
                 if attr in {"include_router", "mount"} and node.args:
-                    self._add_include(module, func, node, attr)
+                    self._add_include(module, scope, node, attr)
                 elif attr in {"add_api_route", "add_api_websocket_route", "add_route", "add_websocket_route"} and len(node.args) >= 2:
                     endpoint_sym = self.project.lookup(self.project.resolve(module, node.args[1])) if isinstance(node.args[1], ast.Name | ast.Attribute) else None
                     endpoint = endpoint_sym if isinstance(endpoint_sym, FunctionInfo) else None
                     kind = "websocket" if "websocket" in attr else "api_route"
-                    self._add_route(module, func, node, node.func.value, kind, endpoint)
+                    self._add_route(module, scope, node, node.func.value, kind, endpoint)
                 elif attr == "add_middleware" and node.args:
-                    ref = self.object_ref(module, func, node.func.value)
+                    ref = self.object_ref(module, scope, node.func.value)
                     if ref is not None:
                         target = self.project.resolve(module, node.args[0])
                         self.middleware.append(Middleware(ref, module, node, target))
@@ -373,7 +373,11 @@ class FastAPIModel:
         if isinstance(sym, FunctionInfo):
             func = sym
         elif isinstance(sym, ClassInfo):
-            func = self.project.find_method(sym, "__init__")
+            init = self.project.find_method(sym, "__init__")
+            call = self.project.find_method(sym, "__call__")
+            # A class used as a dependency is called with its __init__ signature;
+            # an *instance* (Depends(Checker(...))) with its __call__ signature.
+            func = init or call
         deps = self.signature_dependencies(func, depth) if func else []
         self._dep_cache[target] = deps
         return deps
