@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         "review", aliases=["check"], help="review a code base (default: the current directory)"
     )
     review.add_argument("paths", nargs="*", type=str, help="files or folders; '-' reads stdin")
-    review.add_argument("--format", "--output-format", dest="format", choices=["text", "json", "concise"], default="text")
+    review.add_argument("--format", "--output-format", dest="format", choices=["text", "concise", "json", "sarif", "github"], default="text")
     review.add_argument("--select", type=_codes, help="rule codes or prefixes to run (replaces the configured set)")
     review.add_argument("--extend-select", type=_codes, default=[], help="add rules to the selection")
     review.add_argument("--ignore", type=_codes, default=[], help="rule codes or prefixes to skip")

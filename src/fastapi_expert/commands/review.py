@@ -151,6 +151,14 @@ def _render(args: argparse.Namespace, result: ReviewResult) -> str:
         from fastapi_expert.review.reporters import json_reporter
 
         return json_reporter.render(result)
+    if args.format == "sarif":
+        from fastapi_expert.review.reporters import sarif
+
+        return sarif.render(result)
+    if args.format == "github":
+        from fastapi_expert.review.reporters import github
+
+        return github.render(result)
     from fastapi_expert.review.reporters import text
 
     if args.statistics:
