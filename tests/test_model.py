@@ -219,3 +219,36 @@ def test_runs_on_event_loop_and_thread_offload() -> None:
     path = calls.blocking_path(funcs["middle"])
     assert path is not None
     assert [s.target for s in path.steps] == ["m.inner", "time.sleep"]
+
+
+def test_module_level_instances_and_statement_order() -> None:
+    p = project(
+        {
+            "db.py": """
+            from sqlalchemy import create_engine
+            from sqlalchemy.orm import sessionmaker
+            from passlib.context import CryptContext
+            engine = create_engine("sqlite://")
+            SessionLocal = sessionmaker(bind=engine)
+            pwd_context = CryptContext(schemes=["bcrypt"])
+            """,
+            "svc.py": """
+            from db import SessionLocal, pwd_context, engine
+            import db
+
+            def work():
+                session = SessionLocal()
+                session.execute("x")
+                pwd_context.hash("pw")
+                db.pwd_context.verify("a", "b")
+                with engine.begin() as conn:
+                    conn.execute("y")
+            """,
+        }
+    )
+    work = p.by_name["svc"].functions["work"]
+    targets = [site.target for site in p.calls.sites_of(work)]
+    assert "sqlalchemy.orm.Session.execute" in targets
+    assert "passlib.context.CryptContext.hash" in targets
+    assert "passlib.context.CryptContext.verify" in targets
+    assert "sqlalchemy.engine.Connection.execute" in targets

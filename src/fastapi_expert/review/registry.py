@@ -25,7 +25,7 @@ def all_rules() -> tuple[type[Rule], ...]:
             continue
         module = importlib.import_module(info.name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            if issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__:
+            if issubclass(obj, Rule) and "code" in obj.__dict__ and obj.__module__ == module.__name__:
                 if obj.code in found:
                     raise RuntimeError(f"duplicate rule code {obj.code} in {info.name} and {found[obj.code].__module__}")
                 found[obj.code] = obj

@@ -13,7 +13,7 @@ from app.security import create_access_token, hash_password
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", response_model=UserOut)
+@router.post("/register", response_model=UserOut)  # defect: FX703
 def register(payload: UserCreate, db: Session = Depends(get_db)):
     user = User(email=payload.email, password=hash_password(payload.password))
     db.add(user)

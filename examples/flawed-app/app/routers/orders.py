@@ -60,9 +60,9 @@ async def create_order(
 async def import_orders(request: Request):
     rows = await request.json()  # defect: FX301
     engine = create_engine(DATABASE_URL)  # defect: FX501
-    with engine.begin() as conn:
+    with engine.begin() as conn:  # defect: FX203
         for row in rows:
-            conn.execute(text("INSERT INTO orders (item, quantity) VALUES (:i, :q)"), row)
+            conn.execute(text("INSERT INTO orders (item, quantity) VALUES (:i, :q)"), row)  # defect: FX203
     return {"imported": len(rows)}
 
 
@@ -98,7 +98,7 @@ def touch_order(order_id: int, db: Session = Depends(get_db)) -> dict[str, bool]
     return {"ok": True}
 
 
-@router.delete("/{order_id}", status_code=204)
+@router.delete("/{order_id}", status_code=204)  # defect: FX408
 def delete_order(order_id: int, payload: OrderCreate, db: Session = Depends(get_db)):  # defect: FX711
     db.query(Order).filter(Order.id == order_id).delete()
     return {"deleted": order_id}  # defect: FX704

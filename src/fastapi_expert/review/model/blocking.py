@@ -45,6 +45,7 @@ BLOCKING_CALLS: dict[str, Blocking] = {
         *(f"httpx.{v}" for v in (*_HTTP_VERBS, "stream")),
         *(f"httpx.Client.{v}" for v in (*_HTTP_VERBS, "send", "stream")),
         "urllib.request.urlopen",
+        "urllib.request.urlretrieve",
         "urllib3.request",
         "urllib3.PoolManager.request",
         "http.client.HTTPConnection.request",
@@ -60,6 +61,7 @@ BLOCKING_CALLS: dict[str, Blocking] = {
             for m in (
                 "execute", "scalars", "scalar", "query", "commit", "flush", "refresh",
                 "get", "merge", "rollback", "connection", "close",
+                "exec", "get_one", "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
             )
         ),
         *(f"sqlalchemy.engine.Engine.{m}" for m in ("connect", "begin", "execute")),
@@ -73,19 +75,43 @@ BLOCKING_CALLS: dict[str, Blocking] = {
         *(f"sqlite3.Connection.{m}" for m in ("execute", "executemany", "commit")),
         *(f"sqlite3.Cursor.{m}" for m in ("execute", "executemany", "fetchone", "fetchall")),
         *(f"psycopg2.Connection.{m}" for m in ("commit", "rollback")),
+        *(f"psycopg.Connection.{m}" for m in ("execute", "commit", "rollback")),
+        *(f"psycopg.Cursor.{m}" for m in ("execute", "executemany", "fetchone", "fetchall", "fetchmany")),
+        *(f"pymysql.connections.Connection.{m}" for m in ("commit", "rollback", "ping")),
+        *(f"pymysql.cursors.Cursor.{m}" for m in ("execute", "executemany", "fetchone", "fetchall", "fetchmany")),
+    ),
+    **_table(
+        BlockingKind.DATABASE,
+        "`aioboto3`, or `await run_in_threadpool(...)`",
+        "boto3.client",
+        "boto3.resource",
+    ),
+    **_table(
+        BlockingKind.DATABASE,
+        "`redis.asyncio.Redis` (`await r.get(...)`)",
         *(
             f"redis.Redis.{m}"
             for m in (
                 "get", "set", "delete", "incr", "expire", "hget", "hset", "lpush", "rpush",
                 "publish", "exists", "mget", "setex", "ping", "keys", "scan",
+                "hgetall", "hdel", "hincrby", "hmget", "lpop", "rpop", "blpop", "brpop", "lrange",
+                "llen", "sadd", "srem", "smembers", "sismember", "scard", "zadd", "zrange",
+                "zrangebyscore", "zrem", "zscore", "zincrby", "incrby", "decr", "ttl", "setnx",
+                "getdel", "xadd", "xread", "eval", "evalsha", "flushdb",
             )
         ),
+    ),
+    **_table(
+        BlockingKind.DATABASE,
+        "PyMongo's `AsyncMongoClient` or Motor",
         *(
             f"pymongo.collection.Collection.{m}"
-            for m in ("find", "find_one", "insert_one", "insert_many", "update_one", "delete_one")
+            for m in (
+                "find", "find_one", "insert_one", "insert_many", "update_one", "delete_one",
+                "update_many", "delete_many", "replace_one", "count_documents", "aggregate",
+                "find_one_and_update", "find_one_and_delete", "find_one_and_replace", "bulk_write",
+            )
         ),
-        "boto3.client",
-        "boto3.resource",
     ),
     **_table(
         BlockingKind.FILE,
@@ -100,8 +126,16 @@ BLOCKING_CALLS: dict[str, Blocking] = {
         "os.rename",
         "os.makedirs",
         "os.stat",
+        "os.mkdir",
+        "os.rmdir",
+        "os.replace",
+        "os.path.exists",
+        "os.path.getsize",
         "shutil.copy",
         "shutil.copyfile",
+        "shutil.copy2",
+        "shutil.make_archive",
+        "shutil.unpack_archive",
         "shutil.copytree",
         "shutil.move",
         "shutil.rmtree",
@@ -110,6 +144,7 @@ BLOCKING_CALLS: dict[str, Blocking] = {
             for m in (
                 "read_text", "read_bytes", "write_text", "write_bytes", "open", "exists",
                 "mkdir", "unlink", "iterdir", "glob", "rglob", "stat", "touch",
+                "is_file", "is_dir", "rename", "replace", "rmdir",
             )
         ),
     ),
@@ -123,6 +158,8 @@ BLOCKING_CALLS: dict[str, Blocking] = {
         "subprocess.getoutput",
         "subprocess.getstatusoutput",
         "subprocess.Popen",
+        "subprocess.Popen.communicate",
+        "subprocess.Popen.wait",
         "os.system",
         "os.popen",
         "os.waitpid",
@@ -152,6 +189,15 @@ BLOCKING_CALLS: dict[str, Blocking] = {
         "passlib.context.CryptContext.hash",
         "passlib.context.CryptContext.verify",
         "passlib.context.CryptContext.verify_and_update",
+        "passlib.context.CryptContext.encrypt",
+        *(
+            f"passlib.hash.{scheme}.{m}"
+            for scheme in (
+                "bcrypt", "bcrypt_sha256", "argon2", "pbkdf2_sha256", "pbkdf2_sha512",
+                "sha256_crypt", "sha512_crypt", "scrypt",
+            )
+            for m in ("hash", "verify", "encrypt")
+        ),
         "pwdlib.PasswordHash.hash",
         "pwdlib.PasswordHash.verify",
         "pwdlib.PasswordHash.verify_and_update",
@@ -185,6 +231,29 @@ FACTORY_RETURNS: dict[str, str] = {
     "pymongo.MongoClient": "pymongo.MongoClient",
     "smtplib.SMTP": "smtplib.SMTP",
     "urllib3.PoolManager": "urllib3.PoolManager",
+    "psycopg.connect": "psycopg.Connection",
+    "psycopg.Connection.connect": "psycopg.Connection",
+    "psycopg.Connection.cursor": "psycopg.Cursor",
+    "pymysql.connect": "pymysql.connections.Connection",
+    "pymysql.connections.Connection.cursor": "pymysql.cursors.Cursor",
+    "subprocess.Popen": "subprocess.Popen",
+    # A session factory is an instance; calling it (`__call__`) opens a session.
+    "sqlalchemy.orm.sessionmaker": "sqlalchemy.orm.sessionmaker",
+    "sqlalchemy.orm.sessionmaker.__call__": "sqlalchemy.orm.Session",
+    "sqlalchemy.ext.asyncio.async_sessionmaker": "sqlalchemy.ext.asyncio.async_sessionmaker",
+    "sqlalchemy.ext.asyncio.async_sessionmaker.__call__": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.create_async_engine": "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlalchemy.ext.asyncio.AsyncEngine.connect": "sqlalchemy.ext.asyncio.AsyncConnection",
+    "sqlalchemy.ext.asyncio.AsyncEngine.begin": "sqlalchemy.ext.asyncio.AsyncConnection",
+    "httpx.AsyncClient": "httpx.AsyncClient",
+    "redis.asyncio.Redis": "redis.asyncio.Redis",
+    "redis.asyncio.from_url": "redis.asyncio.Redis",
+    "redis.asyncio.Redis.from_url": "redis.asyncio.Redis",
+    "asyncio.get_event_loop": "asyncio.AbstractEventLoop",
+    "asyncio.get_running_loop": "asyncio.AbstractEventLoop",
+    "asyncio.new_event_loop": "asyncio.AbstractEventLoop",
+    "asyncio.TaskGroup": "asyncio.TaskGroup",
 }
 
 # Aliases under which libraries export the same class.
@@ -199,6 +268,27 @@ TYPE_ALIASES: dict[str, str] = {
     "redis.StrictRedis": "redis.Redis",
     "httpx._client.Client": "httpx.Client",
     "pwdlib.hashers.PasswordHash": "pwdlib.PasswordHash",
+    "sqlalchemy.orm.session.sessionmaker": "sqlalchemy.orm.sessionmaker",
+    # SQLModel's sessions subclass SQLAlchemy's (and add `exec`).
+    "sqlmodel.Session": "sqlalchemy.orm.Session",
+    "sqlmodel.orm.session.Session": "sqlalchemy.orm.Session",
+    "sqlmodel.ext.asyncio.session.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.session.AsyncSession": "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlalchemy.ext.asyncio.session.async_sessionmaker": "sqlalchemy.ext.asyncio.async_sessionmaker",
+    "sqlalchemy.ext.asyncio.engine.AsyncEngine": "sqlalchemy.ext.asyncio.AsyncEngine",
+    "sqlalchemy.ext.asyncio.engine.AsyncConnection": "sqlalchemy.ext.asyncio.AsyncConnection",
+    "sqlalchemy.ext.asyncio.engine.create_async_engine": "sqlalchemy.ext.asyncio.create_async_engine",
+    "redis.asyncio.client.Redis": "redis.asyncio.Redis",
+    "redis.asyncio.StrictRedis": "redis.asyncio.Redis",
+    "httpx._client.AsyncClient": "httpx.AsyncClient",
+    "psycopg2.extensions.connection": "psycopg2.Connection",
+    "psycopg2.extensions.cursor": "psycopg2.Cursor",
+    "pymysql.Connection": "pymysql.connections.Connection",
+    "pymongo.mongo_client.MongoClient": "pymongo.MongoClient",
+    "pymongo.synchronous.collection.Collection": "pymongo.collection.Collection",
+    "argon2._password_hasher.PasswordHasher": "argon2.PasswordHasher",
+    "asyncio.events.AbstractEventLoop": "asyncio.AbstractEventLoop",
+    "asyncio.taskgroups.TaskGroup": "asyncio.TaskGroup",
 }
 
 # Calls that run their callable argument in a worker thread: whatever they are

@@ -21,6 +21,7 @@ SECURITY = frozenset({"fastapi.Security", "fastapi.params.Security", "fastapi.pa
 HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 ROUTE_DECORATORS = frozenset({*HTTP_VERBS, "api_route", "websocket", "route", "websocket_route"})
 SECURITY_SCHEME_PREFIXES = ("fastapi.security.",)
+NOT_SCHEMES = frozenset({"OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict", "SecurityScopes"})
 
 
 @dataclass(eq=False)
@@ -131,6 +132,8 @@ class FastAPIModel:
         for module in project.modules:
             if module.imports_module("fastapi") or self._uses_known_object(module):
                 self._collect_usages(module)
+        # Starlette wraps middleware in the order they were added: keep source order.
+        self.middleware.sort(key=lambda m: (m.module.path, m.node.lineno, m.node.col_offset))
         self._resolve_paths()
         for route in self.routes:
             route.dependencies = self._route_dependencies(route)
@@ -437,16 +440,28 @@ class FastAPIModel:
     def routes_for(self, func_node: ast.AST) -> list[Route]:
         return self.route_of_function.get(func_node, [])
 
+    def is_security_scheme(self, qualname: str | None) -> bool:
+        """Is this a class from `fastapi.security` that authenticates (not the
+        login form or SecurityScopes, which live there too)?"""
+        if not qualname or not qualname.startswith(SECURITY_SCHEME_PREFIXES):
+            return False
+        return qualname.rsplit(".", 1)[-1] not in NOT_SCHEMES
+
     def is_security_dependency(self, dep: Dependency) -> bool:
         """Does this dependency authenticate (a security scheme, or Security())?"""
         if dep.is_security:
             return True
         target = dep.target or ""
-        if target.startswith(SECURITY_SCHEME_PREFIXES):
+        if self.is_security_scheme(target):
             return True
         sym = self.project.lookup(target)
-        if isinstance(sym, ClassInfo) and any(b.startswith(SECURITY_SCHEME_PREFIXES) for b in self.project.class_bases(sym)):
+        if isinstance(sym, ClassInfo) and any(self.is_security_scheme(b) for b in self.project.class_bases(sym)):
             return True
+        if isinstance(sym, tuple):
+            # `oauth2_scheme = OAuth2PasswordBearer(tokenUrl=...)`, then Depends(oauth2_scheme)
+            module, value = sym
+            if isinstance(value, ast.Call) and self.is_security_scheme(self.project.resolve(module, value.func)):
+                return True
         return any(self.is_security_dependency(child) for child in dep.children)
 
 

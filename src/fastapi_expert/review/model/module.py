@@ -138,6 +138,14 @@ _BUILTINS = frozenset(
         "tuple", "str", "int", "float", "bool", "bytes", "object", "type", "len",
         "range", "sorted", "any", "all", "isinstance", "getattr", "setattr", "hash",
         "__import__", "breakpoint", "id", "iter", "next", "map", "filter", "zip",
+        "repr", "format", "vars", "globals", "locals", "super", "min", "max", "sum",
+        "abs", "round", "divmod", "pow", "enumerate", "reversed", "frozenset", "bytearray",
+        "memoryview", "callable", "issubclass", "hasattr", "delattr", "chr", "ord",
+        "BaseException", "Exception", "ValueError", "TypeError", "KeyError", "IndexError",
+        "RuntimeError", "AttributeError", "LookupError", "OSError", "IOError",
+        "PermissionError", "FileNotFoundError", "NotImplementedError", "AssertionError",
+        "ArithmeticError", "ZeroDivisionError", "UnicodeDecodeError", "UnicodeError",
+        "StopIteration", "TimeoutError", "ConnectionError", "ImportError",
     }
 )
 

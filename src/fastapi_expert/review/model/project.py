@@ -185,7 +185,8 @@ class Project:
     # -- receivers and call targets ---------------------------------------
 
     def variable_types(self, func: FunctionInfo) -> dict[str, str]:
-        """Local name -> type qualname, from annotations and constructor calls."""
+        """Local name -> type qualname, from annotations and constructor calls,
+        in statement order (a later binding wins)."""
         cached = self._var_types.get(func.node)
         if cached is not None:
             return cached
@@ -197,29 +198,48 @@ class Project:
             t = self.annotation_type(module, arg.annotation)
             if t:
                 types[arg.arg] = TYPE_ALIASES.get(t, t)
-        for node in own_nodes(func.node):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                t = self._value_type(func, node.value, types)
-                if t:
-                    types[node.targets[0].id] = t
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                t = self.annotation_type(module, node.annotation)
-                if t:
-                    types[node.target.id] = TYPE_ALIASES.get(t, t)
-            elif isinstance(node, ast.With | ast.AsyncWith):
+        bindings = [
+            n for n in own_nodes(func.node) if isinstance(n, ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith)
+        ]
+        bindings.sort(key=lambda n: (n.lineno, n.col_offset))
+        for node in bindings:
+            if isinstance(node, ast.Assign):
+                if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    t = self._value_type(module, func, node.value, types)
+                    if t:
+                        types[node.targets[0].id] = t
+            elif isinstance(node, ast.AnnAssign):
+                if isinstance(node.target, ast.Name):
+                    t = self.annotation_type(module, node.annotation)
+                    if t:
+                        types[node.target.id] = TYPE_ALIASES.get(t, t)
+            else:
                 for item in node.items:
                     if isinstance(item.optional_vars, ast.Name):
-                        t = self._value_type(func, item.context_expr, types)
+                        t = self._value_type(module, func, item.context_expr, types)
                         if t:
                             types[item.optional_vars.id] = t
         return types
 
-    def _value_type(self, func: FunctionInfo, value: ast.expr, types: dict[str, str]) -> str | None:
+    def instance_type(self, qualname: str | None, _depth: int = 0) -> str | None:
+        """The type of a module-level instance (`pwd_context = CryptContext(...)`,
+        `SessionLocal = sessionmaker(...)`), wherever it is imported from."""
+        if _depth > 8:
+            return None
+        symbol = self.lookup(qualname)
+        if not isinstance(symbol, tuple):
+            return None
+        module, value = symbol
+        return self._value_type(module, None, value, {}, _depth + 1)
+
+    def _value_type(
+        self, module: ModuleInfo, func: FunctionInfo | None, value: ast.expr, types: dict[str, str], _depth: int = 0
+    ) -> str | None:
         if isinstance(value, ast.Await):
             value = value.value
-        if not isinstance(value, ast.Call):
+        if not isinstance(value, ast.Call) or _depth > 8:
             return None
-        target = self._target(func, value.func, types)
+        target = self._target(module, func, value.func, types, _depth)
         if target is None:
             return None
         if target in FACTORY_RETURNS:
@@ -230,13 +250,18 @@ class Project:
         if isinstance(symbol, FunctionInfo) and symbol.node.returns is not None:
             t = self.annotation_type(symbol.module, symbol.node.returns)
             return TYPE_ALIASES.get(t, t) if t else None
+        if isinstance(symbol, tuple):
+            # Calling a module-level instance: `SessionLocal()` opens a Session.
+            made = self.instance_type(target, _depth + 1)
+            return FACTORY_RETURNS.get(f"{made}.__call__") if made else None
         last = target.rsplit(".", 1)[-1]
         if last[:1].isupper() and symbol is None:
             return TYPE_ALIASES.get(target, target)
         return None
 
-    def _target(self, func: FunctionInfo | None, expr: ast.expr, types: dict[str, str]) -> str | None:
-        module = func.module if func else None
+    def _target(
+        self, module: ModuleInfo, func: FunctionInfo | None, expr: ast.expr, types: dict[str, str], _depth: int = 0
+    ) -> str | None:
         if isinstance(expr, ast.Name):
             if func is not None:
                 if expr.id in types:
@@ -244,7 +269,7 @@ class Project:
                 nested = _nested_function(func, expr.id)
                 if nested is not None:
                     return nested.qualname
-            return self.canonical(module.resolve(expr)) if module else None
+            return self.canonical(module.resolve(expr))
         if isinstance(expr, ast.Attribute):
             base = expr.value
             if isinstance(base, ast.Name) and func is not None:
@@ -258,21 +283,22 @@ class Project:
                             return method.qualname
                     return None
             if isinstance(base, ast.Call):
-                inner = self._value_type(func, base, types) if func else None
-                if inner:
-                    return f"{inner}.{expr.attr}"
-                return None
-            return self.canonical(module.resolve(expr)) if module else None
+                inner = self._value_type(module, func, base, types, _depth + 1)
+                return f"{inner}.{expr.attr}" if inner else None
+            full = self.canonical(module.resolve(expr))
+            if full is not None and isinstance(base, ast.Name | ast.Attribute) and self.lookup(full) is None:
+                # `pwd_context.hash(...)` on a module-level instance
+                made = self.instance_type(module.resolve(base), _depth + 1)
+                if made is not None:
+                    return f"{made}.{expr.attr}"
+            return full
         return None
 
     def call_target(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> str | None:
         """What a call calls, as a canonical qualified name (`requests.get`,
         `sqlalchemy.orm.Session.execute`, `app.services.fetch_user`)."""
         types = self.variable_types(func) if func is not None else {}
-        if func is None:
-            target = self.canonical(module.resolve(call.func))
-        else:
-            target = self._target(func, call.func, types)
+        target = self._target(module, func, call.func, types)
         if target is None:
             return None
         symbol = self.lookup(target)

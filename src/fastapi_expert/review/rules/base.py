@@ -226,11 +226,15 @@ class FileContext:
         fix: Fix | None = None,
         chain: Iterable[ChainLink] = (),
         end: ast.AST | None = None,
+        severity: Severity | None = None,
     ) -> None:
+        """Emit a finding; `severity` overrides the rule's default for this one."""
         rule = self.rule
         assert rule is not None, "report() outside a rule"
         self._emit(
-            Finding(rule.code, rule.name, rule.severity, self.location(node, end), message, fix, tuple(chain))
+            Finding(
+                rule.code, rule.name, severity or rule.severity, self.location(node, end), message, fix, tuple(chain)
+            )
         )
 
 
@@ -251,8 +255,9 @@ class ProjectContext:
         fix: Fix | None = None,
         chain: Iterable[ChainLink] = (),
         end: ast.AST | None = None,
+        severity: Severity | None = None,
     ) -> None:
         rule = self.rule
         assert rule is not None, "report() outside a rule"
         loc = module.source.location(node, end)
-        self._emit(Finding(rule.code, rule.name, rule.severity, loc, message, fix, tuple(chain)))
+        self._emit(Finding(rule.code, rule.name, severity or rule.severity, loc, message, fix, tuple(chain)))

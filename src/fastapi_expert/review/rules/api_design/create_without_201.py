@@ -1,0 +1,303 @@
+from __future__ import annotations
+
+import ast
+import re
+
+from fastapi_expert.review.model.fastapi_model import Route
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.rules.api_design.numeric_status_code import status_module_name
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.types import Edit, Fix
+
+# Substrings of a path that mark a POST as an operation, not a collection insert.
+_OPERATION_WORDS = (
+    "login", "logout", "signin", "sign-in", "sign_in", "signout", "sign-out", "sign_out",
+    "token", "refresh", "verify", "webhook", "hook", "callback", "search", "query",
+    "graphql", "rpc", "oauth", "authenticate", "authorize", "introspect",
+)
+# First word of a last path segment (or endpoint name) that names an action.
+_ACTION_VERBS = frozenset(
+    {
+        "run", "send", "resend", "cancel", "start", "stop", "restart", "execute", "exec",
+        "approve", "reject", "publish", "unpublish", "archive", "unarchive", "restore", "reset",
+        "retry", "confirm", "complete", "close", "reopen", "open", "submit", "validate", "check",
+        "calculate", "compute", "process", "import", "export", "sync", "trigger", "notify", "test",
+        "ping", "preview", "predict", "classify", "infer", "generate", "render", "convert",
+        "transform", "translate", "summarize", "summarise", "analyze", "analyse", "estimate",
+        "evaluate", "score", "rank", "recommend", "match", "lookup", "resolve", "parse", "extract",
+        "compress", "encrypt", "decrypt", "sign", "redeem", "apply", "assign", "unassign",
+        "transfer", "move", "copy", "clone", "duplicate", "merge", "split", "lock", "unlock",
+        "enable", "disable", "activate", "deactivate", "suspend", "resume", "pause", "mark",
+        "flag", "like", "unlike", "follow", "unfollow", "subscribe", "unsubscribe", "join",
+        "leave", "invite", "accept", "decline", "share", "ack", "acknowledge", "heartbeat",
+        "invalidate", "revoke", "rotate", "renew", "charge", "refund", "pay", "checkout", "echo",
+        "count", "sort", "filter", "batch", "replay", "rerun", "dispatch", "schedule",
+        "reschedule", "enqueue", "upsert", "update", "delete", "remove", "get", "fetch", "list",
+        "set",
+    }
+)
+_JSON_RESPONSES = frozenset(
+    {
+        "fastapi.responses.JSONResponse", "fastapi.responses.ORJSONResponse",
+        "fastapi.responses.UJSONResponse", "starlette.responses.JSONResponse",
+    }
+)
+_RESPONSE_MODULES = ("fastapi.responses.", "starlette.responses.")
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def first_word(name: str) -> str:
+    words = _WORD.findall(name)
+    return words[0].lower() if words else ""
+
+
+def _is_response_class(ctx: FileContext, qualname: str | None) -> bool:
+    if qualname is None:
+        return False
+    if qualname in {"fastapi.Response", "starlette.responses.Response"} or (
+        qualname.startswith(_RESPONSE_MODULES) and qualname.endswith("Response")
+    ):
+        return True
+    symbol = ctx.project.lookup(qualname)
+    return isinstance(symbol, ClassInfo) and any(
+        b == "fastapi.Response" or b.startswith(_RESPONSE_MODULES) for b in ctx.project.class_bases(symbol)
+    )
+
+
+def _sets_own_status(ctx: FileContext, endpoint: FunctionInfo) -> bool:
+    """Does the endpoint build its own Response or set `response.status_code`?"""
+    module = endpoint.module
+    for node in own_nodes(endpoint.node):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+            if _is_response_class(ctx, ctx.project.resolve(module, node.value.func)):
+                return True
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in targets):
+                return True
+    return False
+
+
+def _exempt(ctx: FileContext, route: Route) -> bool:
+    path = route.path
+    if path is None or route.methods != ("POST",) or route.is_websocket:
+        return True
+    segments = [s for s in path.split("/") if s]
+    if segments and segments[-1].startswith("{"):
+        return True  # POST to one item: an action or a replace, not a collection insert
+    lowered = " ".join(route.full_paths or [path]).lower()
+    if any(word in lowered for word in _OPERATION_WORDS):
+        return True
+    if segments and first_word(segments[-1]) in _ACTION_VERBS:
+        return True
+    response_class_expr = route.keyword("response_class")
+    response_class = ctx.project.resolve(route.module, response_class_expr) if response_class_expr is not None else None
+    if response_class is not None and response_class not in _JSON_RESPONSES:
+        return True
+    endpoint = route.endpoint
+    if endpoint is not None:
+        if first_word(endpoint.name) in _ACTION_VERBS:
+            return True
+        if _sets_own_status(ctx, endpoint):
+            return True
+    return False
+
+
+class CreateWithout201(Rule):
+    """Flags a POST route that creates a resource but answers 200 OK.
+
+    ## What it does
+    Finds POST path operations with no `status_code=` whose path names a
+    collection (`POST /items`, `POST /users/{user_id}/orders`). Skipped are
+    operations rather than inserts: paths containing `login`, `token`, `refresh`,
+    `verify`, `search`, `query`, `webhook`, `callback`, `graphql` and similar;
+    paths whose last segment is a verb or verb-led (`/run`, `/send-invite`,
+    `/orders/{id}/cancel`) or a path parameter; endpoints named after such a
+    verb (`def send_report`); endpoints that return a `Response` they build or set
+    `response.status_code` themselves; and non-JSON `response_class=` (HTML
+    forms, redirects).
+
+    ## Why is this bad?
+    FastAPI answers 200 unless told otherwise. HTTP reserves `201 Created` for a
+    request that created a resource (RFC 9110 §15.3.2), ideally with a `Location`
+    header naming it; clients, API gateways and generated SDKs rely on it to tell
+    a creation from an operation, and the OpenAPI schema documents 200 for an
+    endpoint that creates.
+
+    ## Fix safety
+    The fix adds `status_code=status.HTTP_201_CREATED` to the decorator (and
+    `from fastapi import status` when needed). It is unsafe: the response code
+    changes, and clients or tests that check for `200` break.
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/response-status-code/
+    - https://www.rfc-editor.org/rfc/rfc9110#name-201-created
+    - https://www.rfc-editor.org/rfc/rfc9110#name-post
+    """
+
+    code = "FX703"
+    name = "create-without-201"
+    summary = "POST route that creates a resource answers 200 instead of 201 Created."
+
+    valid = (
+        Valid(
+            """
+            from fastapi import APIRouter, status
+            from fastapi.security import OAuth2PasswordRequestForm
+
+            router = APIRouter()
+
+
+            @router.post("/auth/token")
+            def login(form: OAuth2PasswordRequestForm):
+                return {"access_token": form.username, "token_type": "bearer"}
+
+
+            @router.post("/orders/{order_id}/cancel")
+            def cancel_order(order_id: int):
+                return {"id": order_id, "state": "cancelled"}
+
+
+            @router.post("/items/search")
+            def search_items(q: str):
+                return []
+
+
+            @router.post("/items", status_code=status.HTTP_201_CREATED)
+            def create_item(name: str):
+                return {"name": name}
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI, Response
+
+            app = FastAPI()
+
+
+            @app.post("/uploads")
+            def upload(response: Response, name: str):
+                response.status_code = 202
+                return {"queued": name}
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+
+            class ItemIn(BaseModel):
+                name: str
+                price: float
+
+
+            @app.post("/items", response_model=ItemIn)
+            async def create_item(item: ItemIn):
+                return item
+            """,
+            lines=(12,),
+            fixed="""
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+            from fastapi import status
+
+            app = FastAPI()
+
+
+            class ItemIn(BaseModel):
+                name: str
+                price: float
+
+
+            @app.post("/items", response_model=ItemIn, status_code=status.HTTP_201_CREATED)
+            async def create_item(item: ItemIn):
+                return item
+            """,
+        ),
+        Invalid(
+            """
+            from fastapi import APIRouter, status
+
+            router = APIRouter(prefix="/users/{user_id}")
+
+
+            @router.post(
+                "/addresses",
+                tags=["addresses"],
+            )
+            def add_address(user_id: int, street: str):
+                return {"user_id": user_id, "street": street}
+            """,
+            lines=(6,),
+            fixed="""
+            from fastapi import APIRouter, status
+
+            router = APIRouter(prefix="/users/{user_id}")
+
+
+            @router.post(
+                "/addresses",
+                tags=["addresses"],
+                status_code=status.HTTP_201_CREATED,
+            )
+            def add_address(user_id: int, street: str):
+                return {"user_id": user_id, "street": street}
+            """,
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._routes: dict[str, dict[int, Route]] = {}
+
+    def _route(self, node: ast.Call, ctx: FileContext) -> Route | None:
+        routes = self._routes.get(ctx.module.path)
+        if routes is None:
+            routes = {id(r.node): r for r in ctx.project.fastapi.routes if r.module is ctx.module}
+            self._routes[ctx.module.path] = routes
+        return routes.get(id(node))
+
+    @staticmethod
+    def _insert_keyword(call: ast.Call, last: ast.AST, text: str, ctx: FileContext) -> list[Edit]:
+        """Edits appending keyword `text` to `call`, one per line when the call is
+        laid out one argument per line with the `)` on its own line."""
+        line = getattr(last, "end_lineno", None) or call.lineno
+        col = ctx.source.column(line, getattr(last, "end_col_offset", 0) or 0)
+        close_line = call.end_lineno or line
+        if close_line > line and not ctx.source.line_text(close_line).strip().startswith(")"):
+            close_line = line  # unusual layout: stay inline
+        if close_line == line:
+            return [Edit(line, col, line, col, f", {text}")]
+        between = ctx.source.line_text(line)[col - 1 :]
+        edits = [] if between.lstrip().startswith(",") else [Edit(line, col, line, col, ",")]
+        indent = ctx.source.indent_of(line)
+        edits.append(Edit(close_line, 1, close_line, 1, f"{indent}{text},\n"))
+        return edits
+
+    def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
+        route = self._route(node, ctx)
+        if route is None or route.keyword("status_code") is not None:
+            return
+        if any(k.arg is None for k in node.keywords) or _exempt(ctx, route):
+            return
+        fix = None
+        ref = status_module_name(ctx)
+        local = "status"
+        elements: list[ast.AST] = [*node.args, *node.keywords]
+        if ref is not None and elements:
+            local, import_edit = ref
+            last = max(elements, key=lambda n: (getattr(n, "end_lineno", 0), getattr(n, "end_col_offset", 0)))
+            edits = self._insert_keyword(node, last, f"status_code={local}.HTTP_201_CREATED", ctx)
+            if import_edit is not None:
+                edits.append(import_edit)
+            fix = Fix("Declare `status_code=HTTP_201_CREATED`", tuple(edits), safe=False)
+        ctx.report(
+            node,
+            f"`POST {route.display_path}` creates a resource but answers 200 OK; declare "
+            f"`status_code={local}.HTTP_201_CREATED` (and return a `Location` header).",
+            fix=fix,
+        )

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import ast
+import re
+
+from fastapi_expert.review.model.fastapi_model import Route
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.types import Severity
+
+_VERBS = ("get", "create", "add", "update", "delete", "remove", "fetch", "list", "set", "save", "make", "do")
+# A verb that is the whole segment, or followed by a separator or a capital:
+# `getUser`, `get_users`, `delete`, `update-order` -- but not `settings`, `updates`,
+# `address`, `listings`, `docs`, `download`.
+_VERB_LED = re.compile(rf"^({'|'.join(_VERBS)})(?:$|[-_.]|(?=[A-Z]))")
+_MIXED_CASE = re.compile(r"[a-z][A-Z]")
+# Nouns that happen to be verb-led compounds.
+_NOUNS = frozenset({"add-on", "add-ons", "add_on", "add_ons", "addOns", "get-started", "get_started", "set-up", "make-up"})
+
+
+def _problem(path: str) -> tuple[str, str] | None:
+    """(segment, "verb" | "case") for the first non-RESTful static segment."""
+    segments = [s for s in path.split("/") if s]
+    for i, segment in enumerate(segments):
+        if "{" in segment or ":" in segment:
+            continue  # path parameters (also `{path:path}` and converters)
+        # `/orders/{id}/cancel`: a controller-style action on one resource is accepted.
+        action = i == len(segments) - 1 and i > 0 and segments[i - 1].startswith("{")
+        if not action and _VERB_LED.match(segment) and segment not in _NOUNS:
+            return segment, "verb"
+        if _MIXED_CASE.search(segment):
+            return segment, "case"
+    return None
+
+
+class VerbInPath(Rule):
+    """Flags route paths that name actions (`/getUser`, `/items/delete/{id}`) or use camelCase.
+
+    ## What it does
+    Looks at every static segment of an HTTP route's path for a verb-led name:
+    `get`, `create`, `add`, `update`, `delete`, `remove`, `fetch`, `list`, `set`,
+    `save`, `make` or `do`, as the whole segment or followed by a separator or a
+    capital (`/getUser`, `/create_item`, `/items/delete/{id}`, `/update-order`),
+    and for mixed-case segments (`/userProfiles`). Nouns that merely start with
+    those letters (`/settings`, `/updates`, `/address`) are not verbs. An action
+    as the last segment right after a path parameter (`/orders/{id}/cancel`) is an
+    accepted controller-style sub-resource and is not reported.
+
+    ## Why is this bad?
+    In an HTTP API the method is the verb and the path names the resource:
+    `GET /users/{id}`, `POST /items`, `DELETE /items/{id}`. Verbs in paths
+    duplicate (or contradict) the method, multiply endpoints per resource, defeat
+    HTTP caching and tooling that reason about resources, and make the
+    generated OpenAPI client awkward. Paths are case-sensitive, so camelCase
+    segments invite `/userprofiles` vs `/userProfiles` mismatches; lowercase with
+    hyphens is the common convention.
+
+    ## References
+    - https://www.rfc-editor.org/rfc/rfc9110#name-methods
+    - https://learn.microsoft.com/en-us/azure/architecture/best-practices/api-design#organize-the-api-design-around-resources
+    - https://google.aip.dev/121
+    """
+
+    code = "FX706"
+    name = "verb-in-path"
+    summary = "Route path names an action or uses camelCase; name resources and let the method be the verb."
+    severity = Severity.INFO
+
+    valid = (
+        Valid(
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+
+            @router.post("/orders/{order_id}/cancel")
+            def cancel_order(order_id: int):
+                return {"id": order_id, "state": "cancelled"}
+
+
+            @router.get("/settings")
+            def read_settings():
+                return {}
+
+
+            @router.get("/users/me")
+            def read_me():
+                return {}
+
+
+            @router.get("/items/{item_id}")
+            def read_item(item_id: int):
+                return {"id": item_id}
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from fastapi.security import OAuth2PasswordRequestForm
+
+            app = FastAPI()
+
+
+            @app.post("/auth/token")
+            def login(form: OAuth2PasswordRequestForm):
+                return {"access_token": form.username}
+
+
+            @app.get("/updates")
+            def list_updates():
+                return []
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+
+            @app.get("/getUser/{user_id}")
+            def get_user(user_id: int):
+                return {"id": user_id}
+
+
+            @app.post("/items/delete/{item_id}")
+            def delete_item(item_id: int):
+                return None
+
+
+            @app.post("/create_order")
+            def create_order():
+                return {}
+            """,
+            lines=(6, 11, 16),
+        ),
+        Invalid(
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/accounts")
+
+
+            @router.get("/userProfiles")
+            def user_profiles():
+                return []
+
+
+            router.add_api_route("/fetchAll", user_profiles, methods=["GET"])
+            """,
+            lines=(6, 11),
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._routes: dict[str, dict[int, Route]] = {}
+
+    def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
+        routes = self._routes.get(ctx.module.path)
+        if routes is None:
+            routes = {id(r.node): r for r in ctx.project.fastapi.routes if r.module is ctx.module}
+            self._routes[ctx.module.path] = routes
+        route = routes.get(id(node))
+        if route is None or route.is_websocket or route.path is None:
+            return
+        found = _problem(route.path)
+        if found is None:
+            return
+        segment, kind = found
+        if kind == "verb":
+            message = (
+                f"Path `{route.path}` names an action (`{segment}`); name the resource "
+                "(`/users/{id}`, `/items`) and let the HTTP method be the verb."
+            )
+        else:
+            message = (
+                f"Path segment `{segment}` in `{route.path}` is camelCase; use lowercase, "
+                "hyphen-separated resource names (`user-profiles`)."
+            )
+        ctx.report(node, message)

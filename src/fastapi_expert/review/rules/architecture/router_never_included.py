@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import ast
+from collections import Counter
+
+from fastapi_expert.review.model.fastapi_model import FastAPIModel, RouterObject
+from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules.architecture._deps import is_route_owner_use
+from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
+from fastapi_expert.types import Severity
+
+_INCLUDES = frozenset({"include_router", "mount"})
+
+
+def _scopes(module: ModuleInfo) -> list[tuple[FunctionInfo | None, ast.AST]]:
+    return [(None, module.tree), *((f, f.node) for f in module.all_functions)]
+
+
+def _own(node: ast.AST) -> list[ast.AST]:
+    """Nodes of a scope, not descending into nested functions or classes."""
+    out: list[ast.AST] = []
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        child = stack.pop()
+        out.append(child)
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(child))
+    return out
+
+
+def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
+    """Refs passed to `include_router`/`mount` anywhere (whatever the parent), and
+    whether some include passes an expression no router resolves from."""
+    included: set[str] = set()
+    dynamic = False
+    for module in project.modules:
+        for func, scope in _scopes(module):
+            for node in _own(scope):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _INCLUDES):
+                    continue
+                if node.func.attr == "include_router":
+                    child = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "router"), None)
+                else:
+                    child = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "app"), None)
+                if child is None:
+                    continue
+                ref = model.object_ref(module, func, child)
+                if ref is None:
+                    dynamic = dynamic or node.func.attr == "include_router"
+                else:
+                    included.add(ref)
+    return included, dynamic
+
+
+def _referenced(project: Project, model: FastAPIModel, obj: RouterObject) -> bool:
+    """Is the router used anywhere other than to register its own routes?"""
+    for module in project.modules:
+        for func, scope in _scopes(module):
+            parents: dict[int, ast.AST] = {}
+            nodes = _own(scope)
+            for node in nodes:
+                for child in ast.iter_child_nodes(node):
+                    parents[id(child)] = node
+            for node in nodes:
+                if not isinstance(node, ast.Name | ast.Attribute) or not isinstance(node.ctx, ast.Load):
+                    continue
+                if isinstance(node, ast.Attribute) and node.attr != obj.ref.rsplit(".", 1)[-1]:
+                    continue
+                if model.object_ref(module, func, node) != obj.ref:
+                    continue
+                if not is_route_owner_use(parents.get(id(node)), node):
+                    return True
+    return False
+
+
+class RouterNeverIncluded(Rule):
+    """Flags an `APIRouter` with routes that is never included: its endpoints are dead.
+
+    ## What it does
+    In a project with at least one `FastAPI()` app, finds every `APIRouter()`
+    bound to a name that has routes registered on it but is never passed to
+    `include_router()` (or `mount()`) anywhere, whatever the parent and however
+    it is imported (`app.include_router(users.router)`,
+    `from .users import router as users_router`). When some
+    `include_router()` call receives an expression that cannot be resolved (a
+    loop over a list of routers), a router that is referenced anywhere besides
+    its own route decorators is assumed to be included.
+
+    ## Why is this bad?
+    Routes live on the router object; until it is included into the app they are
+    never registered. The endpoints return 404, are missing from the OpenAPI
+    docs, and their tests (which often build their own app) still pass, so the
+    mistake ships. It usually means a forgotten `include_router` line after a
+    refactor, or dead code that should be deleted.
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/bigger-applications/#include-the-apirouters-for-users-and-items
+    - https://fastapi.tiangolo.com/reference/apirouter/
+    """
+
+    code = "FX114"
+    name = "router-never-included"
+    summary = "An `APIRouter` with routes is never passed to `include_router()`."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/users", tags=["users"])
+
+            @router.get("/{user_id}")
+            def read_user(user_id: int):
+                return {"id": user_id}
+            """,
+            filename="app/users.py",
+            files={
+                "app/__init__.py": "",
+                "app/main.py": """
+from fastapi import FastAPI
+
+from app import users
+from app.items import router as items_router
+
+app = FastAPI()
+app.include_router(users.router)
+app.include_router(items_router)
+""",
+                "app/items.py": """
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/items")
+
+@router.get("/")
+def list_items():
+    return []
+""",
+            },
+        ),
+        Valid(
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/orders")
+
+            @router.post("/")
+            def create_order(order: dict):
+                return order
+            """,
+            filename="app/orders.py",
+            files={
+                "app/__init__.py": "",
+                "app/main.py": """
+from fastapi import FastAPI
+
+from app import orders
+
+ROUTERS = [orders.router]
+
+def create_app() -> FastAPI:
+    application = FastAPI()
+    for r in ROUTERS:
+        application.include_router(r)
+    return application
+""",
+            },
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/billing", tags=["billing"])
+
+            @router.get("/invoices")
+            def list_invoices():
+                return []
+
+            @router.post("/invoices")
+            def create_invoice(invoice: dict):
+                return invoice
+            """,
+            lines=(3,),
+            filename="app/billing.py",
+            files={
+                "app/__init__.py": "",
+                "app/main.py": """
+from fastapi import FastAPI
+
+from app.users import router as users_router
+
+app = FastAPI()
+app.include_router(users_router)
+""",
+                "app/users.py": """
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/users")
+
+@router.get("/me")
+def me():
+    return {}
+""",
+            },
+        ),
+        Invalid(
+            """
+            from fastapi import APIRouter, FastAPI
+
+            app = FastAPI()
+            public = APIRouter()
+            admin = APIRouter(prefix="/admin")
+
+            @public.get("/health")
+            def health():
+                return {"ok": True}
+
+            @admin.delete("/cache")
+            def purge_cache():
+                return {"purged": True}
+
+            app.include_router(public)
+            """,
+            lines=(5,),
+            filename="app/main.py",
+            files={"app/__init__.py": ""},
+        ),
+    )
+
+    def check_project(self, ctx: ProjectContext) -> None:
+        model = ctx.project.fastapi
+        if not model.apps:
+            return
+        counts = Counter(route.router for route in model.routes)
+        included, dynamic = _included(ctx.project, model)
+        for ref, obj in model.objects.items():
+            if obj.kind != "router" or obj.node is None or ref in included or obj.module.is_test:
+                continue
+            n = counts.get(ref, 0)
+            if n == 0:
+                continue
+            if dynamic and _referenced(ctx.project, model, obj):
+                continue
+            name = ref.rsplit(".", 1)[-1].strip("<>")
+            ctx.report(
+                obj.module,
+                obj.node,
+                f"`{name}` has {n} route(s) but is never passed to `include_router()`, so its endpoints "
+                f"are unreachable; include it in the app (`app.include_router({name})`) or delete it.",
+            )

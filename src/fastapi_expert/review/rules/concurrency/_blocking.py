@@ -1,0 +1,369 @@
+"""Shared machinery of the FX2 rules: receiver types the core inference misses,
+the coroutine methods of well-known async libraries, and the "direct blocking
+call of kind K in `async def`" check behind FX202-FX206.
+
+No rule lives here (the registry would pick it up): `DirectBlockingCall` is a
+mixin that a rule puts before `Rule` in its bases.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from functools import lru_cache
+from typing import ClassVar
+
+from fastapi_expert.review.model.blocking import (
+    FACTORY_RETURNS,
+    TYPE_ALIASES,
+    Blocking,
+    BlockingKind,
+    blocking_call,
+)
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules.base import FileContext
+
+# -- coroutine functions and methods of well-known libraries ----------------
+
+_ASYNC_HTTP = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "aclose"})
+_ASYNC_SESSION = frozenset(
+    {
+        "commit", "execute", "exec", "flush", "refresh", "rollback", "close", "delete", "scalars",
+        "scalar", "get", "get_one", "merge", "stream", "stream_scalars", "run_sync", "invalidate",
+        "reset", "connection",
+    }
+)
+_ASYNC_CONNECTION = frozenset({"execute", "commit", "rollback", "close", "scalars", "scalar", "stream", "run_sync", "start"})
+_ASYNC_REDIS = frozenset(
+    {
+        "get", "set", "delete", "incr", "incrby", "decr", "expire", "ttl", "hget", "hset", "hgetall",
+        "hdel", "hincrby", "hmget", "lpush", "rpush", "lpop", "rpop", "blpop", "brpop", "lrange",
+        "llen", "sadd", "srem", "smembers", "sismember", "scard", "zadd", "zrange", "zrem", "zscore",
+        "zincrby", "publish", "exists", "mget", "setex", "setnx", "getdel", "ping", "keys", "scan",
+        "xadd", "xread", "eval", "evalsha", "flushdb", "close", "aclose",
+    }
+)
+_WEBSOCKET = frozenset(
+    {
+        "accept", "close", "send", "send_text", "send_json", "send_bytes", "receive",
+        "receive_text", "receive_json", "receive_bytes",
+    }
+)
+_REQUEST = frozenset({"json", "body", "form", "close", "is_disconnected"})
+_UPLOAD = frozenset({"read", "write", "seek", "close"})
+
+# Receiver type -> its methods that return a coroutine.
+ASYNC_METHODS: dict[str, frozenset[str]] = {
+    "sqlalchemy.ext.asyncio.AsyncSession": _ASYNC_SESSION,
+    "sqlalchemy.ext.asyncio.AsyncConnection": _ASYNC_CONNECTION,
+    "sqlalchemy.ext.asyncio.AsyncEngine": frozenset({"dispose"}),
+    "httpx.AsyncClient": _ASYNC_HTTP,
+    "redis.asyncio.Redis": _ASYNC_REDIS,
+    "fastapi.WebSocket": _WEBSOCKET,
+    "fastapi.websockets.WebSocket": _WEBSOCKET,
+    "starlette.websockets.WebSocket": _WEBSOCKET,
+    "fastapi.Request": _REQUEST,
+    "fastapi.requests.Request": _REQUEST,
+    "starlette.requests.Request": _REQUEST,
+    "fastapi.UploadFile": _UPLOAD,
+    "fastapi.datastructures.UploadFile": _UPLOAD,
+    "starlette.datastructures.UploadFile": _UPLOAD,
+    "asyncio.AbstractEventLoop": frozenset({"sock_recv", "sock_sendall", "sock_connect", "sock_accept", "getaddrinfo"}),
+}
+
+# Module-level coroutine functions.
+ASYNC_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "asyncio.sleep",
+        "asyncio.wait",
+        "asyncio.wait_for",
+        "asyncio.to_thread",
+        "asyncio.open_connection",
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+        "anyio.sleep",
+        "anyio.to_thread.run_sync",
+        "fastapi.concurrency.run_in_threadpool",
+        "starlette.concurrency.run_in_threadpool",
+    }
+)
+
+
+def is_known_coroutine(target: str | None) -> bool:
+    """Does calling `target` (a canonical call target) return a coroutine of a
+    well-known library?"""
+    if target is None:
+        return False
+    if target in ASYNC_FUNCTIONS:
+        return True
+    receiver, _, method = target.rpartition(".")
+    return method in ASYNC_METHODS.get(TYPE_ALIASES.get(receiver, receiver), frozenset())
+
+
+# -- receiver types the core inference does not see ---------------------------
+
+_AMBIGUOUS = ast.Pass()  # a name bound to several different values
+
+
+@lru_cache(maxsize=512)
+def _bindings(func_node: ast.AST) -> dict[str, ast.AST]:
+    """Name -> the call expression bound to it in a function's own body, by
+    `name = call(...)` or `with call(...) as name`; `_AMBIGUOUS` for a name
+    bound to several values, or bound by anything else (loops, params...)."""
+    out: dict[str, ast.AST] = {}
+
+    def bind(name: str, value: ast.AST) -> None:
+        prev = out.get(name)
+        if prev is None:
+            out[name] = value
+        elif prev is not value:
+            out[name] = _AMBIGUOUS
+
+    args = getattr(func_node, "args", None)
+    if isinstance(args, ast.arguments):
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+            if arg is not None:
+                bind(arg.arg, _AMBIGUOUS)
+    for node in own_nodes(func_node):
+        if isinstance(node, ast.Assign):
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                bind(node.targets[0].id, node.value)
+            else:
+                for target in node.targets:
+                    _bind_stores(target, bind)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            bind(node.target.id, node.value if node.value is not None else _AMBIGUOUS)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                if isinstance(item.optional_vars, ast.Name):
+                    bind(item.optional_vars.id, item.context_expr)
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension | ast.NamedExpr | ast.AugAssign):
+            _bind_stores(node.target, bind)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            for name in node.names:
+                out.pop(name, None)
+    return out
+
+
+def _bind_stores(target: ast.AST, bind: Callable[[str, ast.AST], None]) -> None:
+    for sub in ast.walk(target):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            bind(sub.id, _AMBIGUOUS)
+
+
+def _result_type(
+    project: Project, module: ModuleInfo, call: ast.Call, depth: int, scope: FunctionInfo | None = None
+) -> str | None:
+    """The type of what a call returns, when it is a known factory, a class, a
+    method of a typed receiver (`engine.begin()`), or a module-level factory
+    instance (`SessionLocal()`). `scope` is the function the call is in."""
+    if depth > 8:
+        return None
+    func = call.func
+    if isinstance(func, ast.Attribute) and (
+        isinstance(func.value, ast.Call) or (isinstance(func.value, ast.Name) and _is_local(scope, func.value.id))
+    ):
+        receiver = _expr_type(project, module, func.value, depth + 1, scope)
+        if receiver is None:
+            return None
+        method = f"{receiver}.{func.attr}"
+        if method in FACTORY_RETURNS:
+            return FACTORY_RETURNS[method]
+        return _function_return_type(project, project.lookup(method))
+    target = project.resolve(module, func)
+    if target is None:
+        return None
+    if target in FACTORY_RETURNS:
+        made = FACTORY_RETURNS[target]
+        if made == "sqlalchemy.orm.sessionmaker":
+            # Old-style async factory: sessionmaker(engine, class_=AsyncSession)
+            cls = next((k.value for k in call.keywords if k.arg == "class_"), None)
+            if cls is not None and project.resolve(module, cls) == "sqlalchemy.ext.asyncio.AsyncSession":
+                return "sqlalchemy.ext.asyncio.async_sessionmaker"
+        return made
+    symbol = project.lookup(target)
+    if isinstance(symbol, tuple):
+        instance = _value_type(project, symbol[0], symbol[1], depth + 1, None)
+        return FACTORY_RETURNS.get(f"{instance}.__call__") if instance else None
+    if isinstance(symbol, ClassInfo):
+        return symbol.qualname
+    if isinstance(symbol, FunctionInfo):
+        return _function_return_type(project, symbol)
+    if symbol is None and target.rsplit(".", 1)[-1][:1].isupper():
+        return TYPE_ALIASES.get(target, target)
+    return None
+
+
+def _function_return_type(project: Project, symbol: object) -> str | None:
+    if not isinstance(symbol, FunctionInfo) or symbol.node.returns is None:
+        return None
+    t = project.annotation_type(symbol.module, symbol.node.returns)
+    return TYPE_ALIASES.get(t, t) if t else None
+
+
+def _is_local(scope: FunctionInfo | None, name: str) -> bool:
+    while scope is not None:
+        if name in _bindings(scope.node):
+            return True
+        scope = scope.parent
+    return False
+
+
+def _value_type(
+    project: Project, module: ModuleInfo, value: ast.AST, depth: int, scope: FunctionInfo | None
+) -> str | None:
+    if depth > 8:
+        return None
+    if isinstance(value, ast.Await):
+        value = value.value
+    if isinstance(value, ast.Call):
+        return _result_type(project, module, value, depth + 1, scope)
+    if scope is None and isinstance(value, ast.Name | ast.Attribute):
+        return _module_level_type(project, module, value, depth + 1)
+    return None
+
+
+def _module_level_type(project: Project, module: ModuleInfo, expr: ast.expr, depth: int) -> str | None:
+    """The type of a module-level instance (`pwd_context = CryptContext(...)`),
+    in this module or imported from another."""
+    if depth > 8:
+        return None
+    symbol = project.lookup(module.resolve(expr))
+    if isinstance(symbol, tuple):
+        return _value_type(project, symbol[0], symbol[1], depth + 1, None)
+    return None
+
+
+def _expr_type(
+    project: Project, module: ModuleInfo, expr: ast.expr, depth: int, scope: FunctionInfo | None
+) -> str | None:
+    """The type of a receiver expression inside `scope` (None: module level)."""
+    if depth > 8:
+        return None
+    if isinstance(expr, ast.Call):
+        return _result_type(project, module, expr, depth + 1, scope)
+    if isinstance(expr, ast.Name):
+        current = scope
+        while current is not None:
+            types = project.variable_types(current)
+            if expr.id in types:
+                return types[expr.id]
+            bound = _bindings(current.node).get(expr.id)
+            if bound is _AMBIGUOUS:
+                return None
+            if isinstance(bound, ast.Call | ast.Await):
+                return _value_type(project, current.module, bound, depth + 1, current)
+            if bound is not None:
+                return None
+            current = current.parent
+        return _module_level_type(project, module, expr, depth + 1)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        # `security.pwd_context` through `from app import security`
+        if _is_local(scope, expr.value.id):
+            return None
+        return _module_level_type(project, module, expr, depth + 1)
+    return None
+
+
+def receiver_type(ctx: FileContext, expr: ast.expr) -> str | None:
+    """The type of a call's receiver in the current function: the core's
+    inference, then local `x = factory()` / `with factory() as x` bindings
+    (through methods of typed receivers and module-level factory instances),
+    then module-level instances."""
+    return _expr_type(ctx.project, ctx.module, expr, 0, ctx.function())
+
+
+class _TargetCache:
+    """Targets of the calls of the file being walked: several rules ask about
+    the same call. Reset when the engine moves to another module."""
+
+    module: ModuleInfo | None = None
+    project: Project | None = None
+    targets: dict[ast.Call, str | None] = {}
+
+
+def effective_target(ctx: FileContext, call: ast.Call) -> str | None:
+    """`ctx.call_target(call)`, improved for method calls on receivers that
+    the core inference cannot type (session factories, module-level instances)."""
+    if _TargetCache.module is not ctx.module or _TargetCache.project is not ctx.project:
+        _TargetCache.module, _TargetCache.project = ctx.module, ctx.project
+        _TargetCache.targets = {}
+    if call in _TargetCache.targets:
+        return _TargetCache.targets[call]
+    target = _effective_target(ctx, call)
+    _TargetCache.targets[call] = target
+    return target
+
+
+def _effective_target(ctx: FileContext, call: ast.Call) -> str | None:
+    target = ctx.call_target(call)
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return target
+    if target is not None and (blocking_call(target) is not None or is_known_coroutine(target)):
+        return target
+    if target is not None and ctx.project.lookup(target) is not None:
+        return target
+    receiver = receiver_type(ctx, func.value)
+    if receiver:
+        return f"{receiver}.{func.attr}"
+    return target
+
+
+# -- naming things in messages --------------------------------------------------
+
+
+def call_name(ctx: FileContext, call: ast.Call) -> str:
+    """How the user wrote the callee (`db.execute`), shortened when long."""
+    text = ctx.source.segment(call.func)
+    if not text or "\n" in text or len(text) > 40:
+        if isinstance(call.func, ast.Attribute):
+            return f"….{call.func.attr}"
+        return "…"
+    return text
+
+
+def enclosing_name(ctx: FileContext) -> str:
+    func = ctx.function()
+    return func.name if func is not None else "<module>"
+
+
+# -- FX202-FX206 --------------------------------------------------------------------
+
+
+def blocking_target(ctx: FileContext, call: ast.Call) -> tuple[str, Blocking] | None:
+    target = effective_target(ctx, call)
+    fact = blocking_call(target)
+    if target is None or fact is None:
+        return None
+    return target, fact
+
+
+class DirectBlockingCall:
+    """Mixin for a rule flagging a blocking call of one kind made directly in an
+    `async def` body (not awaited, not in a nested `def` or lambda handed to a
+    thread). Put it before `Rule` in the bases."""
+
+    kind: ClassVar[BlockingKind]
+    what: ClassVar[str]  # "synchronous HTTP request", shown in parentheses
+
+    def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
+        if not ctx.in_async_function() or isinstance(ctx.parent, ast.Await):
+            return
+        found = blocking_target(ctx, node)
+        if found is None or found[1].kind is not self.kind:
+            return
+        ctx.report(node, self.message(ctx, node, found[0], found[1]))
+
+    def message(self, ctx: FileContext, node: ast.Call, target: str, fact: Blocking) -> str:
+        func = ctx.function()
+        name = func.name if func is not None else "?"
+        where = f"`async def {name}`"
+        extra = ""
+        if func is not None and (ctx.routes_of(func.node) or ctx.is_dependency(func.node)):
+            extra = f", or make `{name}` a plain `def` so FastAPI runs it in the threadpool"
+        return (
+            f"`{call_name(ctx, node)}()` blocks the event loop inside {where} ({self.what}); "
+            f"use {fact.instead}{extra}."
+        )

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from fastapi_expert.review.model.blocking import BlockingKind
+from fastapi_expert.review.rules.base import Invalid, Rule, Valid
+from fastapi_expert.review.rules.concurrency._blocking import DirectBlockingCall
+from fastapi_expert.types import Severity
+
+
+class BlockingFileIoInAsync(DirectBlockingCall, Rule):
+    """Flags blocking file-system I/O made directly in an `async def`.
+
+    ## What it does
+    Finds `open()` / `io.open()`, `pathlib.Path` I/O methods (`read_text`,
+    `write_bytes`, `iterdir`, `exists`...), `os.listdir`/`os.walk`/`os.remove`
+    and friends, and `shutil` copies, moves and tree removals in the body of a
+    coroutine function. Code handed to a thread (a nested `def` or `lambda`
+    passed to `anyio.to_thread.run_sync`, `asyncio.to_thread` or
+    `run_in_threadpool`) and async file APIs (`anyio.Path`, `aiofiles.open`)
+    are not flagged.
+
+    ## Why is this bad?
+    Disk I/O has no non-blocking mode on most systems: a read or a directory
+    walk holds the event loop until the kernel answers, and on a network file
+    system, a busy disk or a large file that is milliseconds to seconds in
+    which the worker serves nobody. This is a warning rather than an error:
+    reading a small local file (a template, a key loaded once) is often
+    tolerated, but uploads, exports, reports and anything whose size a client
+    controls should go through `anyio.Path`, `aiofiles` or a worker thread.
+
+    ## References
+    - https://fastapi.tiangolo.com/async/
+    - https://anyio.readthedocs.io/en/stable/fileio.html
+    - https://anyio.readthedocs.io/en/stable/threads.html
+    - https://docs.python.org/3/library/asyncio-eventloop.html#executing-code-in-thread-or-process-pools
+    """
+
+    code = "FX204"
+    name = "blocking-file-io-in-async"
+    summary = "Blocking file or path I/O inside `async def` stalls the event loop."
+    severity = Severity.WARNING
+    kind = BlockingKind.FILE
+    what = "file-system I/O"
+
+    valid = (
+        Valid(
+            """
+            import anyio
+            from fastapi import FastAPI, UploadFile
+
+            app = FastAPI()
+
+            def _save(path: str, data: bytes) -> None:
+                with open(path, "wb") as out:
+                    out.write(data)
+
+            @app.post("/uploads")
+            async def upload(file: UploadFile):
+                data = await file.read()
+                await anyio.to_thread.run_sync(_save, f"/srv/uploads/{file.filename}", data)
+                await anyio.to_thread.run_sync(lambda: open("/srv/uploads/index", "a").write(f"{file.filename}\\n"))
+                return {"size": len(data)}
+            """
+        ),
+        Valid(
+            """
+            import aiofiles
+            import anyio
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/reports/{name}")
+            async def report(name: str):
+                async with aiofiles.open(f"/srv/reports/{name}.csv") as f:
+                    body = await f.read()
+                exists = await anyio.Path("/srv/reports/archive").exists()
+                return {"body": body, "archived": exists}
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import FastAPI, UploadFile
+
+            app = FastAPI()
+
+            @app.post("/uploads")
+            async def upload(file: UploadFile):
+                data = await file.read()
+                with open(f"/srv/uploads/{file.filename}", "wb") as out:
+                    out.write(data)
+                return {"size": len(data)}
+            """,
+            lines=(8,),
+        ),
+        Invalid(
+            """
+            import os
+            import shutil
+            from pathlib import Path
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            EXPORTS = Path("/srv/exports")
+
+            @app.get("/exports")
+            async def list_exports():
+                return sorted(os.listdir(EXPORTS))
+
+            @app.post("/exports/{name}/archive")
+            async def archive(name: str):
+                text = Path(EXPORTS, name).read_text()
+                shutil.move(str(EXPORTS / name), "/srv/archive/")
+                return {"chars": len(text)}
+            """,
+            lines=(12, 16, 17),
+        ),
+    )

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.model.blocking import Blocking, BlockingKind
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.concurrency._blocking import DirectBlockingCall
+from fastapi_expert.types import Severity
+
+
+class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
+    """Flags subprocess calls, `os.system`/`os.popen` and `input()` made directly in an `async def`.
+
+    ## What it does
+    Finds `subprocess.run/call/check_call/check_output/getoutput/Popen` (and
+    `Popen.wait()`/`communicate()`), `os.system`, `os.popen`, `os.wait`,
+    `os.waitpid` and `input()` in the body of a coroutine function, under any
+    import alias. `asyncio.create_subprocess_exec` and calls handed to a
+    worker thread are not flagged.
+
+    ## Why is this bad?
+    These calls wait for another process (or for a terminal that a server
+    does not have) while holding the event loop: a thumbnail conversion or a
+    `git` call of a few seconds freezes every request on the worker for those
+    seconds. `asyncio.create_subprocess_exec(...)` followed by
+    `await proc.communicate()` waits without blocking; `anyio.run_process` is
+    the AnyIO equivalent.
+
+    ## References
+    - https://docs.python.org/3/library/asyncio-subprocess.html
+    - https://anyio.readthedocs.io/en/stable/subprocesses.html
+    - https://fastapi.tiangolo.com/async/
+    """
+
+    code = "FX205"
+    name = "blocking-subprocess-in-async"
+    summary = "A blocking subprocess, `os.system` or `input()` call inside `async def`."
+    severity = Severity.ERROR
+    kind = BlockingKind.PROCESS
+    what = "waits for another process"
+
+    valid = (
+        Valid(
+            """
+            import asyncio
+            import subprocess
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.post("/videos/{video_id}/thumbnail")
+            async def thumbnail(video_id: str):
+                proc = await asyncio.create_subprocess_exec(
+                    "ffmpeg", "-i", f"/srv/videos/{video_id}.mp4", "-frames:v", "1", f"/srv/thumbs/{video_id}.png",
+                )
+                await proc.communicate()
+                return {"ok": proc.returncode == 0}
+
+            @app.get("/version")
+            def version():  # sync route: runs in the threadpool
+                return {"git": subprocess.check_output(["git", "rev-parse", "HEAD"], text=True).strip()}
+            """
+        ),
+        Valid(
+            """
+            import subprocess
+
+            from fastapi import FastAPI
+            from fastapi.concurrency import run_in_threadpool
+
+            app = FastAPI()
+
+            @app.post("/backups")
+            async def backup():
+                def dump() -> int:
+                    return subprocess.run(["pg_dump", "-f", "/srv/backup.sql"], check=False).returncode
+
+                return {"code": await run_in_threadpool(dump)}
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            import subprocess as sp
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.post("/videos/{video_id}/thumbnail")
+            async def thumbnail(video_id: str):
+                result = sp.run(["ffmpeg", "-i", f"/srv/videos/{video_id}.mp4", f"/srv/thumbs/{video_id}.png"])
+                return {"ok": result.returncode == 0}
+            """,
+            lines=(9,),
+        ),
+        Invalid(
+            """
+            import os
+            from subprocess import Popen
+
+            async def rebuild_index():
+                os.system("make -C /srv/search index")
+                proc = Popen(["reindex", "--all"])
+                proc.wait()
+            """,
+            lines=(5, 6, 7),
+        ),
+    )
+
+    def message(self, ctx: FileContext, node: ast.Call, target: str, fact: Blocking) -> str:
+        if target != "builtins.input":
+            return super().message(ctx, node, target, fact)
+        func = ctx.function()
+        name = func.name if func is not None else "?"
+        return (
+            f"`input()` blocks the event loop inside `async def {name}` waiting for a terminal a server "
+            "does not have; take the value from the request or the settings."
+        )

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.concurrency._blocking import call_name, effective_target
+from fastapi_expert.types import Severity
+
+_SPAWNERS = frozenset(
+    {
+        "asyncio.create_task",
+        "asyncio.ensure_future",
+        "asyncio.tasks.create_task",
+        "asyncio.tasks.ensure_future",
+        "asyncio.AbstractEventLoop.create_task",
+    }
+)
+
+
+class FireAndForgetTask(Rule):
+    """Flags `asyncio.create_task(...)` whose task is thrown away.
+
+    ## What it does
+    Finds `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and
+    `loop.create_task(...)` (on a loop from `asyncio.get_running_loop()` /
+    `get_event_loop()`) used as a bare statement inside a function, so that
+    nothing keeps the returned task. Tasks that are assigned, awaited,
+    returned, put in a collection, or created with `tg.create_task(...)` on an
+    `asyncio.TaskGroup` (which keeps them) are not flagged.
+
+    ## Why is this bad?
+    The event loop keeps only a weak reference to a task. A task nobody holds
+    can be garbage-collected before it finishes, silently, in the middle of
+    its work; and since nobody awaits it, its exception is only logged as
+    "Task exception was never retrieved", long after the request returned. In
+    a route, `BackgroundTasks` runs the work after the response and reports
+    failures; elsewhere keep a strong reference (a module-level set with
+    `task.add_done_callback(tasks.discard)`) or use an `asyncio.TaskGroup`.
+
+    ## References
+    - https://docs.python.org/3/library/asyncio-task.html#asyncio.create_task
+    - https://docs.python.org/3/library/asyncio-task.html#task-groups
+    - https://fastapi.tiangolo.com/tutorial/background-tasks/
+    """
+
+    code = "FX208"
+    name = "fire-and-forget-task"
+    summary = "`asyncio.create_task()` result discarded: the task can be garbage-collected mid-flight."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            import asyncio
+
+            from fastapi import BackgroundTasks, FastAPI
+
+            app = FastAPI()
+            _tasks: set[asyncio.Task[None]] = set()
+
+            async def send_welcome_email(email: str) -> None: ...
+
+            async def refresh_search_index() -> None: ...
+
+            @app.post("/users")
+            async def create_user(email: str, background_tasks: BackgroundTasks):
+                background_tasks.add_task(send_welcome_email, email)
+                return {"email": email}
+
+            @app.post("/admin/reindex")
+            async def reindex():
+                task = asyncio.create_task(refresh_search_index())
+                _tasks.add(task)
+                task.add_done_callback(_tasks.discard)
+                return {"started": True}
+            """
+        ),
+        Valid(
+            """
+            import asyncio
+
+            async def warm_cache(key: str) -> None: ...
+
+            async def warm_all(keys: list[str]) -> None:
+                async with asyncio.TaskGroup() as tg:
+                    for key in keys:
+                        tg.create_task(warm_cache(key))
+                pending = asyncio.create_task(warm_cache("index"))
+                await pending
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            import asyncio
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            async def send_welcome_email(email: str) -> None: ...
+
+            @app.post("/users")
+            async def create_user(email: str):
+                asyncio.create_task(send_welcome_email(email))
+                return {"email": email}
+            """,
+            lines=(11,),
+        ),
+        Invalid(
+            """
+            import asyncio
+            from asyncio import ensure_future
+
+            async def publish(event: dict) -> None: ...
+
+            async def on_order_paid(order_id: int) -> None:
+                loop = asyncio.get_running_loop()
+                loop.create_task(publish({"type": "paid", "order": order_id}))
+                ensure_future(publish({"type": "audit", "order": order_id}))
+            """,
+            lines=(8, 9),
+        ),
+    )
+
+    def visit_Expr(self, node: ast.Expr, ctx: FileContext) -> None:
+        call = node.value
+        if not isinstance(call, ast.Call) or ctx.function() is None:
+            return
+        if effective_target(ctx, call) not in _SPAWNERS:
+            return
+        func = ctx.function()
+        in_route = func is not None and bool(ctx.routes_of(func.node))
+        advice = (
+            "use `BackgroundTasks` in the route"
+            if in_route
+            else "keep a reference (a set plus `task.add_done_callback(tasks.discard)`) or use an `asyncio.TaskGroup`"
+        )
+        ctx.report(
+            call,
+            f"The task from `{call_name(ctx, call)}()` is discarded, so it can be garbage-collected before it "
+            f"finishes and its exception is never seen; {advice}.",
+        )

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from fastapi_expert.review.model.blocking import BlockingKind
+from fastapi_expert.review.rules.base import Invalid, Rule, Valid
+from fastapi_expert.review.rules.concurrency._blocking import DirectBlockingCall
+from fastapi_expert.types import Severity
+
+
+class SyncHttpInAsync(DirectBlockingCall, Rule):
+    """Flags a synchronous HTTP client call made directly in an `async def`.
+
+    ## What it does
+    Finds calls that perform a blocking HTTP request in the body of a coroutine
+    function: `requests.get/post/...` and `requests.Session` methods, the
+    module-level `httpx.get/post/...` helpers and `httpx.Client` methods,
+    `urllib.request.urlopen`, `urllib3` and `http.client`. Receivers are typed
+    from annotations, constructors and module-level instances, so
+    `session.get(...)` on a `requests.Session()` is found, while
+    `await client.get(...)` on an `httpx.AsyncClient` is not. Calls in a
+    nested `def` or `lambda` handed to `run_in_threadpool`,
+    `asyncio.to_thread` or `anyio.to_thread.run_sync` are not flagged, and
+    neither are plain `def` routes, which FastAPI runs in its threadpool.
+
+    ## Why is this bad?
+    An `async def` route runs on the event loop. A sync HTTP call holds the
+    loop for the whole round trip (and up to the timeout when the remote side
+    is slow), so every other request on the worker waits with it: one slow
+    upstream turns into a stalled service.
+
+    ## References
+    - https://fastapi.tiangolo.com/async/
+    - https://www.python-httpx.org/async/
+    - https://www.starlette.io/threadpool/
+    """
+
+    code = "FX202"
+    name = "sync-http-in-async"
+    summary = "A synchronous HTTP client call inside `async def` blocks the event loop."
+    severity = Severity.ERROR
+    kind = BlockingKind.HTTP
+    what = "synchronous HTTP request"
+
+    valid = (
+        Valid(
+            """
+            import httpx
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/weather/{city}")
+            async def weather(city: str):
+                async with httpx.AsyncClient(timeout=5) as client:
+                    response = await client.get("https://api.weather.example/v1", params={"q": city})
+                return response.json()
+            """
+        ),
+        Valid(
+            """
+            import requests
+            from fastapi import FastAPI
+            from fastapi.concurrency import run_in_threadpool
+
+            app = FastAPI()
+
+            @app.get("/rates")
+            def rates():  # sync route: FastAPI runs it in the threadpool
+                return requests.get("https://rates.example/latest", timeout=5).json()
+
+            @app.get("/rates/async")
+            async def rates_async():
+                return await run_in_threadpool(
+                    lambda: requests.get("https://rates.example/latest", timeout=5).json()
+                )
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            import requests
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/users/{user_id}/repos")
+            async def repos(user_id: str):
+                response = requests.get(f"https://api.github.com/users/{user_id}/repos", timeout=5)
+                return response.json()
+            """,
+            lines=(8,),
+        ),
+        Invalid(
+            """
+            import httpx as h
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            client = h.Client(base_url="https://payments.internal")
+
+            @app.post("/orders/{order_id}/pay")
+            async def pay(order_id: int):
+                client.post(f"/charges/{order_id}")
+                return {"status": "charged"}
+
+            async def notify(url: str):
+                h.post(url, json={"event": "paid"})
+            """,
+            lines=(9, 13),
+        ),
+    )

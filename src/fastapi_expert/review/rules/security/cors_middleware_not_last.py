@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+
+from fastapi_expert.review.model.fastapi_model import Middleware
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
+from fastapi_expert.review.rules.security._web import CORS_CLASSES, MIDDLEWARE_WRAPPERS
+from fastapi_expert.types import ChainLink, Severity
+
+# Middleware that must sit outside everything (host, scheme and proxy-header checks,
+# whose rejections a cross-origin page has no business reading): CORS may stay inside.
+_MAY_WRAP_CORS = frozenset(
+    {
+        "fastapi.middleware.trustedhost.TrustedHostMiddleware",
+        "starlette.middleware.trustedhost.TrustedHostMiddleware",
+        "fastapi.middleware.httpsredirect.HTTPSRedirectMiddleware",
+        "starlette.middleware.httpsredirect.HTTPSRedirectMiddleware",
+        "uvicorn.middleware.proxy_headers.ProxyHeadersMiddleware",
+    }
+)
+
+
+_HTTP_EXCEPTIONS = frozenset(
+    {"fastapi.HTTPException", "fastapi.exceptions.HTTPException", "starlette.exceptions.HTTPException"}
+)
+
+
+def _answers_itself(project: Project, target: str | None) -> bool:
+    """Can this middleware send a response of its own (instead of only passing the
+    app's response through)? Project middleware is read; library middleware is
+    assumed to (its code is not in the review)."""
+    if target in _MAY_WRAP_CORS or target in CORS_CLASSES:
+        return False
+    symbol = project.lookup(target)
+    funcs: list[FunctionInfo] = []
+    if isinstance(symbol, FunctionInfo):
+        funcs = [symbol]
+    elif isinstance(symbol, ClassInfo):
+        funcs = [m for m in (project.find_method(symbol, n) for n in ("__call__", "dispatch")) if m]
+        if not funcs:
+            return True  # a subclass of some library middleware: unknown
+    else:
+        return True
+    for func in funcs:
+        for node in ast.walk(func.node):
+            if isinstance(node, ast.Call):
+                name = project.resolve(func.module, node.func) or ""
+                if name.endswith("Response") or name in _HTTP_EXCEPTIONS:
+                    return True
+            elif isinstance(node, ast.Dict) and any(
+                isinstance(v, ast.Constant) and v.value == "http.response.start" for v in node.values
+            ):
+                return True
+    return False
+
+
+def _label(mw: Middleware) -> str:
+    if isinstance(mw.node.func, ast.Attribute) and mw.node.func.attr == "middleware":
+        name = (mw.target or "?").rsplit(".", 1)[-1]
+        return f"the `@{ast.unparse(mw.node.func)}` function `{name}`"
+    return f"`{(mw.target or '?').rsplit('.', 1)[-1]}`"
+
+
+class CorsMiddlewareNotLast(Rule):
+    """Flags `CORSMiddleware` that is not the outermost middleware of its app.
+
+    ## What it does
+    Compares, per app, where `CORSMiddleware` is registered with the other
+    middleware. `app.add_middleware()` (and `@app.middleware("http")`) puts the
+    new middleware at the *front* of the app's list (`user_middleware.insert(0,
+    ...)`), and Starlette builds the stack so that the first of that list is the
+    outermost layer: the middleware added **last** runs first. The rule flags
+    `add_middleware(CORSMiddleware, ...)` followed, in the same module, by another
+    `add_middleware` / `@app.middleware` on the same app, and
+    `Middleware(CORSMiddleware)` that is not first in `FastAPI(middleware=[...])`
+    or that the app later wraps with `add_middleware`. Only middleware that can
+    answer by itself counts: the project's own middleware is read, and is
+    ignored when it only passes the app's response through (adds headers,
+    logs, times); library middleware is assumed to answer (its code is not
+    reviewed), except host, HTTPS-redirect and proxy-header middleware, which
+    belong outside CORS anyway.
+
+    ## Why is this bad?
+    Every middleware outside CORS answers requests that CORS never sees: an
+    authentication, rate-limit or tenant middleware that rejects a preflight
+    `OPTIONS` (it carries no credentials) or returns its own 401/429 sends a
+    response without `Access-Control-Allow-Origin`. The browser then hides it
+    from the front end, which only sees an opaque "CORS error" instead of the
+    real status. Add `CORSMiddleware` last so it is the outermost user
+    middleware. (Uncaught 500s are produced by `ServerErrorMiddleware`, outside
+    all user middleware, and never carry CORS headers whatever the order.)
+
+    ## References
+    - https://www.starlette.io/middleware/#using-middleware
+    - https://fastapi.tiangolo.com/tutorial/middleware/#multiple-middleware-execution-order
+    - https://fastapi.tiangolo.com/tutorial/cors/
+    - https://github.com/encode/starlette/blob/master/starlette/applications.py
+    """
+
+    code = "FX407"
+    name = "cors-middleware-not-last"
+    summary = "`CORSMiddleware` is not the outermost middleware, so other middleware's responses lack CORS headers."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            from fastapi import FastAPI
+            from fastapi.middleware.cors import CORSMiddleware
+            from app.middleware import AuthMiddleware
+
+            app = FastAPI()
+
+            app.add_middleware(AuthMiddleware)
+            app.add_middleware(
+                CORSMiddleware,
+                allow_origins=["https://app.example.com"],
+                allow_credentials=True,
+            )
+            """,
+            filename="app/main.py",
+            files={
+                "app/middleware.py": """
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.responses import JSONResponse
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        if "authorization" not in request.headers:
+            return JSONResponse({"detail": "Not authenticated"}, status_code=401)
+        return await call_next(request)
+""",
+            },
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from fastapi.middleware.cors import CORSMiddleware
+            from fastapi.middleware.trustedhost import TrustedHostMiddleware
+
+            app = FastAPI()
+            app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+            # Host checks belong outside everything, CORS included.
+            app.add_middleware(TrustedHostMiddleware, allowed_hosts=["api.example.com"])
+            """
+        ),
+        Valid(
+            """
+            import time
+
+            from fastapi import FastAPI, Request
+            from fastapi.middleware.cors import CORSMiddleware
+
+            app = FastAPI()
+            app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+
+            @app.middleware("http")
+            async def add_process_time(request: Request, call_next):
+                # Only decorates the app's own response: nothing it sends lacks CORS headers.
+                start = time.perf_counter()
+                response = await call_next(request)
+                response.headers["X-Process-Time"] = str(time.perf_counter() - start)
+                return response
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from fastapi.middleware.cors import CORSMiddleware
+            from app.middleware import AuthMiddleware
+
+            app = FastAPI()
+
+            app.add_middleware(
+                CORSMiddleware,
+                allow_origins=["https://app.example.com"],
+                allow_credentials=True,
+            )
+            app.add_middleware(AuthMiddleware)
+            """,
+            lines=(7,),
+            filename="app/main.py",
+            files={
+                "app/middleware.py": """
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.responses import JSONResponse
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        if "authorization" not in request.headers:
+            return JSONResponse({"detail": "Not authenticated"}, status_code=401)
+        return await call_next(request)
+""",
+            },
+        ),
+        Invalid(
+            """
+            from fastapi import FastAPI, Request
+            from fastapi.middleware.cors import CORSMiddleware
+            from fastapi.responses import JSONResponse
+
+            app = FastAPI()
+            app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+
+            @app.middleware("http")
+            async def require_api_key(request: Request, call_next):
+                if request.headers.get("x-api-key") != "expected":
+                    return JSONResponse({"detail": "Invalid API key"}, status_code=401)
+                return await call_next(request)
+            """,
+            lines=(6,),
+        ),
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from starlette.middleware import Middleware
+            from starlette.middleware.cors import CORSMiddleware
+            from starlette.middleware.sessions import SessionMiddleware
+
+            app = FastAPI(
+                middleware=[
+                    Middleware(SessionMiddleware, secret_key="change-me"),
+                    Middleware(CORSMiddleware, allow_origins=["https://app.example.com"]),
+                ]
+            )
+            """,
+            lines=(9,),
+        ),
+    )
+
+    def check_project(self, ctx: ProjectContext) -> None:
+        model = ctx.project.fastapi
+        by_app: dict[str, list[Middleware]] = defaultdict(list)
+        for mw in model.middleware:
+            by_app[mw.app].append(mw)
+        for entries in by_app.values():
+            self._check_added(ctx, entries)
+        for obj in model.apps:
+            self._check_constructor(ctx, obj.module, obj.keyword("middleware"), by_app.get(obj.ref, []))
+
+    def _check_added(self, ctx: ProjectContext, entries: list[Middleware]) -> None:
+        by_module: dict[str, list[Middleware]] = defaultdict(list)
+        for mw in entries:
+            by_module[mw.module.name].append(mw)
+        for group in by_module.values():
+            group.sort(key=lambda m: (m.node.lineno, m.node.col_offset))
+            for i, mw in enumerate(group):
+                if mw.target not in CORS_CLASSES:
+                    continue
+                later = [m for m in group[i + 1 :] if _answers_itself(ctx.project, m.target)]
+                if not later:
+                    continue
+                outer = later[-1]
+                ctx.report(
+                    mw.module,
+                    mw.node,
+                    f"`CORSMiddleware` is added before {_label(outer)}, and the last middleware "
+                    "added is the outermost, so whatever it answers itself (rejected preflights, "
+                    "401s, 429s) carries no CORS headers; add `CORSMiddleware` last.",
+                    chain=[
+                        ChainLink(m.module.source.location(m.node), f"{_label(m)} is added later and wraps CORS")
+                        for m in later
+                    ],
+                )
+
+    def _check_constructor(
+        self,
+        ctx: ProjectContext,
+        module: ModuleInfo,
+        listed: ast.expr | None,
+        added: list[Middleware],
+    ) -> None:
+        if isinstance(listed, ast.Name):
+            value = module.assignments.get(listed.id)
+            listed = value if value is not None else listed
+        if not isinstance(listed, ast.List | ast.Tuple):
+            return
+        entries: list[tuple[ast.Call, str | None]] = []
+        for elt in listed.elts:
+            if (
+                isinstance(elt, ast.Call)
+                and elt.args
+                and ctx.project.resolve(module, elt.func) in MIDDLEWARE_WRAPPERS
+            ):
+                entries.append((elt, ctx.project.resolve(module, elt.args[0])))
+        for i, (call, target) in enumerate(entries):
+            if target not in CORS_CLASSES:
+                continue
+            before = [t for _, t in entries[:i] if _answers_itself(ctx.project, t)]
+            wrapping = [m for m in added if _answers_itself(ctx.project, m.target)]
+            if before:
+                name = (before[-1] or "?").rsplit(".", 1)[-1]
+                message = (
+                    f"`Middleware(CORSMiddleware)` comes after `{name}` in `middleware=[...]`, "
+                    "and the first entry is the outermost, so responses from the middleware "
+                    "before it get no CORS headers; put `CORSMiddleware` first."
+                )
+            elif wrapping:
+                message = (
+                    f"`CORSMiddleware` is listed in `middleware=[...]` but {_label(wrapping[-1])} "
+                    "is later added with `add_middleware`, which wraps it, so that middleware's "
+                    "responses get no CORS headers; register CORS last with `add_middleware`."
+                )
+            else:
+                continue
+            ctx.report(module, call, message)

@@ -1,0 +1,262 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.security._web import emit, words
+from fastapi_expert.types import Severity
+
+_RANDOM_FUNCS = frozenset(
+    {"choice", "choices", "randint", "randrange", "getrandbits", "random", "sample", "randbytes"}
+)
+_RANDOM_RECEIVERS = ("random.", "random.Random.")
+_UUIDS = {"uuid.uuid1": "uuid1", "uuid.uuid4": "uuid4"}
+
+# Words of a name that make the value a secret.
+_SECRET_WORDS = frozenset(
+    {"token", "secret", "otp", "nonce", "password", "passwd", "pwd", "salt", "csrf", "xsrf",
+     "session", "sid", "reset", "verification", "passcode", "pin"}
+)
+# Two-word secrets: `api_key`, `access_key`...
+_KEY_PREFIXES = frozenset({"api", "access", "private", "signing", "secret", "auth", "encryption", "hmac"})
+# `code` is a secret in `reset_code`, `otp_code`, `code`; not in `status_code`.
+_PUBLIC_CODES = frozenset(
+    {"status", "country", "zip", "postal", "error", "color", "colour", "currency", "language",
+     "lang", "http", "exit", "return", "response", "area", "region", "iso", "locale", "event",
+     "type", "item", "product", "sku", "airport", "dial", "phone", "state", "city", "short",
+     "source", "qr", "bar", "barcode", "hex", "ascii", "char", "key"}
+)
+# Not secret even though they contain a word above.
+_PUBLIC_NAMES = frozenset({"session_name", "token_type", "token_count", "tokens"})
+
+
+def _secret_name(name: str | None) -> bool:
+    if not name:
+        return False
+    if name.lower() in _PUBLIC_NAMES:
+        return False
+    parts = words(name)
+    if not parts:
+        return False
+    if set(parts) & _SECRET_WORDS:
+        return True
+    for i, part in enumerate(parts):
+        if part in {"key", "apikey"} and (part == "apikey" or (i > 0 and parts[i - 1] in _KEY_PREFIXES)):
+            return True
+        if part == "code" and (i == 0 or parts[i - 1] not in _PUBLIC_CODES):
+            return True
+    return False
+
+
+def _target_name(target: ast.expr) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+        key = target.slice.value
+        return key if isinstance(key, str) else None
+    return None
+
+
+class InsecureTokenRandomness(Rule):
+    """Flags tokens, codes and secrets generated with `random` or `uuid`.
+
+    ## What it does
+    Finds calls to the `random` module (`random.choice`, `choices`, `randint`,
+    `randrange`, `getrandbits`, `random`, `sample`, `randbytes`, and the same on
+    a `random.Random()` instance) and to `uuid.uuid1()` / `uuid.uuid4()` whose
+    value is stored in, passed as, or returned for something named like a
+    secret: `token`, `secret`, `api_key`, `reset_*`, `otp`, a verification
+    `code`, `session_id`, `nonce`, `password`, `csrf`... (assignment target,
+    keyword argument, dict key, or the name of the function returning it).
+    `random.SystemRandom()` is not flagged; neither is randomness for
+    non-secrets (`delay = random.uniform(...)`, `id = uuid4()`).
+
+    ## Why is this bad?
+    `random` is a Mersenne Twister: after 624 observed 32-bit outputs (a few
+    hundred tokens an attacker requested for themselves) every future value,
+    including other users' reset codes and session ids, can be computed.
+    `uuid1()` is built from the clock and the host's MAC address, so it is
+    guessable from a neighbouring value (error). `uuid4()` is random in CPython,
+    but UUIDs are identifiers, not secrets: RFC 9562 says not to assume they
+    are hard to guess, their format spends 6 bits on fixed markers, and other
+    code paths may swap the implementation (warning). Use the `secrets` module:
+    `secrets.token_urlsafe(32)` for tokens, `secrets.randbelow(10**6)` or
+    `secrets.choice` for numeric codes.
+
+    ## References
+    - https://docs.python.org/3/library/random.html (warning at the top)
+    - https://docs.python.org/3/library/secrets.html
+    - https://www.rfc-editor.org/rfc/rfc9562#section-8
+    - https://cheatsheetseries.owasp.org/cheatsheets/Forgot_Password_Cheat_Sheet.html
+    - https://owasp.org/www-community/vulnerabilities/Insecure_Randomness
+    """
+
+    code = "FX417"
+    name = "insecure-token-randomness"
+    summary = "A token, reset code or secret is generated with `random` or `uuid` instead of `secrets`."
+    severity = Severity.ERROR
+
+    valid = (
+        Valid(
+            """
+            import random
+            import secrets
+            import uuid
+
+            def new_reset_token() -> str:
+                return secrets.token_urlsafe(32)
+
+            def backoff_delay(attempt: int) -> float:
+                delay = random.uniform(0, 2**attempt)
+                return delay
+
+            def new_order(total: float) -> dict:
+                return {"id": uuid.uuid4(), "total": total, "reset_at": None}
+            """
+        ),
+        Valid(
+            """
+            import random
+
+            def sample_products(products: list[dict]) -> list[dict]:
+                featured = random.sample(products, k=3)
+                status_code = random.choice([200, 503])  # chaos testing
+                return featured if status_code == 200 else []
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            import random
+            import string
+
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+            def generate_otp() -> str:
+                return "".join(random.choices(string.digits, k=6))
+
+            @router.post("/password-reset")
+            async def request_reset(email: str):
+                reset_code = random.randint(100000, 999999)
+                return {"sent": True, "code_length": len(str(reset_code))}
+            """,
+            lines=(9, 13),
+        ),
+        Invalid(
+            """
+            from uuid import uuid1, uuid4
+
+            from app.models import ApiKey, Session
+
+            def create_api_key(owner_id: int) -> ApiKey:
+                return ApiKey(owner_id=owner_id, api_key=str(uuid4()))
+
+            def open_session(user_id: int) -> Session:
+                session_id = uuid1().hex
+                return Session(id=session_id, user_id=user_id)
+            """,
+            lines=(6, 9),
+            filename="app/services.py",
+            files={"app/models.py": "class ApiKey:\n    pass\n\nclass Session:\n    pass\n"},
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
+        if ctx.module.is_test:
+            return
+        kind = self._kind(node, ctx)
+        if kind is None:
+            return
+        name = self._secret_context(node, ctx)
+        if name is None:
+            return
+        called = ast.unparse(node.func)
+        func = ctx.function()
+        if func is not None and name == func.name and name.isidentifier() and self._in_return(ctx):
+            subject = f"`{name}()` returns a value from `{called}()`"
+        else:
+            subject = f"`{name}` comes from `{called}()`"
+        if kind == "random":
+            emit(
+                ctx,
+                Severity.ERROR,
+                node,
+                f"{subject}, whose Mersenne Twister output can be "
+                "predicted from earlier values; use `secrets.token_urlsafe(32)` (or "
+                "`secrets.randbelow` / `secrets.choice` for numeric codes).",
+            )
+        elif kind == "uuid1":
+            emit(
+                ctx,
+                Severity.ERROR,
+                node,
+                f"{subject}, which is built from the clock and the MAC "
+                "address and can be guessed; use `secrets.token_urlsafe(32)`.",
+            )
+        else:
+            emit(
+                ctx,
+                Severity.WARNING,
+                node,
+                f"{subject}: a UUID is an identifier, not a secret "
+                "(RFC 9562 says not to rely on it being unguessable); use "
+                "`secrets.token_urlsafe(32)`.",
+            )
+
+    @staticmethod
+    def _in_return(ctx: FileContext) -> bool:
+        for parent in reversed(ctx.ancestors):
+            if isinstance(parent, ast.Return):
+                return True
+            if isinstance(parent, ast.stmt):
+                return False
+        return False
+
+    @staticmethod
+    def _kind(node: ast.Call, ctx: FileContext) -> str | None:
+        target = ctx.call_target(node) or ctx.resolve(node.func)
+        if target is None:
+            return None
+        if target in _UUIDS:
+            return _UUIDS[target]
+        for prefix in _RANDOM_RECEIVERS:
+            if target.startswith(prefix) and target[len(prefix) :] in _RANDOM_FUNCS:
+                return "random"
+        return None
+
+    @staticmethod
+    def _secret_context(node: ast.Call, ctx: FileContext) -> str | None:
+        """The secret-looking name the call's value goes to, if any."""
+        child: ast.AST = node
+        for parent in reversed(ctx.ancestors):
+            if isinstance(parent, ast.keyword):
+                return parent.arg if _secret_name(parent.arg) else None
+            if isinstance(parent, ast.Dict):
+                for key, value in zip(parent.keys, parent.values, strict=True):
+                    if value is child:
+                        name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+                        return name if _secret_name(name) else None
+                return None
+            if isinstance(parent, ast.Assign):
+                for target in parent.targets:
+                    name = _target_name(target)
+                    if _secret_name(name):
+                        return name
+                return None
+            if isinstance(parent, ast.AnnAssign | ast.AugAssign):
+                name = _target_name(parent.target)
+                return name if _secret_name(name) else None
+            if isinstance(parent, ast.Return):
+                func = ctx.function()
+                return func.name if func is not None and _secret_name(func.name) else None
+            if isinstance(parent, ast.stmt | ast.Lambda | ast.Compare | ast.comprehension):
+                return None
+            if isinstance(parent, ast.Call) and child is parent.func:
+                return None
+            child = parent
+        return None

@@ -1,0 +1,332 @@
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from fastapi_expert.review.model.module import ClassInfo
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.types import Severity
+
+_HTTP_EXCEPTIONS = frozenset(
+    {
+        "fastapi.HTTPException",
+        "fastapi.exceptions.HTTPException",
+        "starlette.exceptions.HTTPException",
+        "fastapi.WebSocketException",
+        "fastapi.exceptions.WebSocketException",
+        "starlette.exceptions.WebSocketException",
+    }
+)
+_TRACEBACK = frozenset(
+    {"traceback.format_exc", "traceback.format_exception", "traceback.format_tb", "traceback.format_stack"}
+)
+# Exception types whose text is meant for (or harmless to) the client.
+_USER_FACING_PREFIXES = (
+    "pydantic.",
+    "pydantic_core.",
+    "fastapi.exceptions.RequestValidationError",
+    "fastapi.exceptions.HTTPException",
+    "fastapi.HTTPException",
+    "starlette.exceptions.",
+    "jose.",
+    "jwt.",
+    "json.",
+    "email_validator.",
+)
+# Builtin exceptions whose text describes the server's internals.
+_LEAKY_BUILTINS = frozenset(
+    {
+        "Exception", "BaseException", "OSError", "IOError", "EnvironmentError",
+        "FileNotFoundError", "PermissionError", "ConnectionError", "TimeoutError",
+        "RuntimeError", "AttributeError", "TypeError", "ImportError",
+        "ModuleNotFoundError", "AssertionError", "NotImplementedError", "SystemError",
+    }
+)
+_EXC_ATTRS = frozenset({"args", "orig", "statement", "params", "message", "strerror", "filename"})
+
+
+def _own(stmts: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Nodes of a statement list, not descending into nested defs, classes, lambdas."""
+    stack: list[ast.AST] = list(reversed(stmts))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+class InternalErrorLeak(Rule):
+    """Flags exception text or tracebacks sent to the client in an HTTP response.
+
+    ## What it does
+    Inside `except SomeError as e:` (and in `@app.exception_handler(Exception)`
+    handlers), finds `HTTPException(detail=...)`, `JSONResponse(content=...)` /
+    any Starlette response, or a route's returned value that contains the
+    exception's text: `str(e)`, `repr(e)`, `f"...{e}"`, `"%s" % e`,
+    `"{}".format(e)`, `e.args`, `e.orig`; and `traceback.format_exc()` in any
+    of them. Only exceptions whose text describes the server are considered:
+    `Exception` and other broad builtins (`OSError`, `RuntimeError`...) and
+    library exceptions (SQLAlchemy, HTTP clients, drivers). The project's own
+    exception classes, `ValueError`, and validation errors (Pydantic
+    `ValidationError`, `RequestValidationError`, JWT errors) carry messages
+    meant for users and are left alone.
+
+    ## Why is this bad?
+    The message of an unexpected exception is written for developers: a
+    SQLAlchemy error contains the SQL statement and parameters, an `OSError`
+    the file path, an HTTP client error the internal URL, a traceback the
+    source layout. Sent to clients, it maps the system for an attacker and can
+    leak other users' data. Log the exception (`logger.exception(...)`) and
+    return a generic message with an error id.
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/handling-errors/
+    - https://owasp.org/www-community/Improper_Error_Handling
+    - https://cwe.mitre.org/data/definitions/209.html
+    - https://codeql.github.com/codeql-query-help/python/py-stack-trace-exposure/
+    """
+
+    code = "FX419"
+    name = "internal-error-leak"
+    summary = "Exception text or a traceback is sent to the client."
+    severity = Severity.ERROR
+
+    valid = (
+        Valid(
+            """
+            import logging
+
+            from fastapi import FastAPI, HTTPException
+            from pydantic import BaseModel, ValidationError
+
+            logger = logging.getLogger(__name__)
+            app = FastAPI()
+
+            class Order(BaseModel):
+                sku: str
+                quantity: int
+
+            @app.post("/orders/import")
+            async def import_order(raw: dict):
+                try:
+                    order = Order.model_validate(raw)
+                except ValidationError as e:
+                    raise HTTPException(status_code=422, detail=e.errors())
+                try:
+                    return await save(order)
+                except Exception:
+                    logger.exception("saving order failed")
+                    raise HTTPException(status_code=500, detail="Could not save the order")
+
+            async def save(order: Order) -> dict:
+                return order.model_dump()
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI, HTTPException
+
+            from app.errors import OutOfStock
+            from app.services import reserve
+
+            app = FastAPI()
+
+            @app.post("/reservations")
+            def create_reservation(sku: str):
+                try:
+                    return reserve(sku)
+                except OutOfStock as e:  # our own error, written for users
+                    raise HTTPException(status_code=409, detail=str(e))
+            """,
+            filename="app/main.py",
+            files={
+                "app/errors.py": "class OutOfStock(Exception):\n    pass\n",
+                "app/services.py": "def reserve(sku):\n    return {'sku': sku}\n",
+            },
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import Depends, FastAPI, HTTPException
+            from sqlalchemy.exc import SQLAlchemyError
+            from sqlalchemy.orm import Session
+
+            from app.db import get_db
+
+            app = FastAPI()
+
+            @app.post("/users")
+            def create_user(payload: dict, db: Session = Depends(get_db)):
+                try:
+                    db.execute_insert(payload)
+                except SQLAlchemyError as e:
+                    raise HTTPException(status_code=500, detail=f"Database error: {e}")
+                except Exception as exc:
+                    raise HTTPException(status_code=500, detail=str(exc))
+            """,
+            lines=(14, 16),
+            filename="app/main.py",
+            files={"app/db.py": "def get_db():\n    yield None\n"},
+        ),
+        Invalid(
+            """
+            import traceback
+
+            from fastapi import FastAPI, Request
+            from fastapi.responses import JSONResponse
+
+            app = FastAPI()
+
+            @app.exception_handler(Exception)
+            async def unhandled(request: Request, exc: Exception):
+                return JSONResponse(
+                    status_code=500,
+                    content={"error": repr(exc), "trace": traceback.format_exc()},
+                )
+            """,
+            lines=(12,),
+        ),
+    )
+
+    # -- entry points --------------------------------------------------------
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler, ctx: FileContext) -> None:
+        var = node.name if node.type is not None and self._leaky(node.type, ctx) else None
+        self._scan(node.body, var, ctx, self._returns_to_client(ctx))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
+        self._handler(node, ctx)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, ctx: FileContext) -> None:
+        self._handler(node, ctx)
+
+    def _handler(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileContext) -> None:
+        """`@app.exception_handler(Exception)` handlers: their second parameter."""
+        for deco in node.decorator_list:
+            if (
+                isinstance(deco, ast.Call)
+                and isinstance(deco.func, ast.Attribute)
+                and deco.func.attr == "exception_handler"
+                and deco.args
+                and self._leaky(deco.args[0], ctx)
+            ):
+                params = [*node.args.posonlyargs, *node.args.args]
+                var = params[1].arg if len(params) >= 2 else None
+                self._scan(node.body, var, ctx, returns=True)
+                return
+
+    # -- analysis ------------------------------------------------------------
+
+    def _returns_to_client(self, ctx: FileContext) -> bool:
+        func = ctx.function()
+        return func is not None and bool(ctx.routes_of(func.node))
+
+    def _scan(self, body: list[ast.stmt], var: str | None, ctx: FileContext, returns: bool) -> None:
+        seen: set[int] = set()
+        for node in _own(body):
+            values: list[ast.expr] = []
+            if isinstance(node, ast.Call):
+                values = self._sink_values(node, ctx)
+            elif returns and isinstance(node, ast.Return) and node.value is not None:
+                values = [node.value]
+            for value in values:
+                for leak, what in self._leaks(value, var, ctx):
+                    if id(leak) in seen:
+                        continue
+                    seen.add(id(leak))
+                    ctx.report(
+                        leak,
+                        f"`{ctx.source.segment(leak) or ast.unparse(leak)}` sends {what} to the client, exposing internals "
+                        "(SQL, file paths, hosts); log it with `logger.exception(...)` and "
+                        "return a generic message.",
+                    )
+
+    @staticmethod
+    def _sink_values(call: ast.Call, ctx: FileContext) -> list[ast.expr]:
+        target = ctx.resolve(call.func) or ""
+        names: tuple[str, ...]
+        if target in _HTTP_EXCEPTIONS:
+            names, index = ("detail", "reason"), 1
+        elif target.startswith(("fastapi.", "starlette.")) and target.endswith("Response"):
+            names, index = ("content",), 0
+        else:
+            return []
+        out = [k.value for k in call.keywords if k.arg in names]
+        if len(call.args) > index:
+            out.append(call.args[index])
+        return out
+
+    def _leaks(self, value: ast.expr, var: str | None, ctx: FileContext) -> Iterator[tuple[ast.expr, str]]:
+        for node in ast.walk(value):
+            if isinstance(node, ast.Call):
+                target = ctx.resolve(node.func)
+                if target in _TRACEBACK:
+                    yield node, "the stack trace"
+                    continue
+                if (
+                    var is not None
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in {"str", "repr"}
+                    and ctx.module.resolve_name(node.func.id) in (None, "builtins.str")
+                    and len(node.args) == 1
+                    and self._is_exc(node.args[0], var)
+                ):
+                    yield node, "the exception's text"
+                    continue
+                if (
+                    var is not None
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "format"
+                    and any(self._is_exc(a, var) for a in [*node.args, *(k.value for k in node.keywords)])
+                ):
+                    yield node, "the exception's text"
+            elif var is not None and isinstance(node, ast.JoinedStr):
+                if any(isinstance(v, ast.FormattedValue) and self._is_exc(v.value, var) for v in node.values):
+                    yield node, "the exception's text"
+            elif var is not None and isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+                right = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+                if any(self._is_exc(r, var) for r in right):
+                    yield node, "the exception's text"
+            elif (
+                var is not None
+                and isinstance(node, ast.Attribute)
+                and node.attr in _EXC_ATTRS
+                and isinstance(node.value, ast.Name)
+                and node.value.id == var
+            ):
+                yield node, "the exception's details"
+
+    @staticmethod
+    def _is_exc(expr: ast.expr, var: str) -> bool:
+        if isinstance(expr, ast.Name):
+            return expr.id == var
+        if isinstance(expr, ast.Attribute) and expr.attr in _EXC_ATTRS:
+            return isinstance(expr.value, ast.Name) and expr.value.id == var
+        return False
+
+    def _leaky(self, expr: ast.expr, ctx: FileContext) -> bool:
+        """Does the except clause catch an exception whose text describes internals?"""
+        if isinstance(expr, ast.Tuple):
+            types = list(expr.elts)
+            if any(self._user_facing(t, ctx) for t in types):
+                return False
+            return any(self._leaky(t, ctx) for t in types)
+        if self._user_facing(expr, ctx):
+            return False
+        target = ctx.resolve(expr)
+        if target is None:
+            return isinstance(expr, ast.Name) and expr.id in _LEAKY_BUILTINS
+        if target.startswith("builtins."):
+            return target.removeprefix("builtins.") in _LEAKY_BUILTINS
+        if isinstance(ctx.project.lookup(target), ClassInfo):
+            return False  # the project's own exception: its message is written by the team
+        return "." in target and not target.startswith("builtins.")
+
+    @staticmethod
+    def _user_facing(expr: ast.expr, ctx: FileContext) -> bool:
+        target = ctx.resolve(expr)
+        if target is None:
+            return isinstance(expr, ast.Name) and expr.id == "ValueError"
+        return target.startswith(_USER_FACING_PREFIXES) or target in {"ValueError", "builtins.ValueError"}

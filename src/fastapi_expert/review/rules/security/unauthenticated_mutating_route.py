@@ -1,0 +1,349 @@
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+
+from fastapi_expert.review.model.fastapi_model import (
+    SECURITY_SCHEME_PREFIXES,
+    Dependency,
+    FastAPIModel,
+    Route,
+)
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.rules._util import HTTP_MUTATING
+from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
+from fastapi_expert.review.rules.security._web import words
+from fastapi_expert.types import ChainLink, Severity
+
+# Fragments of a dependency's (or helper's) name that say "this authenticates".
+_AUTH_FRAGMENTS = (
+    "current_user",
+    "currentuser",
+    "auth",
+    "verify_token",
+    "api_key",
+    "apikey",
+    "require_",
+    "jwt",
+    "permission",
+    "login_required",
+    "token",
+)
+# Path / endpoint-name words of routes that are unauthenticated by nature.
+_EXEMPT_WORDS = frozenset(
+    {
+        "login", "logout", "signin", "token", "register", "registration",
+        "signup", "forgot", "webhook", "webhooks", "health", "healthz", "livez",
+        "readyz", "auth", "oauth", "oauth2", "callback", "refresh", "verify",
+        "verification", "confirm", "activate", "invite", "invitation", "reset", "recover",
+        "recovery", "otp", "mfa", "public", "contact", "subscribe", "unsubscribe", "newsletter",
+    }
+)
+_EXEMPT_PHRASES = ("password-reset", "reset-password", "password_reset", "reset_password",
+                   "sign-in", "sign-up", "sign_in", "sign_up")
+_AUTH_MIDDLEWARE_WORDS = frozenset({"auth", "authentication", "jwt", "token", "session", "apikey"})
+_NOT_AUTH = frozenset(
+    {"OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict", "SecurityScopes"}
+)
+_SPLIT = re.compile(r"[^A-Za-z0-9]+")
+
+
+def _looks_like_auth(name: str | None) -> bool:
+    if not name:
+        return False
+    last = name.rsplit(".", 1)[-1].lower()
+    return any(fragment in last for fragment in _AUTH_FRAGMENTS)
+
+
+def _exempt(route: Route) -> str | None:
+    """Why the route needs no auth dependency, if it is an auth/health/webhook route."""
+    texts = [*route.full_paths, route.path or ""]
+    if route.endpoint is not None:
+        texts.append(route.endpoint.name)
+    for text in texts:
+        low = text.lower()
+        if any(p in low for p in _EXEMPT_PHRASES):
+            return "auth"
+        for part in _SPLIT.split(text):
+            found = set(words(part)) | {part.lower()}
+            if found & {"webhook", "webhooks"}:
+                return "webhook"
+            if found & _EXEMPT_WORDS:
+                return "auth"
+    return None
+
+
+def _authenticates(model: FastAPIModel, dep: Dependency) -> bool:
+    """Does this node of a dependency tree authenticate? (Its children are
+    visited separately by `Route.all_dependencies()`.)"""
+    last = (dep.target or "").rsplit(".", 1)[-1]
+    if last in _NOT_AUTH:
+        return False  # the login form and scope declarations live in fastapi.security too
+    if dep.is_security or (dep.target or "").startswith(SECURITY_SCHEME_PREFIXES):
+        return True
+    symbol = model.project.lookup(dep.target)
+    if isinstance(symbol, ClassInfo) and any(
+        b.startswith(SECURITY_SCHEME_PREFIXES) for b in model.project.class_bases(symbol)
+    ):
+        return True
+    return _looks_like_auth(dep.target) or _scheme_instance(model, dep)
+
+
+def _scheme_instance(model: FastAPIModel, dep: Dependency) -> bool:
+    """`Depends(oauth2_scheme)` where `oauth2_scheme = OAuth2PasswordBearer(...)`
+    (or an instance of a project subclass of a `fastapi.security` class)."""
+    project = model.project
+    symbol = project.lookup(dep.target)
+    if not isinstance(symbol, tuple):
+        return False
+    module, value = symbol
+    if not isinstance(value, ast.Call):
+        return False
+    cls = project.resolve(module, value.func) or ""
+    if cls.rsplit(".", 1)[-1] in _NOT_AUTH:
+        return False
+    if cls.startswith(SECURITY_SCHEME_PREFIXES):
+        return True
+    found = project.lookup(cls)
+    return isinstance(found, ClassInfo) and any(
+        b.startswith(SECURITY_SCHEME_PREFIXES) for b in project.class_bases(found)
+    )
+
+
+class UnauthenticatedMutatingRoute(Rule):
+    """Flags a POST/PUT/PATCH/DELETE route with no authentication in an app that authenticates others.
+
+    ## What it does
+    Looks at every app whose routes use authentication somewhere: a security
+    dependency (`OAuth2PasswordBearer`, `HTTPBearer`, `APIKeyHeader`, any
+    `fastapi.security` scheme or `Security(...)`) anywhere in a route's
+    dependency tree, or a dependency named like one (`get_current_user`,
+    `require_admin`, `verify_token`, `api_key_auth`...). In such an app it flags
+    each route that changes state (POST, PUT, PATCH, DELETE) and has no such
+    dependency at any level: route, router, `include_router` or app. Routes that
+    are unauthenticated by nature are left alone (by path or endpoint name):
+    login, token, register / signup, password reset / recovery, e-mail
+    verification, OAuth callbacks, `public` paths, contact / newsletter forms,
+    health checks, and webhooks (those
+    authenticate by verifying the sender's signature in the body, not with a
+    user dependency).
+
+    ## Why is this bad?
+    When most routes require a user, a mutating route without one is almost
+    always a forgotten `Depends(get_current_user)`: anyone who can reach the
+    API can create, change or delete data. FastAPI has no global "deny by
+    default"; every route must ask for authentication itself. Put the auth
+    dependency on the route, or once on the router (`APIRouter(dependencies=
+    [Depends(get_current_user)])`) so new routes cannot forget it.
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/security/first-steps/
+    - https://fastapi.tiangolo.com/tutorial/bigger-applications/#another-module-with-apirouter
+    - https://owasp.org/API-Security/editions/2023/en/0xa5-broken-function-level-authorization/
+    - https://owasp.org/API-Security/editions/2023/en/0xa2-broken-authentication/
+    """
+
+    code = "FX408"
+    name = "unauthenticated-mutating-route"
+    summary = "A state-changing route has no authentication while the rest of the app requires it."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            from typing import Annotated
+
+            from fastapi import APIRouter, Depends, FastAPI
+            from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
+
+            async def get_current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> dict:
+                return {"token": token}
+
+            router = APIRouter(prefix="/items", dependencies=[Depends(get_current_user)])
+
+            @router.post("/")
+            async def create_item(item: dict):
+                return item
+
+            @router.delete("/{item_id}")
+            async def delete_item(item_id: int):
+                return None
+
+            app = FastAPI()
+            app.include_router(router)
+
+            @app.post("/token")
+            async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]):
+                return {"access_token": form.username, "token_type": "bearer"}
+
+            @app.post("/webhooks/stripe")
+            async def stripe_webhook(payload: dict):
+                return {"received": True}
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            # No route of this app authenticates: an internal service, not a forgotten check.
+            @app.post("/jobs")
+            async def enqueue(job: dict):
+                return job
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI
+            from fastapi.security import OAuth2PasswordBearer
+
+            app = FastAPI()
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
+
+            async def get_current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> dict:
+                return {"token": token}
+
+            @app.get("/me")
+            async def read_me(user: Annotated[dict, Depends(get_current_user)]):
+                return user
+
+            @app.post("/items")
+            async def create_item(item: dict, user: Annotated[dict, Depends(get_current_user)]):
+                return item
+
+            @app.delete("/items/{item_id}")
+            async def delete_item(item_id: int):
+                return None
+
+            @app.put("/items/{item_id}")
+            async def replace_item(item_id: int, item: dict):
+                return item
+            """,
+            lines=(20, 24),
+        ),
+        Invalid(
+            """
+            from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
+
+            async def verify_api_key(x_api_key: str = Header()) -> None:
+                if x_api_key != "expected":
+                    raise HTTPException(status_code=401)
+
+            admin = APIRouter(prefix="/admin", dependencies=[Depends(verify_api_key)])
+            public = APIRouter(prefix="/orders")
+
+            @admin.post("/refunds")
+            def refund(order_id: int):
+                return {"refunded": order_id}
+
+            @public.patch("/{order_id}")
+            def update_order(order_id: int, changes: dict):
+                return changes
+
+            app = FastAPI()
+            app.include_router(admin)
+            app.include_router(public)
+            """,
+            lines=(14,),
+        ),
+    )
+
+    def check_project(self, ctx: ProjectContext) -> None:
+        model = ctx.project.fastapi
+        groups: dict[str | None, list[Route]] = defaultdict(list)
+        for route in model.routes:
+            if route.is_websocket or route.module.is_test:
+                continue
+            groups[self._root(model, route)].append(route)
+        protected_somewhere = {key: self._authenticated(model, routes) for key, routes in groups.items()}
+        any_protected = next((r for r in protected_somewhere.values() if r is not None), None)
+        apps_with_auth_middleware = {
+            mw.app for mw in model.middleware if self._auth_middleware(mw.target)
+        }
+        for key, routes in groups.items():
+            example = protected_somewhere[key] if key is not None else any_protected
+            if example is None or key in apps_with_auth_middleware:
+                continue
+            for route in routes:
+                if not set(route.methods) & HTTP_MUTATING or route.path is None:
+                    continue
+                if self._route_auth(model, route) is not None or _exempt(route) is not None:
+                    continue
+                if route.endpoint is not None and self._checks_inline(route.endpoint):
+                    continue
+                self._report(ctx, route, example)
+
+    @staticmethod
+    def _root(model: FastAPIModel, route: Route) -> str | None:
+        chain = model.include_chain(route.router)
+        root = chain[0].parent if chain else route.router
+        obj = model.objects.get(root)
+        return root if obj is not None and obj.kind == "app" else None
+
+    def _authenticated(self, model: FastAPIModel, routes: list[Route]) -> tuple[Route, Dependency] | None:
+        for route in routes:
+            dep = self._route_auth(model, route)
+            if dep is not None:
+                return route, dep
+        return None
+
+    @staticmethod
+    def _route_auth(model: FastAPIModel, route: Route) -> Dependency | None:
+        for dep in route.all_dependencies():
+            if _authenticates(model, dep):
+                return dep
+        return None
+
+    @staticmethod
+    def _auth_middleware(target: str | None) -> bool:
+        if not target:
+            return False
+        if target in {"starlette.middleware.authentication.AuthenticationMiddleware"}:
+            return True
+        return bool(set(words(target.rsplit(".", 1)[-1])) & _AUTH_MIDDLEWARE_WORDS)
+
+    @staticmethod
+    def _checks_inline(func: FunctionInfo) -> bool:
+        """Does the endpoint authenticate by hand (calls an auth helper, reads the
+        Authorization header, verifies a signature)?"""
+        for node in own_nodes(func.node):
+            if isinstance(node, ast.Call):
+                callee = node.func
+                name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else ""
+                if _looks_like_auth(name) or "signature" in name.lower():
+                    return True
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.lower() in {"authorization", "x-api-key"}
+            ):
+                return True
+        return False
+
+    @staticmethod
+    def _report(ctx: ProjectContext, route: Route, example: tuple[Route, Dependency]) -> None:
+        other, dep = example
+        method = next(m for m in route.methods if m in HTTP_MUTATING)
+        name = route.endpoint.name if route.endpoint is not None else "?"
+        dep_name = (dep.target or "?").rsplit(".", 1)[-1]
+        ctx.report(
+            route.module,
+            route.node,
+            f"`{method} {route.display_path}` (`{name}`) has no authentication dependency while "
+            f"other routes use `{dep_name}`; add it to the route or its router, e.g. "
+            f"`dependencies=[Depends({dep_name})]`.",
+            chain=[
+                ChainLink(
+                    other.module.source.location(other.node),
+                    f"`{' '.join(other.methods)} {other.display_path}` authenticates with `{dep_name}`",
+                )
+            ],
+        )
