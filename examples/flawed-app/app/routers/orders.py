@@ -62,7 +62,7 @@ async def import_orders(request: Request):
     engine = create_engine(DATABASE_URL)  # defect: FX501
     with engine.begin() as conn:  # defect: FX203
         for row in rows:
-            conn.execute(text("INSERT INTO orders (item, quantity) VALUES (:i, :q)"), row)  # defect: FX203
+            conn.execute(text("INSERT INTO orders (item, quantity) VALUES (:i, :q)"), row)  # defect: FX203, FX503
     return {"imported": len(rows)}
 
 

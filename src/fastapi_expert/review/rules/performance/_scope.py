@@ -1,0 +1,316 @@
+"""Shared analysis of the performance rules: which functions run once per request,
+and a few small questions about call shapes (loops, reuse, query results).
+
+Not a rule module: the registry only collects `Rule` subclasses.
+"""
+
+from __future__ import annotations
+
+import ast
+import weakref
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi_expert.review.model.callgraph import CallSite
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules.base import FileContext
+from fastapi_expert.types import ChainLink
+
+# How many plain calls below a route or dependency still count as "per request".
+MAX_DEPTH = 4
+
+# Decorators that make a function run once (its result is reused).
+_CACHING_DECORATORS = frozenset(
+    {
+        "functools.lru_cache",
+        "functools.cache",
+        "functools.cached_property",
+        "async_lru.alru_cache",
+        "cachetools.cached",
+        "cachetools.func.lru_cache",
+        "cachetools.func.ttl_cache",
+        "aiocache.cached",
+    }
+)
+
+# ORM sessions, keyed by the qualname prefix of their methods.
+SESSION_PREFIXES = (
+    "sqlalchemy.orm.Session.",
+    "sqlalchemy.orm.session.Session.",
+    "sqlalchemy.ext.asyncio.AsyncSession.",
+    "sqlalchemy.ext.asyncio.session.AsyncSession.",
+    "sqlmodel.Session.",
+    "sqlmodel.orm.session.Session.",
+    "sqlmodel.ext.asyncio.session.AsyncSession.",
+)
+
+
+def session_method(target: str | None) -> str | None:
+    """`execute` for `sqlalchemy.orm.Session.execute` (any known session class), else None."""
+    if target is None:
+        return None
+    for prefix in SESSION_PREFIXES:
+        if target.startswith(prefix):
+            rest = target[len(prefix) :]
+            return rest if rest and "." not in rest else None
+    return None
+
+
+@dataclass(frozen=True)
+class RequestScope:
+    """Why a function runs once per request: the route or dependency at the top,
+    and the calls from it down to the function (empty for the root itself)."""
+
+    root: FunctionInfo
+    kind: str  # "route" | "dependency"
+    via: tuple[CallSite, ...] = ()
+
+    def describe(self) -> str:
+        """`route `list_users`` or `` `helper()`, called from route `list_users` ``."""
+        top = f"{self.kind} `{display_name(self.root)}`"
+        if not self.via:
+            return top
+        callee = self.via[-1].callee
+        return f"`{display_name(callee) if callee else '?'}()`, called from {top}"
+
+    def chain(self) -> list[ChainLink]:
+        links = []
+        for site in self.via:
+            callee = display_name(site.callee) if site.callee is not None else "?"
+            where = site.caller.module.source.location(site.node)
+            links.append(ChainLink(where, f"`{display_name(site.caller)}` calls `{callee}()` on every request"))
+        return links
+
+
+def display_name(func: FunctionInfo) -> str:
+    """`name`, or `Class.name` for a method."""
+    if func.class_name:
+        return f"{func.class_name.rsplit('.', 1)[-1]}.{func.name}"
+    return func.name
+
+
+_SCOPES: weakref.WeakKeyDictionary[Project, dict[ast.AST, RequestScope]] = weakref.WeakKeyDictionary()
+
+
+def is_cached(func: FunctionInfo) -> bool:
+    """Is the function wrapped in a cache (`@lru_cache`, `@cache`, ...): it runs once."""
+    for deco in func.node.decorator_list:
+        expr = deco.func if isinstance(deco, ast.Call) else deco
+        name = func.module.resolve(expr) if isinstance(expr, ast.Name | ast.Attribute) else None
+        if name is None:
+            continue
+        if name in _CACHING_DECORATORS or name.rsplit(".", 1)[-1] in {"lru_cache", "cache", "alru_cache"}:
+            return True
+    return False
+
+
+def _roots(project: Project) -> Iterator[tuple[FunctionInfo, str]]:
+    model = project.fastapi
+    for route in model.routes:
+        if route.is_websocket or route.endpoint is None:
+            continue
+        yield route.endpoint, "route"
+    for func in project.all_functions():
+        if func.node in model.dependency_functions:
+            yield func, "dependency"
+    # Class dependencies: `Depends(Service)` builds the class per request (its
+    # `__init__` runs), `Depends(Checker(...))` calls the instance (`__call__`).
+    for route in model.routes:
+        for dep in route.all_dependencies():
+            sym = project.lookup(dep.target)
+            if not isinstance(sym, ClassInfo):
+                continue
+            first = dep.marker.args[0] if dep.marker.args else None
+            method = project.find_method(sym, "__call__" if isinstance(first, ast.Call) else "__init__")
+            if method is not None:
+                yield method, "dependency"
+
+
+def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
+    """Every function that runs once per HTTP request: route endpoints, dependencies,
+    and plain project functions they call (up to `MAX_DEPTH` calls down, not through
+    cached functions). Keyed by the function's node; computed once per project."""
+    cached = _SCOPES.get(project)
+    if cached is not None:
+        return cached
+    scopes: dict[ast.AST, RequestScope] = {}
+    queue: deque[tuple[FunctionInfo, RequestScope]] = deque()
+    for func, kind in _roots(project):
+        if func.node in scopes or is_cached(func):
+            continue
+        scope = RequestScope(func, kind)
+        scopes[func.node] = scope
+        queue.append((func, scope))
+    graph = project.calls
+    while queue:
+        func, scope = queue.popleft()
+        if len(scope.via) >= MAX_DEPTH:
+            continue
+        for site in graph.sites_of(func):
+            callee = site.callee
+            if callee is None or callee.node in scopes or is_cached(callee):
+                continue
+            below = RequestScope(scope.root, scope.kind, (*scope.via, site))
+            scopes[callee.node] = below
+            queue.append((callee, below))
+    _SCOPES[project] = scopes
+    return scopes
+
+
+def request_scope(ctx: FileContext) -> RequestScope | None:
+    """The request scope of the function the current node runs in, if any."""
+    func = ctx.function()
+    if func is None or ctx.module.is_test:
+        return None
+    return request_scopes(ctx.project).get(func.node)
+
+
+def call_name(ctx: FileContext, call: ast.Call) -> str | None:
+    """What a call calls: the inferred target, else the resolved dotted name."""
+    return ctx.call_target(call) or (ctx.resolve(call.func) if isinstance(call.func, ast.Name | ast.Attribute) else None)
+
+
+def short(target: str) -> str:
+    """`sqlalchemy.create_engine` -> `create_engine`; `redis.Redis.from_url` -> `Redis.from_url`."""
+    parts = target.split(".")
+    if len(parts) >= 2 and parts[-2][:1].isupper():
+        return ".".join(parts[-2:])
+    return parts[-1]
+
+
+def stored_for_reuse(ctx: FileContext, call: ast.Call) -> bool:
+    """Is the object the call creates kept beyond this call: assigned to an
+    attribute (`app.state.http = ...`, `self._client = ...`) or to a `global` /
+    `nonlocal` name (the lazy-singleton pattern)?"""
+    func = ctx.function()
+    declared: set[str] = set()
+    if func is not None:
+        for node in own_nodes(func.node):
+            if isinstance(node, ast.Global | ast.Nonlocal):
+                declared.update(node.names)
+    # `self.client = ...` in `__init__` is per instance: per request when the
+    # class is built per request (which is why we are asked).
+    in_init = func is not None and func.class_name is not None and func.name == "__init__"
+    for node in reversed(ctx.ancestors):
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if in_init and isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                    continue
+                if isinstance(target, ast.Attribute | ast.Subscript):
+                    return True
+                if isinstance(target, ast.Name) and target.id in declared:
+                    return True
+            return False
+        if isinstance(node, ast.NamedExpr):
+            return node.target.id in declared
+        if isinstance(node, ast.stmt):
+            return False
+    return False
+
+
+LOOP_NODES = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def loop_body_nodes(loop: ast.AST) -> Iterator[ast.AST]:
+    """Nodes that run once per iteration of `loop`, not descending into nested
+    functions, classes or nested loops (those are examined on their own)."""
+    stack: list[ast.AST] = []
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        stack = list(reversed(loop.body))
+    elif isinstance(loop, ast.ListComp | ast.SetComp | ast.GeneratorExp):
+        stack = [loop.elt]
+    elif isinstance(loop, ast.DictComp):
+        stack = [loop.key, loop.value]
+    if isinstance(loop, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        for i, gen in enumerate(loop.generators):
+            stack.extend(gen.ifs)
+            if i > 0:
+                stack.append(gen.iter)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, _FUNCTION_NODES):
+            continue
+        if isinstance(node, LOOP_NODES):
+            # A nested loop's own iterable is evaluated once per outer iteration.
+            inner_iter = loop_iter(node)
+            if inner_iter is not None:
+                stack.append(inner_iter)
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def loop_iter(loop: ast.AST) -> ast.expr | None:
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        return loop.iter
+    if isinstance(loop, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) and loop.generators:
+        return loop.generators[0].iter
+    return None
+
+
+def loop_targets(loop: ast.AST) -> set[str]:
+    """Names bound by the loop (its iteration variables)."""
+    targets: list[ast.expr] = []
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        targets = [loop.target]
+    elif isinstance(loop, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        targets = [g.target for g in loop.generators]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def is_fixed_iteration(ctx: FileContext, iterable: ast.expr | None) -> bool:
+    """A loop over a literal collection or `range(<constant>)`: a small, fixed
+    number of iterations (`for model in (User, Item):`, a retry loop)."""
+    if iterable is None:
+        return False
+    if isinstance(iterable, ast.Tuple | ast.List | ast.Set | ast.Dict | ast.Constant):
+        return True
+    return (
+        isinstance(iterable, ast.Call)
+        and isinstance(iterable.func, ast.Name)
+        and ctx.resolve(iterable.func) == "builtins.range"
+        and all(isinstance(a, ast.Constant) for a in iterable.args)
+    )
+
+
+def describe_iter(ctx: FileContext, iterable: ast.expr | None) -> str:
+    if iterable is None:
+        return "the loop"
+    text = ctx.source.segment(iterable)
+    if len(text) > 40 or "\n" in text:
+        return "the loop"
+    return f"the loop over `{text}`"
+
+
+def chain_root(expr: ast.expr) -> ast.expr:
+    """The innermost receiver of a method chain: `select(A).where(x).limit(3)` -> `select(A)`'s call."""
+    while True:
+        if isinstance(expr, ast.Await):
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            expr = expr.func.value
+        elif isinstance(expr, ast.Attribute | ast.Subscript):
+            expr = expr.value
+        else:
+            return expr
+
+
+def chain_methods(expr: ast.expr) -> Iterator[tuple[str, ast.Call]]:
+    """Method names called along a chain, outermost first: `a.b().c()` -> `c`, `b`."""
+    while True:
+        if isinstance(expr, ast.Await):
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            yield expr.func.attr, expr
+            expr = expr.func.value
+        elif isinstance(expr, ast.Call):
+            # `session.scalars(select(X).limit(3))`: look into the arguments too
+            return
+        elif isinstance(expr, ast.Attribute | ast.Subscript):
+            expr = expr.value
+        else:
+            return

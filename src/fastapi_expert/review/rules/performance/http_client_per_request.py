@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.rules._util import keyword
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.performance._scope import (
+    call_name,
+    request_scope,
+    stored_for_reuse,
+)
+from fastapi_expert.types import Severity
+
+HTTP_CLIENTS = frozenset(
+    {
+        "httpx.AsyncClient",
+        "httpx.Client",
+        "httpx._client.AsyncClient",
+        "httpx._client.Client",
+        "aiohttp.ClientSession",
+        "aiohttp.client.ClientSession",
+        "requests.Session",
+        "requests.session",
+        "requests.sessions.Session",
+    }
+)
+
+
+class HttpClientPerRequest(Rule):
+    """Flags an HTTP client (`httpx.AsyncClient`, `aiohttp.ClientSession`) built for each request.
+
+    ## What it does
+    Finds `httpx.AsyncClient()`, `httpx.Client()`, `aiohttp.ClientSession()` and
+    `requests.Session()` constructed while serving a request, including as
+    `async with httpx.AsyncClient() as client:`: in a route endpoint, in a
+    dependency, or in a project function one of them calls. Clients created in
+    the `lifespan` handler or at module level, clients kept for reuse
+    (`app.state.http = ...`, `self._client = ...`, a `global`), and clients
+    wrapping an ASGI app or a custom `transport=` are not flagged.
+
+    ## Why is this bad?
+    A client object owns a connection pool. A new one per request means no
+    keep-alive: every outbound call pays DNS, TCP and TLS handshakes again (tens
+    of milliseconds, plus CPU for TLS), and sockets pile up in `TIME_WAIT` under
+    load. httpx and aiohttp both document one long-lived client per application;
+    create it in `lifespan`, keep it on `app.state`, and hand it out with a
+    dependency.
+
+    ## References
+    - https://www.python-httpx.org/advanced/clients/#why-use-a-client
+    - https://docs.aiohttp.org/en/stable/client_reference.html#client-session
+    - https://fastapi.tiangolo.com/advanced/events/#lifespan
+    """
+
+    code = "FX505"
+    name = "http-client-per-request"
+    summary = "A new HTTP client (and connection pool) is created on every request."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            from contextlib import asynccontextmanager
+
+            import httpx
+            from fastapi import FastAPI, Request
+
+            @asynccontextmanager
+            async def lifespan(app: FastAPI):
+                async with httpx.AsyncClient(base_url="https://api.github.com", timeout=10) as client:
+                    app.state.http = client
+                    yield
+
+            app = FastAPI(lifespan=lifespan)
+
+            @app.get("/repos/{owner}")
+            async def repos(owner: str, request: Request):
+                response = await request.app.state.http.get(f"/users/{owner}/repos")
+                return response.json()
+            """
+        ),
+        Valid(
+            """
+            import httpx
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            weather = httpx.AsyncClient(base_url="https://api.weather.example", timeout=5)
+
+            @app.get("/forecast/{city}")
+            async def forecast(city: str):
+                return (await weather.get("/forecast", params={"q": city})).json()
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            import httpx
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/repos/{owner}")
+            async def repos(owner: str):
+                async with httpx.AsyncClient(timeout=10) as client:
+                    response = await client.get(f"https://api.github.com/users/{owner}/repos")
+                return response.json()
+            """,
+            lines=(8,),
+        ),
+        Invalid(
+            """
+            from aiohttp import ClientSession
+            from fastapi import Depends, FastAPI
+
+            app = FastAPI()
+
+            async def get_http():
+                session = ClientSession()
+                try:
+                    yield session
+                finally:
+                    await session.close()
+
+            @app.get("/status")
+            async def status(http: ClientSession = Depends(get_http)):
+                async with http.get("https://status.example.com/api") as r:
+                    return await r.json()
+            """,
+            lines=(7,),
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
+        target = call_name(ctx, node)
+        if target is None or target not in HTTP_CLIENTS:
+            return
+        if keyword(node, "app") is not None or keyword(node, "transport") is not None:
+            return
+        scope = request_scope(ctx)
+        if scope is None or stored_for_reuse(ctx, node):
+            return
+        ctx.report(
+            node,
+            f"`{target.split('.')[0]}.{target.rsplit('.', 1)[-1]}()` creates a new HTTP connection pool on every request (in {scope.describe()}), "
+            "so no connection is reused; create one client in the `lifespan` handler, keep it on `app.state`, "
+            "and share it.",
+            chain=scope.chain(),
+        )

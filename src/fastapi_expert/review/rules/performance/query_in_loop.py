@@ -1,0 +1,341 @@
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+
+from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.performance._scope import (
+    describe_iter,
+    is_fixed_iteration,
+    loop_body_nodes,
+    loop_iter,
+    loop_targets,
+    session_method,
+)
+from fastapi_expert.types import ChainLink, Severity
+
+# Session methods that talk to the database right away.
+_SESSION_QUERIES = frozenset(
+    {"execute", "scalar", "scalars", "get", "get_one", "query", "refresh", "exec", "stream", "stream_scalars"}
+)
+# Core connections (typed receivers).
+_CONNECTION_PREFIXES = (
+    "sqlalchemy.engine.Connection.",
+    "sqlalchemy.ext.asyncio.AsyncConnection.",
+    "sqlalchemy.ext.asyncio.engine.AsyncConnection.",
+)
+_CONNECTION_QUERIES = frozenset({"execute", "scalar", "scalars", "exec_driver_sql"})
+# Awaited driver fetches (`await conn.fetch(...)`), for receivers whose type is unknown.
+_FETCHES = frozenset({"fetch", "fetchrow", "fetchval", "fetch_all", "fetch_one", "fetch_val"})
+_DB_MODULES = ("asyncpg", "databases", "aiomysql", "aiopg", "psycopg", "aiosqlite", "asyncmy", "sqlalchemy")
+_DB_PREFIXES = tuple(f"{m}." for m in _DB_MODULES)
+
+
+def _query_label(project_target: str | None, call: ast.Call, awaited: bool, imports_db: bool) -> bool:
+    """Does this call run a database query now?"""
+    method = session_method(project_target)
+    if method is not None:
+        return method in _SESSION_QUERIES
+    if project_target is not None and project_target.startswith(_CONNECTION_PREFIXES):
+        return project_target.rsplit(".", 1)[-1] in _CONNECTION_QUERIES
+    if awaited and isinstance(call.func, ast.Attribute) and call.func.attr in _FETCHES:
+        if project_target is None:
+            return imports_db or _sql_argument(call)
+        return project_target.startswith(_DB_PREFIXES)
+    return False
+
+
+_SQL_START = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")
+
+
+def _sql_argument(call: ast.Call) -> bool:
+    """Is the first argument SQL text (`"SELECT ..."`, an f-string starting so)?"""
+    if not call.args:
+        return False
+    first = call.args[0]
+    text: object = None
+    if isinstance(first, ast.Constant):
+        text = first.value
+    elif isinstance(first, ast.JoinedStr) and first.values and isinstance(first.values[0], ast.Constant):
+        text = first.values[0].value
+    return isinstance(text, str) and text.lstrip().upper().startswith(_SQL_START)
+
+
+_DML = frozenset(
+    f"{base}.{verb}"
+    for base in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression", "sqlalchemy.sql.dml", "sqlmodel",
+                 "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.mysql")
+    for verb in ("insert", "update", "delete")
+)
+_TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text", "sqlmodel.text"})
+_SQL_WRITE = ("INSERT", "UPDATE", "DELETE")
+
+
+def _is_dml(ctx: FileContext, stmt: ast.expr) -> bool:
+    """`insert(X).values(...)`, `update(X).where(...)`, `text("INSERT ...")`, `"UPDATE ..."`."""
+    if isinstance(stmt, ast.Constant) and isinstance(stmt.value, str):
+        return stmt.value.lstrip().upper().startswith(_SQL_WRITE)
+    if not isinstance(stmt, ast.Call):
+        return False
+    head = stmt
+    while isinstance(head.func, ast.Attribute) and isinstance(head.func.value, ast.Call):
+        head = head.func.value
+    name = ctx.resolve(head.func) if isinstance(head.func, ast.Name | ast.Attribute) else None
+    if name in _DML:
+        return True
+    if name in _TEXT and head.args:
+        first = head.args[0]
+        return (
+            isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and first.value.lstrip().upper().startswith(_SQL_WRITE)
+        )
+    return False
+
+
+def _awaited_calls(nodes: Iterable[ast.AST]) -> tuple[list[ast.AST], set[int]]:
+    seq = list(nodes)
+    awaited = {id(n.value) for n in seq if isinstance(n, ast.Await) and isinstance(n.value, ast.Call)}
+    return seq, awaited
+
+
+def _batched(call: ast.Call, names: set[str]) -> bool:
+    """`select(X).where(X.id.in_(chunk))` with `chunk` the loop variable: a batch query."""
+    for sub in ast.walk(call):
+        if (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr in {"in_", "any_"}
+            and any(isinstance(n, ast.Name) and n.id in names for a in sub.args for n in ast.walk(a))
+        ):
+            return True
+    return False
+
+
+def _call_text(ctx_segment: str) -> str:
+    text = ctx_segment if len(ctx_segment) <= 40 and "\n" not in ctx_segment else ctx_segment.rsplit(".", 1)[-1]
+    return f"{text}()"
+
+
+class QueryInLoop(Rule):
+    """Flags a database query run once per iteration of a loop (the N+1 pattern).
+
+    ## What it does
+    Inside a `for` / `async for` loop or a comprehension, finds calls that query
+    the database on each iteration: `execute`, `scalar(s)`, `get`, `query`,
+    `refresh` (and SQLModel's `exec`) on a `Session` / `AsyncSession` (the
+    receiver's type comes from its annotation or constructor), `execute` on a
+    SQLAlchemy `Connection`, `await conn.fetch(...)` / `fetchrow` / `fetchval`
+    on a driver connection, and calls to a project function whose own body runs
+    such a query. An `INSERT` / `UPDATE` / `DELETE` executed per iteration is
+    reported as a write per row (use one executemany call instead). Not flagged:
+    loops over a literal collection or `range(<constant>)`, `for _ in range(n)`,
+    loops that `break` or `return` (retries, searches, paging), batch queries
+    that filter with `.in_(<loop variable>)`, and `session.add(obj)` in a loop
+    (no I/O until the flush).
+
+    ## Why is this bad?
+    One query per row turns a page of 100 items into 101 round trips to the
+    database; latency grows linearly with the data and the pool is held for the
+    whole loop. Load related rows together: eager loading (`selectinload()`,
+    `joinedload()`) for relationships, or one `WHERE id IN (...)` query and a
+    dictionary lookup inside the loop.
+
+    ## References
+    - https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html
+    - https://docs.sqlalchemy.org/en/20/orm/queryguide/relationships.html#selectin-eager-loading
+    - https://docs.sqlalchemy.org/en/20/core/sqlelement.html#sqlalchemy.sql.expression.ColumnOperators.in_
+    - https://docs.sqlalchemy.org/en/20/tutorial/dbapi_transactions.html#sending-multiple-parameters
+    """
+
+    code = "FX503"
+    name = "query-in-loop"
+    summary = "A database query runs once per loop iteration (N+1 queries)."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session, selectinload
+
+            app = FastAPI()
+
+            @app.post("/orders/import")
+            def import_orders(payload: list[OrderIn], db: Session = Depends(get_db)):
+                for item in payload:
+                    db.add(Order(**item.model_dump()))  # no I/O until the flush
+                db.commit()
+                customers = db.scalars(select(Customer).options(selectinload(Customer.orders))).all()
+                return [{"id": c.id, "orders": len(c.orders)} for c in customers]
+            """
+        ),
+        Valid(
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            app = FastAPI()
+
+            @app.post("/users/lookup")
+            async def lookup(ids: list[int], session: AsyncSession = Depends(get_session)):
+                found = []
+                for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                    rows = await session.scalars(select(User).where(User.id.in_(chunk)))
+                    found.extend(rows)
+                for model in (User, Team):
+                    await session.execute(select(model).limit(1))
+                return found
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            app = FastAPI()
+
+            @app.get("/authors")
+            async def authors(session: AsyncSession = Depends(get_session)):
+                result = []
+                for author in (await session.scalars(select(Author).limit(50))).all():
+                    books = await session.scalars(select(Book).where(Book.author_id == author.id))
+                    result.append({"name": author.name, "books": [b.title for b in books]})
+                return result
+            """,
+            lines=(11,),
+        ),
+        Invalid(
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+
+            def owner_of(db: Session, item):
+                return db.get(User, item.owner_id)
+
+            @app.get("/items")
+            def items(db: Session = Depends(get_db)):
+                rows = db.query(Item).limit(100).all()
+                owners = [db.get(User, row.owner_id) for row in rows]
+                for row in rows:
+                    row.owner = owner_of(db, row)
+                return rows
+            """,
+            lines=(12, 14),
+        ),
+        Invalid(
+            """
+            from fastapi import FastAPI, Request
+
+            app = FastAPI()
+
+            @app.get("/teams/{team_id}/members")
+            async def members(team_id: int, request: Request):
+                async with request.app.state.pool.acquire() as conn:
+                    ids = await conn.fetch("SELECT user_id FROM members WHERE team_id = $1", team_id)
+                    return [await conn.fetchrow("SELECT * FROM users WHERE id = $1", r["user_id"]) for r in ids]
+            """,
+            lines=(9,),
+        ),
+    )
+
+    def visit_For(self, node: ast.For, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def visit_ListComp(self, node: ast.ListComp, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def visit_SetComp(self, node: ast.SetComp, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def visit_DictComp(self, node: ast.DictComp, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def _check(self, loop: ast.AST, ctx: FileContext) -> None:
+        func = ctx.function()
+        if func is None or ctx.module.is_test:
+            return
+        iterable = loop_iter(loop)
+        if is_fixed_iteration(ctx, iterable):
+            return
+        names = loop_targets(loop)
+        if (
+            names <= {"_"}
+            and isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Name)
+            and ctx.resolve(iterable.func) == "builtins.range"
+        ):
+            return  # `for _ in range(n)`: repetition or retries, not items
+        nodes, awaited = _awaited_calls(loop_body_nodes(loop))
+        if any(isinstance(n, ast.Break | ast.Return) for n in nodes):
+            return  # a retry, search or paging loop that stops early
+        imports_db = any(ctx.module.imports_module(m) for m in _DB_MODULES)
+        sites = {id(s.node): s for s in ctx.project.calls.sites_of(func)}
+        where = describe_iter(ctx, iterable)
+        for node in nodes:
+            if not isinstance(node, ast.Call) or _batched(node, names):
+                continue
+            target = ctx.call_target(node)
+            if _query_label(target, node, id(node) in awaited, imports_db):
+                call = _call_text(ctx.source.segment(node.func))
+                if node.args and _is_dml(ctx, node.args[0]):
+                    ctx.report(
+                        node,
+                        f"`{call}` runs one write statement per iteration of {where}; pass all the rows to a "
+                        "single `execute(stmt, [params, ...])` (executemany) or build one bulk statement.",
+                    )
+                    continue
+                ctx.report(
+                    node,
+                    f"`{call}` queries the database on every iteration of {where} (N+1 queries); "
+                    "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query.",
+                )
+                continue
+            site = sites.get(id(node))
+            callee = site.callee if site is not None else None
+            if callee is None or callee is func:
+                continue
+            inner = _query_in(ctx.project, callee)
+            if inner is None:
+                continue
+            inner_text = _call_text(callee.module.source.segment(inner.func))
+            ctx.report(
+                node,
+                f"`{callee.name}()` runs a query (`{inner_text}`) on every iteration of {where} (N+1 queries); "
+                "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query.",
+                chain=[
+                    ChainLink(
+                        callee.module.source.location(inner),
+                        f"`{callee.name}` queries the database with `{inner_text}`",
+                    )
+                ],
+            )
+
+
+def _query_in(project: Project, func: FunctionInfo) -> ast.Call | None:
+    """The first query a project function runs in its own body."""
+    module = func.module
+    imports_db = any(module.imports_module(m) for m in _DB_MODULES)
+    nodes, awaited = _awaited_calls(own_nodes(func.node))
+    calls = sorted((n for n in nodes if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+    for node in calls:
+        target = project.call_target(module, func, node)
+        if _query_label(target, node, id(node) in awaited, imports_db):
+            return node
+    return None
+

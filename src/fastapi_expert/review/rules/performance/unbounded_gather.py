@@ -1,0 +1,302 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.performance._scope import is_fixed_iteration, request_scope
+from fastapi_expert.types import Severity
+
+GATHER = frozenset({"asyncio.gather", "asyncio.tasks.gather"})
+LIMITERS = frozenset(
+    {
+        "asyncio.Semaphore",
+        "asyncio.BoundedSemaphore",
+        "asyncio.locks.Semaphore",
+        "asyncio.locks.BoundedSemaphore",
+        "anyio.Semaphore",
+        "anyio.CapacityLimiter",
+        "aiolimiter.AsyncLimiter",
+    }
+)
+_TASK_WRAPPERS = frozenset({"asyncio.create_task", "asyncio.ensure_future", "asyncio.tasks.create_task"})
+# Builtins that wrap an iterable without bounding it.
+_PASS_THROUGH = frozenset({"enumerate", "zip", "set", "list", "sorted", "reversed", "tuple", "dict", "filter"})
+
+
+def _fan_out(value: ast.expr, func: FunctionInfo) -> tuple[ast.expr, ast.expr | None] | None:
+    """For the starred argument of `gather(*value)`, the iterable it is built
+    from and the per-item expression (the coroutine), or None when unknown."""
+    if isinstance(value, ast.ListComp | ast.GeneratorExp | ast.SetComp) and value.generators:
+        return value.generators[0].iter, value.elt
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and func.module.resolve(value.func) == "builtins.map"
+        and len(value.args) >= 2
+    ):
+        return value.args[1], value.args[0]
+    if not isinstance(value, ast.Name):
+        return None
+    name = value.id
+    for node in own_nodes(func.node):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+            and not isinstance(node.value, ast.Name | ast.List)
+        ):
+            built = _fan_out(node.value, func)
+            if built is not None:
+                return built
+        if isinstance(node, ast.For | ast.AsyncFor):
+            for sub in ast.walk(node):
+                if (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr in {"append", "add"}
+                    and isinstance(sub.func.value, ast.Name)
+                    and sub.func.value.id == name
+                    and sub.args
+                ):
+                    return node.iter, sub.args[0]
+    return None
+
+
+def _iter_names(expr: ast.expr) -> set[str]:
+    """Names an iterable is computed from, through `enumerate()`, `zip()`, ..."""
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in _PASS_THROUGH:
+        out: set[str] = set()
+        for arg in expr.args:
+            out |= _iter_names(arg)
+        return out
+    names: set[str] = set()
+    for sub in ast.walk(expr):
+        if isinstance(sub, ast.Name):
+            names.add(sub.id)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+            names.discard(sub.func.id)
+    return names
+
+
+def _request_names(func: FunctionInfo) -> set[str]:
+    """The function's parameters and the local names computed from them."""
+    args = func.node.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs] if a.arg not in {"self", "cls"}}
+    if args.vararg:
+        params.add(args.vararg.arg)
+    tainted = set(params)
+    assigns = [n for n in own_nodes(func.node) if isinstance(n, ast.Assign | ast.AnnAssign)]
+    for _ in range(3):
+        before = len(tainted)
+        for node in assigns:
+            value = node.value
+            if value is None or not ({n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & tainted):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                tainted |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        if len(tainted) == before:
+            break
+    return tainted
+
+
+def _is_chunk(ctx: FileContext, expr: ast.expr) -> bool:
+    """`items[i : i + 50]`, `range(...)`: a bounded slice or a worker count."""
+    if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
+        return True
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and ctx.resolve(expr.func) == "builtins.range"
+
+
+def _limits_itself(func: FunctionInfo) -> bool:
+    """Does the gathered coroutine bound itself (`async with sem:` / `limiter`)?"""
+    for node in own_nodes(func.node):
+        if isinstance(node, ast.AsyncWith) and any(isinstance(i.context_expr, ast.Name | ast.Attribute) for i in node.items):
+            return True
+    return False
+
+
+class UnboundedGather(Rule):
+    """Flags `asyncio.gather()` over a request-sized list with no concurrency limit.
+
+    ## What it does
+    Finds `await asyncio.gather(*[coro(x) for x in xs])`, `gather(*(... for ...))`,
+    `gather(*map(coro, xs))` and `gather(*tasks)` where `tasks` is built by a loop,
+    in request-handling code (a module importing FastAPI or Starlette, or a
+    function a route or dependency calls), when `xs` comes from the function's
+    parameters (request data, directly or computed from it) and nothing bounds
+    the concurrency: no
+    `asyncio.Semaphore` / `anyio.CapacityLimiter` in the function, no
+    `async with <limiter>:` in the gathered coroutine, no slicing into chunks.
+    A fixed set of coroutines (`gather(a(), b())`) and worker pools over
+    `range(n)` are not flagged.
+
+    ## Why is this bad?
+    `gather` starts every coroutine at once. A request with 10,000 items opens
+    10,000 simultaneous upstream calls or database queries: the connection pool
+    is exhausted (and every other request waits on it), the upstream rate-limits
+    or falls over, file descriptors run out, and memory spikes. The size of the
+    fan-out is in the client's hands. Cap it with a semaphore or process the
+    items in fixed-size chunks.
+
+    ## References
+    - https://docs.python.org/3/library/asyncio-task.html#asyncio.gather
+    - https://docs.python.org/3/library/asyncio-sync.html#asyncio.Semaphore
+    - https://anyio.readthedocs.io/en/stable/synchronization.html#capacity-limiters
+    - https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-resource-consumption/
+    """
+
+    code = "FX506"
+    name = "unbounded-gather"
+    summary = "`asyncio.gather()` fans out over request data with no concurrency limit."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            import asyncio
+
+            import httpx
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            client = httpx.AsyncClient(timeout=10)
+            limit = asyncio.Semaphore(20)
+
+            async def fetch(url: str) -> int:
+                async with limit:
+                    return (await client.get(url)).status_code
+
+            @app.post("/check")
+            async def check(urls: list[str]):
+                statuses = await asyncio.gather(*[fetch(u) for u in urls])
+                return dict(zip(urls, statuses))
+            """
+        ),
+        Valid(
+            """
+            import asyncio
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/dashboard/{user_id}")
+            async def dashboard(user_id: int):
+                profile, orders, alerts = await asyncio.gather(
+                    load_profile(user_id), load_orders(user_id), load_alerts(user_id)
+                )
+                return {"profile": profile, "orders": orders, "alerts": alerts}
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            import asyncio
+
+            import httpx
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+            client = httpx.AsyncClient(timeout=10)
+
+            class Batch(BaseModel):
+                urls: list[str]
+
+            @app.post("/check")
+            async def check(batch: Batch):
+                responses = await asyncio.gather(*(client.get(u) for u in batch.urls))
+                return [r.status_code for r in responses]
+            """,
+            lines=(15,),
+        ),
+        Invalid(
+            """
+            import asyncio
+            from asyncio import gather
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.post("/notify")
+            async def notify(user_ids: list[int]):
+                unique = set(user_ids)
+                tasks = []
+                for uid in unique:
+                    tasks.append(asyncio.create_task(send_push(uid)))
+                await gather(*tasks)
+                return {"sent": len(tasks)}
+            """,
+            lines=(14,),
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
+        if not any(isinstance(a, ast.Starred) for a in node.args):
+            return
+        if not isinstance(node.func, ast.Name | ast.Attribute) or ctx.resolve(node.func) not in GATHER:
+            return
+        func = ctx.function()
+        if func is None or ctx.module.is_test:
+            return
+        web_module = ctx.module.imports_module("fastapi") or ctx.module.imports_module("starlette")
+        if not web_module and request_scope(ctx) is None:
+            return  # not request-handling code: the fan-out size is not the client's
+        for arg in node.args:
+            if not isinstance(arg, ast.Starred):
+                continue
+            built = _fan_out(arg.value, func)
+            if built is None:
+                continue
+            iterable, element = built
+            if is_fixed_iteration(ctx, iterable) or _is_chunk(ctx, iterable):
+                continue
+            names = _iter_names(iterable) & _request_names(func)
+            if not names or self._limited(ctx, func, element):
+                continue
+            source = ctx.source.segment(iterable)
+            label = source if len(source) <= 40 and "\n" not in source else sorted(names)[0]
+            ctx.report(
+                node,
+                f"`gather()` starts one coroutine per item of `{label}` all at once, with no limit; "
+                "bound the concurrency with an `asyncio.Semaphore` (or process the items in chunks).",
+            )
+            return
+
+    @staticmethod
+    def _limited(ctx: FileContext, func: FunctionInfo, element: ast.expr | None) -> bool:
+        # A semaphore or limiter anywhere in the function (nested coroutines included).
+        for sub in ast.walk(func.node):
+            if (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Name | ast.Attribute)
+                and ctx.resolve(sub.func) in LIMITERS
+            ):
+                return True
+        # The gathered coroutine limits itself.
+        call = element
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name | ast.Attribute)
+            and ctx.resolve(call.func) in _TASK_WRAPPERS
+            and call.args
+        ):
+            call = call.args[0]
+        target: str | None = None
+        if isinstance(call, ast.Call):
+            target = ctx.call_target(call)
+        elif isinstance(call, ast.Name | ast.Attribute):  # map(coro, xs)
+            target = ctx.resolve(call)
+        callee = ctx.project.calls.by_qualname.get(target) if target else None
+        if callee is None and isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+            callee = _nested(func, call.func.id)
+        return callee is not None and _limits_itself(callee)
+
+
+def _nested(func: FunctionInfo, name: str) -> FunctionInfo | None:
+    for stmt in ast.walk(func.node):
+        if isinstance(stmt, ast.AsyncFunctionDef | ast.FunctionDef) and stmt.name == name:
+            return func.module.function_of_node.get(stmt)
+    return None
