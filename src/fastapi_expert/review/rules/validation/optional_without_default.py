@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.validation._models import (
+    PYDANTIC_FIELD,
+    class_info,
+    is_model_node,
+    is_optional,
+    is_settings_node,
+    is_table_model,
+    named_like_input,
+    own_fields,
+    usage,
+    uses_pydantic_v1_only,
+)
+from fastapi_expert.types import Edit, Fix, Severity
+
+
+class OptionalWithoutDefault(Rule):
+    """Flags a Pydantic field typed `Optional[T]` / `T | None` that has no default.
+
+    ## What it does
+    Finds fields of Pydantic models and settings classes annotated
+    `Optional[T]`, `T | None` or `Union[T, None]` (also inside `Annotated`)
+    with no default value. A field whose `Annotated` metadata holds a
+    `Field(...)` with a default, or that is written `= Field(...)` /
+    `= Field(default=None)` / `= None`, says what it means and is left alone.
+    Only input models are checked: request bodies (and the models nested in
+    them), models named like input (`*Create`, `*Update`, `*In`, `*Request`,
+    ...) and settings classes. Response models and internal models are left
+    alone (there "always present, may be null" is often the accurate
+    contract), and so are SQLModel `table=True` classes (not validated on
+    construction) and projects that show they still run on Pydantic v1
+    (`from pydantic import BaseSettings`), where such a field defaults to
+    `None`.
+
+    ## Why is this bad?
+    In Pydantic v2, `Optional[T]` only means "may be `None`"; without a default
+    the field is *required*: a request that omits it is rejected with a 422
+    "Field required". In Pydantic v1 the same line made the field optional
+    with a `None` default, so migrated code and developers used to v1 expect
+    clients to be allowed to leave it out. The OpenAPI schema lists it as
+    required, which surprises API consumers too. WARNING, because on a request
+    model this turns into rejected requests in production.
+
+    ## Fix safety
+    The fix adds `= None`. It is unsafe: the field becomes optional, which
+    changes the OpenAPI schema and accepts payloads that omit it; if
+    "required but nullable" was intended, write `= Field(...)` instead.
+
+    ## References
+    - https://docs.pydantic.dev/latest/migration/#required-optional-and-nullable-fields
+    - https://docs.pydantic.dev/latest/concepts/models/#required-fields
+    - https://fastapi.tiangolo.com/tutorial/body/#import-pydantics-basemodel
+    """
+
+    code = "FX308"
+    name = "optional-without-default"
+    summary = "`Optional[T]` field with no default is required in Pydantic v2; add `= None` or make it explicit."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            from typing import Optional
+
+            from pydantic import BaseModel, Field
+
+            class ItemUpdate(BaseModel):
+                name: Optional[str] = None
+                price: Optional[float] = Field(None, gt=0)
+                description: str | None = Field(default=None, max_length=300)
+                sku: Optional[str] = Field(...)  # explicitly required, may be null
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+            class ItemOut(BaseModel):
+                id: int
+                description: str | None  # always sent by the server, may be null
+
+            @app.get("/items/{item_id}", response_model=ItemOut)
+            def get_item(item_id: int):
+                return {"id": item_id, "description": None}
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from typing import Optional, Union
+
+            from pydantic import BaseModel
+
+            class ItemUpdate(BaseModel):
+                name: Optional[str]
+                price: Union[float, None]
+                description: str | None
+                tags: list[str] = []
+            """,
+            lines=(6, 7, 8),
+            fixed="""
+            from typing import Optional, Union
+
+            from pydantic import BaseModel
+
+            class ItemUpdate(BaseModel):
+                name: Optional[str] = None
+                price: Union[float, None] = None
+                description: str | None = None
+                tags: list[str] = []
+            """,
+        ),
+        Invalid(
+            """
+            from typing import Annotated
+
+            import pydantic
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            class SignupRequest(pydantic.BaseModel):
+                email: str
+                referral_code: Annotated[str | None, pydantic.Field(max_length=20)]
+
+            @app.post("/signup")
+            def signup(body: SignupRequest) -> dict[str, str]:
+                return {"email": body.email}
+            """,
+            lines=(10,),
+            fixed="""
+            from typing import Annotated
+
+            import pydantic
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            class SignupRequest(pydantic.BaseModel):
+                email: str
+                referral_code: Annotated[str | None, pydantic.Field(max_length=20)] = None
+
+            @app.post("/signup")
+            def signup(body: SignupRequest) -> dict[str, str]:
+                return {"email": body.email}
+            """,
+        ),
+    )
+
+    def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
+        project, module = ctx.project, ctx.module
+        if is_table_model(node) or not (is_model_node(project, module, node) or is_settings_node(project, module, node)):
+            return
+        if not self._input_model(ctx, node) or uses_pydantic_v1_only(project):
+            return
+        for f in own_fields(project, module, node):
+            if f.value is not None or f.name.startswith("_"):
+                continue
+            if not is_optional(project, module, f.annotation):
+                continue
+            if self._default_in_metadata(ctx, f.annotation):
+                continue
+            end_line = f.stmt.end_lineno
+            end_col = f.stmt.end_col_offset
+            fix = None
+            if end_line is not None and end_col is not None:
+                col = ctx.source.column(end_line, end_col)
+                fix = Fix("Add `= None`", (Edit(end_line, col, end_line, col, " = None"),), safe=False)
+            ctx.report(
+                f.stmt,
+                f"`{f.name}: {ast.unparse(f.annotation)}` has no default, so Pydantic v2 makes it required "
+                f"(it may only be null); add `= None` to make it optional, or `= Field(...)` to say it is required.",
+                fix=fix,
+            )
+
+    @staticmethod
+    def _input_model(ctx: FileContext, node: ast.ClassDef) -> bool:
+        """A request body (also nested), a settings class, or named like an input model."""
+        if is_settings_node(ctx.project, ctx.module, node):
+            return True
+        info = class_info(ctx.module, node)
+        if info is not None and info.qualname in usage(ctx.project).request:
+            return True
+        return named_like_input(node.name)
+
+    @staticmethod
+    def _default_in_metadata(ctx: FileContext, annotation: ast.expr) -> bool:
+        """`Annotated[T | None, Field(None)]` / `Field(default=...)` / `Field(...)`: explicit either way."""
+        _module, _inner, meta = ctx.project.annotated_parts(ctx.module, annotation)
+        for m in meta:
+            if not isinstance(m, ast.Call) or not isinstance(m.func, ast.Name | ast.Attribute):
+                continue
+            if ctx.resolve(m.func) not in PYDANTIC_FIELD:
+                continue
+            if m.args or any(k.arg in {"default", "default_factory"} for k in m.keywords):
+                return True
+        return False

@@ -1,0 +1,306 @@
+from __future__ import annotations
+
+import ast
+import re
+
+from fastapi_expert.review.model.fastapi_model import Route
+from fastapi_expert.review.model.module import ClassInfo, ModuleInfo
+from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.validation._models import (
+    PYDANTIC_FIELD,
+    FieldDef,
+    class_info,
+    describe_route,
+    inherited_fields,
+    is_model_node,
+    named_like_output,
+    own_fields,
+    usage,
+)
+from fastapi_expert.types import Severity
+
+_SECRET_TYPES = frozenset(
+    {"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr", "pydantic.types.SecretBytes"}
+)
+# exact field names -> the word a model name may carry to show it hands the value out on purpose
+_EXACT: dict[str, str | None] = {
+    "password": None,
+    "passwd": None,
+    "hashed_password": None,
+    "password_hash": None,
+    "password_hashed": None,
+    "password_salt": None,
+    "salt": None,
+    "secret": "secret",
+    "client_secret": "secret",
+    "secret_key": "secret",
+    "api_key": "key",
+    "apikey": "key",
+    "private_key": "key",
+    "otp": "otp",
+    "otp_secret": "otp",
+    "totp_secret": "otp",
+    "mfa_secret": "secret",
+    "token": "token",
+}
+_SUFFIXES: tuple[tuple[str, str | None], ...] = (
+    ("_password", None),
+    ("_passwd", None),
+    ("_password_hash", None),
+    ("_secret", "secret"),
+    ("_secret_key", "secret"),
+    ("_api_key", "key"),
+    ("_private_key", "key"),
+    ("_token", "token"),
+)
+# a field of these types is a flag or a count about the secret, not the secret
+_NOT_A_VALUE = frozenset({"builtins.bool", "builtins.int", "builtins.float", "datetime.datetime", "datetime.date"})
+_NOT_SECRET_TOKENS = frozenset({"page", "cursor", "continuation", "pagination", "next", "prev", "previous", "sync"})
+_TOKEN_CONTEXT = frozenset({"token", "auth", "login", "session", "oauth", "refresh", "credential", "credentials", "signin"})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def _words(name: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(name)}
+
+
+def secret_kind(field_name: str) -> tuple[bool, str | None]:
+    """(is it a secret, the word that legitimises it in a model's name)."""
+    name = field_name.lower()
+    if name in _EXACT:
+        return True, _EXACT[name]
+    for suffix, word in _SUFFIXES:
+        if name.endswith(suffix):
+            if word == "token" and set(name.split("_")) & _NOT_SECRET_TOKENS:
+                return False, None
+            return True, word
+    return False, None
+
+
+def _field_hidden(project: Project, module: ModuleInfo, f: FieldDef) -> bool:
+    """`Field(exclude=True)` or a `SecretStr` type: not sent in clear."""
+    calls: list[tuple[ModuleInfo, ast.expr]] = []
+    if f.value is not None:
+        calls.append((module, f.value))
+    meta_module, _inner, meta = project.annotated_parts(module, f.annotation)
+    calls += [(meta_module, m) for m in meta]
+    for where, call in calls:
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name | ast.Attribute)
+            and project.resolve(where, call.func) in PYDANTIC_FIELD
+            and any(k.arg == "exclude" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords)
+        ):
+            return True
+    return project.annotation_type(module, f.annotation) in _SECRET_TYPES | _NOT_A_VALUE
+
+
+def _excluded_by_route(route: Route, name: str) -> bool:
+    value = route.keyword("response_model_exclude")
+    if isinstance(value, ast.Set | ast.List | ast.Tuple):
+        return any(isinstance(e, ast.Constant) and e.value == name for e in value.elts)
+    if isinstance(value, ast.Dict):
+        return any(isinstance(k, ast.Constant) and k.value == name for k in value.keys)
+    return False
+
+
+class SecretInResponseModel(Rule):
+    """Flags a response model that carries a password, hash, secret, API key or token field.
+
+    ## What it does
+    Finds Pydantic models used as responses, through `response_model=`, a
+    route's return annotation (also nested: `list[UserOut]`, a field of another
+    response model), or by name (`*Out`, `*Response`, `*Read`, `*Public`,
+    `*Output`), that declare or inherit a field named like a secret:
+    `password`, `hashed_password`, `password_hash`, `salt`, `secret`,
+    `client_secret`, `api_key`, `private_key`, `otp`, `token` and `*_token`.
+    Its message says so when the same class is both the request body and the
+    response model of a route: whatever the client sent, password included, is
+    echoed back.
+
+    Left alone: fields declared `Field(exclude=True)` or typed `SecretStr`
+    (serialised masked), fields a route drops with `response_model_exclude`,
+    token fields in a model that issues tokens (its name says `Token`, `Auth`,
+    `Login`, `Session`..., or it has a `token_type` field), and a secret in a
+    model whose name announces it (`ApiKeyCreated.api_key`, shown once on
+    creation). Pagination tokens (`next_page_token`, `cursor_token`) are not
+    secrets.
+
+    ## Why is this bad?
+    A response model is a whitelist of what leaves the server: every field in
+    it is serialised into every response. A password hash, an OTP seed or an
+    API key in a `UserOut` is handed to anyone who can read a user, and stays
+    in browser caches, logs and client apps. Reusing the input model as the
+    output model is the usual way this happens (OWASP API3:2023, excessive
+    data exposure).
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/response-model/#add-an-output-model
+    - https://fastapi.tiangolo.com/tutorial/extra-models/
+    - https://docs.pydantic.dev/latest/concepts/serialization/#field-inclusion-and-exclusion
+    - https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/
+    """
+
+    code = "FX312"
+    name = "secret-in-response-model"
+    summary = "A response model exposes a password, hash, secret, key or token field."
+    severity = Severity.ERROR
+
+    valid = (
+        Valid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+            class UserCreate(BaseModel):
+                email: str
+                password: str
+
+            class UserOut(BaseModel):
+                id: int
+                email: str
+
+            class Token(BaseModel):
+                access_token: str
+                token_type: str = "bearer"
+
+            @app.post("/users", response_model=UserOut, status_code=201)
+            def register(user: UserCreate):
+                return {"id": 1, "email": user.email}
+
+            @app.post("/token")
+            def login(user: UserCreate) -> Token:
+                return Token(access_token="jwt")
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel, Field, SecretStr
+
+            app = FastAPI()
+
+            class IntegrationRead(BaseModel):
+                id: int
+                api_key: SecretStr
+                webhook_secret: str = Field(exclude=True)
+                next_page_token: str | None = None
+
+            @app.get("/integrations/{integration_id}")
+            def get_integration(integration_id: int) -> IntegrationRead:
+                ...
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+            class UserBase(BaseModel):
+                email: str
+
+            class UserInDB(UserBase):
+                id: int
+                hashed_password: str
+
+            @app.get("/users", response_model=list[UserInDB])
+            def list_users():
+                ...
+            """,
+            lines=(11,),
+        ),
+        Invalid(
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+            class User(BaseModel):
+                username: str
+                password: str
+                otp_secret: str | None = None
+
+            @router.post("/users", response_model=User)
+            async def create_user(user: User):
+                return user
+            """,
+            lines=(8, 9),
+        ),
+    )
+
+    def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
+        project, module = ctx.project, ctx.module
+        if not is_model_node(project, module, node):
+            return
+        info = class_info(module, node)
+        used = usage(project)
+        routes: list[Route] = used.response.get(info.qualname, []) if info is not None else []
+        if not routes and not named_like_output(node.name):
+            return
+        fields: list[tuple[ClassInfo | None, FieldDef]] = (
+            list(inherited_fields(project, info)) if info is not None else [(None, f) for f in own_fields(project, module, node)]
+        )
+        words = _words(node.name)
+        issues_tokens = bool(words & _TOKEN_CONTEXT) or any(f.name == "token_type" for _, f in fields)
+        echo = self._echo_route(used.direct_request, used.direct_response, info)
+        seen: set[str] = set()
+        for owner, f in fields:
+            if f.name in seen:
+                continue
+            seen.add(f.name)
+            is_secret, word = secret_kind(f.name)
+            if not is_secret:
+                continue
+            if word == "token" and issues_tokens:
+                continue
+            if word is not None and word in words:
+                continue
+            owner_module = owner.module if owner is not None else module
+            if _field_hidden(project, owner_module, f):
+                continue
+            if routes and all(_excluded_by_route(r, f.name) for r in routes):
+                continue
+            where: ast.AST = f.stmt
+            if owner is not None and owner is not info:
+                where = self._base_expr(ctx, node, owner) or node
+            if echo is not None:
+                message = (
+                    f"`{node.name}` is both the request body and the response model of `{describe_route(echo)}`, "
+                    f"so the `{f.name}` a client sends is echoed back; use a separate output model without it."
+                )
+            else:
+                via = f"the response model of `{describe_route(routes[0])}`" if routes else "named as a response model"
+                inherited = f" (inherited from `{owner.node.name}`)" if owner is not None and owner is not info else ""
+                message = (
+                    f"`{node.name}` is {via} and exposes `{f.name}`{inherited} to clients; "
+                    f"remove it from the response model or mark it `Field(exclude=True)`."
+                )
+            ctx.report(where, message)
+
+    @staticmethod
+    def _echo_route(
+        requests: dict[str, list[Route]], responses: dict[str, list[Route]], info: ClassInfo | None
+    ) -> Route | None:
+        if info is None:
+            return None
+        inputs = requests.get(info.qualname, [])
+        return next((r for r in responses.get(info.qualname, []) if r in inputs), None)
+
+    @staticmethod
+    def _base_expr(ctx: FileContext, node: ast.ClassDef, owner: ClassInfo) -> ast.expr | None:
+        for base in node.bases:
+            expr = base.value if isinstance(base, ast.Subscript) else base
+            if not isinstance(expr, ast.Name | ast.Attribute):
+                continue
+            sym = ctx.project.lookup(ctx.resolve(expr))
+            if isinstance(sym, ClassInfo) and (sym is owner or owner.qualname in ctx.project.class_bases(sym)):
+                return base
+        return None

@@ -1,0 +1,331 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+from fastapi_expert.review.rules._util import add_import_edit
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.validation._models import (
+    PARAM_FUNCTIONS,
+    PYDANTIC_FIELD,
+    Param,
+    http_routes,
+    local_name_for,
+    name_is_free,
+    parameters,
+    path_names,
+)
+from fastapi_expert.types import Edit, Fix, Severity
+
+PAGE_SIZE_NAMES = frozenset(
+    {"limit", "page_size", "pagesize", "per_page", "perpage", "size", "take", "count", "max_results", "page_limit"}
+)
+_CONINT = frozenset({"pydantic.conint", "pydantic.types.conint"})
+_ANNOTATED_TYPES = frozenset({"annotated_types.Le", "annotated_types.Lt", "annotated_types.Interval"})
+_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+_QUERY = frozenset(q for q, kind in PARAM_FUNCTIONS.items() if kind == "query")
+_UPPER = frozenset({"le", "lt"})
+
+
+def _int_literal(expr: ast.expr | None) -> int | None:
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, int) and not isinstance(expr.value, bool):
+        return expr.value
+    return None
+
+
+def _is_ceiling(expr: ast.expr) -> bool:
+    """A value a page size is compared against to cap it (not `0` or `1`)."""
+    value = _int_literal(expr)
+    return value is None or value > 1
+
+
+class UnboundedPageSize(Rule):
+    """Flags a page-size query parameter (`limit`, `page_size`, ...) with no upper bound.
+
+    ## What it does
+    Finds `int` query parameters of routes and of their dependencies named like
+    a page size (`limit`, `page_size`, `per_page`, `size`, `take`, `count`,
+    `max_results`) that have no `le=`/`lt=` bound: not in `Query(...)`, not in
+    `Annotated[int, Query(...)]` / `Field(...)` / `annotated_types.Le`, not a
+    `conint(le=...)`, and not clamped in the body (`min(limit, 100)`, or a
+    comparison that rejects large values).
+
+    ## Why is this bad?
+    The client chooses the value: `?limit=10000000` makes the database read,
+    and the server serialise, every row of the table in one response. That is
+    an easy denial of service and, with enough rows, an out-of-memory crash
+    (OWASP API4:2023, unrestricted resource consumption). A bound in the
+    signature rejects it with a 422 and documents the maximum in OpenAPI.
+
+    ## Fix safety
+    The fix adds `le=` to an existing `Query(...)`, or rewrites
+    `limit: int = 100` to `limit: Annotated[int, Query(ge=1, le=100)] = 100`
+    (importing `Annotated` and `Query` when needed). The bound is the larger
+    of 100 and the default. It is unsafe: requests above the bound (and, for
+    the rewrite, below the lower bound) that were served are now rejected.
+
+    ## References
+    - https://fastapi.tiangolo.com/tutorial/query-params-str-validations/
+    - https://fastapi.tiangolo.com/tutorial/query-params-str-validations/#number-validations-greater-than-and-less-than-or-equal
+    - https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-resource-consumption/
+    """
+
+    code = "FX314"
+    name = "unbounded-page-size"
+    summary = "A `limit`/`page_size` query parameter has no upper bound (`le=`)."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            from typing import Annotated
+
+            from fastapi import FastAPI, Query
+            from pydantic import conint
+
+            app = FastAPI()
+
+            @app.get("/items")
+            def list_items(
+                skip: int = 0,
+                limit: Annotated[int, Query(ge=1, le=100)] = 20,
+            ):
+                return []
+
+            @app.get("/orders")
+            def list_orders(page_size: int = Query(20, le=100), size: conint(ge=1, le=50) = 10):
+                return []
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            MAX_PAGE = 200
+
+            @app.get("/events")
+            def list_events(limit: int = 50):
+                limit = min(limit, MAX_PAGE)
+                return {"limit": limit}
+
+            @app.get("/carts/{cart_id}/items/{count}")
+            def items_by_count(cart_id: int, count: int):
+                return {"count": count}
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/items")
+            def list_items(skip: int = 0, limit: int = 100):
+                return []
+            """,
+            lines=(6,),
+            fixed="""
+            from fastapi import FastAPI
+            from typing import Annotated
+            from fastapi import Query
+
+            app = FastAPI()
+
+            @app.get("/items")
+            def list_items(skip: int = 0, limit: Annotated[int, Query(ge=1, le=100)] = 100):
+                return []
+            """,
+        ),
+        Invalid(
+            """
+            from typing import Annotated
+
+            from fastapi import APIRouter, Depends, Query
+
+            router = APIRouter()
+
+            def pagination(page: int = 1, per_page: int = Query(25, ge=1)):
+                return {"page": page, "per_page": per_page}
+
+            @router.get("/users")
+            def list_users(paging: Annotated[dict, Depends(pagination)], page_size: Annotated[int, Query()] = 500):
+                return []
+            """,
+            lines=(7, 11),
+            fixed="""
+            from typing import Annotated
+
+            from fastapi import APIRouter, Depends, Query
+
+            router = APIRouter()
+
+            def pagination(page: int = 1, per_page: int = Query(25, ge=1, le=100)):
+                return {"page": page, "per_page": per_page}
+
+            @router.get("/users")
+            def list_users(paging: Annotated[dict, Depends(pagination)], page_size: Annotated[int, Query(le=500)] = 500):
+                return []
+            """,
+        ),
+    )
+
+    def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, ctx: FileContext) -> None:
+        self._check(node, ctx)
+
+    def _check(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileContext) -> None:
+        if ctx.module.is_test:
+            return
+        routes = http_routes(ctx.project, node)
+        if not routes and not ctx.is_dependency(node):
+            return
+        func = ctx.module.function_of_node.get(node)
+        if func is None:
+            return
+        in_path: set[str] = set()
+        for route in routes:
+            in_path |= path_names(route)
+        clamped: set[str] | None = None
+        for p in parameters(ctx.project, func):
+            name = p.arg.arg
+            if name.lower() not in PAGE_SIZE_NAMES or name in in_path or p.kind not in {None, "query"}:
+                continue
+            if not self._is_int(ctx, p) or self._bounded(ctx, p):
+                continue
+            if clamped is None:
+                clamped = self._clamped_names(func)
+            if name in clamped:
+                continue
+            default = self._default(p)
+            bound = max(100, default) if default is not None else 100
+            ctx.report(
+                p.arg,
+                f"`{name}` has no upper bound, so a client can ask for any number of rows; "
+                f"bound it, e.g. `Query(le={bound})`.",
+                fix=self._fix(ctx, p, bound, default),
+            )
+
+    # -- analysis -----------------------------------------------------------
+
+    @staticmethod
+    def _is_int(ctx: FileContext, p: Param) -> bool:
+        inner = p.inner
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name | ast.Attribute):
+            return ctx.project.resolve(p.module, inner.func) in _CONINT
+        return ctx.project.annotation_type(p.module, inner) == "builtins.int"
+
+    @staticmethod
+    def _bounded(ctx: FileContext, p: Param) -> bool:
+        calls: list[ast.expr] = [*p.meta]
+        if p.marker is not None:
+            calls.append(p.marker)
+        if p.inner is not None:
+            calls.append(p.inner)
+        for call in calls:
+            if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name | ast.Attribute):
+                continue
+            target = ctx.project.resolve(p.module, call.func) or ""
+            if target in _ANNOTATED_TYPES:
+                if not target.endswith("Interval") or any(k.arg in _UPPER for k in call.keywords):
+                    return True
+            elif target in PARAM_FUNCTIONS or target in PYDANTIC_FIELD or target in _CONINT:
+                if any(k.arg in _UPPER for k in call.keywords):
+                    return True
+            elif any(k.arg in _UPPER for k in call.keywords):
+                return True  # an unknown constraint helper with an upper bound
+        return False
+
+    @staticmethod
+    def _clamped_names(func: FunctionInfo) -> set[str]:
+        """Names the body clamps (`min(limit, N)`) or compares against an upper value."""
+        out: set[str] = set()
+        for n in own_nodes(func.node):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "min":
+                out |= {a.id for a in n.args if isinstance(a, ast.Name)}
+            elif isinstance(n, ast.Compare) and len(n.ops) == 1:
+                left, op, right = n.left, n.ops[0], n.comparators[0]
+                if isinstance(op, ast.Gt | ast.GtE) and isinstance(left, ast.Name) and _is_ceiling(right):
+                    out.add(left.id)
+                elif isinstance(op, ast.Lt | ast.LtE) and isinstance(right, ast.Name) and _is_ceiling(left):
+                    out.add(right.id)
+        return out
+
+    @staticmethod
+    def _default(p: Param) -> int | None:
+        if p.marker is not None and p.marker_in_default:
+            marker = p.marker
+            if marker.args:
+                return _int_literal(marker.args[0])
+            return _int_literal(next((k.value for k in marker.keywords if k.arg == "default"), None))
+        return _int_literal(p.default)
+
+    # -- fix ----------------------------------------------------------------
+
+    def _fix(self, ctx: FileContext, p: Param, bound: int, default: int | None) -> Fix | None:
+        if p.marker is not None:
+            return self._add_keyword(ctx, p.marker, f"le={bound}")
+        annotation = p.arg.annotation
+        if annotation is None or p.meta or annotation is not p.inner:
+            return None
+        lower = 0 if default == 0 else 1
+        edits: list[Edit] = []
+        imports: list[str] = []
+        annotated = self._name(ctx, _ANNOTATED, "typing", "Annotated", imports)
+        query = self._name(ctx, _QUERY, "fastapi", "Query", imports)
+        if annotated is None or query is None:
+            return None
+        text = ctx.source.segment(annotation)
+        if not text or "\n" in text:
+            return None
+        edits.append(ctx.source.replace(annotation, f"{annotated}[{text}, {query}(ge={lower}, le={bound})]"))
+        for statement in imports:
+            extra = add_import_edit(ctx, statement)
+            if extra is None:
+                continue
+            if len(edits) > 1 and (edits[-1].line, edits[-1].column) == (extra.line, extra.column):
+                last = edits.pop()
+                extra = Edit(last.line, last.column, last.end_line, last.end_column, last.content + extra.content)
+            edits.append(extra)
+        return Fix(f"Bound it with `{query}(le={bound})`", tuple(edits), safe=False)
+
+    @staticmethod
+    def _name(ctx: FileContext, qualnames: frozenset[str], module_name: str, bare: str, imports: list[str]) -> str | None:
+        local = local_name_for(ctx.module, qualnames)
+        if local is not None:
+            return local
+        alias = next((k for k, v in ctx.module.imports.items() if v == module_name), None)
+        if alias is not None:
+            return f"{alias}.{bare}"
+        if name_is_free(ctx.module, bare):
+            imports.append(f"from {module_name} import {bare}")
+            return bare
+        return None
+
+    @staticmethod
+    def _add_keyword(ctx: FileContext, call: ast.Call, text: str) -> Fix | None:
+        last: ast.AST | None = None
+        for item in [*call.args, *call.keywords]:
+            if last is None or (getattr(item, "end_lineno", 0), getattr(item, "end_col_offset", 0)) > (
+                getattr(last, "end_lineno", 0),
+                getattr(last, "end_col_offset", 0),
+            ):
+                last = item
+        if last is None:
+            end_line, end_col = call.end_lineno, call.end_col_offset
+            if end_line is None or end_col is None:
+                return None
+            col = ctx.source.column(end_line, end_col) - 1  # before ")"
+            if ctx.source.line_text(end_line)[col - 1 : col] != ")":
+                return None
+            return Fix(f"Add `{text}`", (Edit(end_line, col, end_line, col, text),), safe=False)
+        end_line = getattr(last, "end_lineno", None)
+        end_col = getattr(last, "end_col_offset", None)
+        if end_line is None or end_col is None:
+            return None
+        col = ctx.source.column(end_line, end_col)
+        return Fix(f"Add `{text}`", (Edit(end_line, col, end_line, col, f", {text}"),), safe=False)
