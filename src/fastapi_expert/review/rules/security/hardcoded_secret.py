@@ -1,0 +1,309 @@
+from __future__ import annotations
+
+import ast
+import re
+
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.security._crypto import (
+    PASSWORD_WORDS,
+    arg,
+    is_test,
+    jwt_call,
+    str_value,
+    words,
+)
+from fastapi_expert.types import Severity
+
+# Last word of a name that holds a secret; `key` only with one of _KEY_QUALIFIERS before it.
+_SECRET_LAST = PASSWORD_WORDS | {"pass", "secret", "token", "apikey", "credential", "credentials"}
+_KEY_QUALIFIERS = frozenset(
+    {"secret", "api", "private", "signing", "sign", "encryption", "access", "jwt", "hmac", "master", "fernet", "aes", "client"}
+)
+# Words that make a secret-looking name a message, a setting about secrets, or a lookup key.
+_NOT_SECRET = frozenset(
+    {
+        "invalid", "missing", "wrong", "bad", "expired", "error", "msg", "message", "detail",
+        "header", "cookie", "field", "param", "env", "var", "name", "label", "prefix", "type",
+        "url", "uri", "path", "file", "endpoint", "route", "placeholder", "hint", "help",
+        "regex", "pattern", "template", "format", "column", "rate", "limit", "ttl", "timeout",
+        "length", "max", "min", "count", "size",
+        # Tokenizer / lexer tokens of ML and parsing code.
+        "bos", "eos", "pad", "unk", "sep", "cls", "mask", "special", "stop", "start", "end",
+        "image", "audio", "video",
+        # Deliberate throwaway values (a production guard is expected elsewhere).
+        "example", "dev", "development", "test", "testing", "dummy", "fake", "sample", "mock",
+    }
+)
+_ALGORITHMS = frozenset(
+    {f"{p}{n}" for p in ("hs", "rs", "es", "ps") for n in ("256", "384", "512")} | {"eddsa", "es256k", "none"}
+)
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
+_TEMPLATE = re.compile(
+    r"^(\$\{.*\}|\{\{.*\}\}|<[^<>]*>|\[[^\[\]]*\]|\{[^{}]*\}|%\(.*\)s|\*+|x+|\.\.\.)$", re.IGNORECASE
+)
+# scheme://user:password@host -- password not a template.
+CREDENTIAL_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:([^@/\s]+)@[^\s]+$")
+
+_ENV_READERS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault", "decouple.config"})
+_FIELD_FACTORIES = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field"})
+_SECRET_WRAPPERS = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr", "pydantic.types.SecretBytes", "starlette.datastructures.Secret"})
+
+
+def is_secret_name(name: str) -> bool:
+    ws = words(name)
+    if not ws or any(w in _NOT_SECRET for w in ws):
+        return False
+    last = ws[-1]
+    if last in _SECRET_LAST:
+        return True
+    return last == "key" and len(ws) > 1 and ws[-2] in _KEY_QUALIFIERS
+
+
+def looks_like_secret_value(value: str, name: str) -> bool:
+    text = value.strip()
+    if not text or any(c.isspace() for c in text):
+        return False
+    if text.lower() in _ALGORITHMS or _TEMPLATE.match(text) or _ENV_NAME.match(text):
+        return False
+    if re.fullmatch(r"\d+\s*(/|per)\s*[a-z]+", text.lower()):
+        return False  # a rate limit such as "5/minute"
+    if "://" in text or text.startswith("/"):
+        return False  # a URL or a route; URLs with credentials are handled on their own
+    # `REFRESH_TOKEN = "refresh_token"`, `X_API_KEY = "X-API-Key"`: a field or header name.
+    return words(text) != words(name)
+
+
+def credential_url_password(value: str) -> str | None:
+    m = CREDENTIAL_URL.match(value.strip())
+    if m is None:
+        return None
+    password = m.group(1)
+    if _TEMPLATE.match(password) or any(c in password for c in "{}$%<>"):
+        return None
+    return password
+
+
+class HardcodedSecret(Rule):
+    """Flags a secret key, token, password or database password written into the source.
+
+    ## What it does
+    Finds a non-empty string literal given to something named like a secret: a
+    module-level or class-level assignment (`SECRET_KEY`, `JWT_SECRET`,
+    `*_PASSWORD`, `*_TOKEN`, `API_KEY`, `private_key`, but not `TOKEN_URL`,
+    `TOKEN_TYPE` or `ACCESS_TOKEN_EXPIRE_MINUTES`), the default of a
+    `BaseSettings` field (`secret_key: str = "changeme"`, also through
+    `Field(default=...)`), a keyword argument (`password="..."` to a database or
+    SMTP connect), the key argument of `jwt.encode` / `jwt.decode` (PyJWT,
+    python-jose, authlib, joserfc), and the fallback of an environment lookup
+    (`os.getenv("SECRET_KEY", "dev-secret")`). It also finds a URL literal with a
+    password in it (`postgresql://app:s3cret@db/app`) wherever it is assigned or
+    passed. Test files are skipped: fixtures hold throwaway secrets.
+
+    ## Why is this bad?
+    A secret in the source is in every clone, fork, CI log and container image,
+    and it cannot be rotated without a deploy. Whoever knows the JWT signing key
+    can mint a token for any user; a default such as `"changeme"` that is only
+    meant for development ends up in production the day the environment variable
+    is missing. Read secrets from the environment with pydantic-settings (a
+    `SecretStr` field with no default makes startup fail when it is unset).
+
+    ## References
+    - https://fastapi.tiangolo.com/advanced/settings/
+    - https://docs.pydantic.dev/latest/concepts/pydantic_settings/
+    - https://docs.pydantic.dev/latest/api/types/#pydantic.types.SecretStr
+    - https://cheatsheetseries.owasp.org/cheatsheets/Secrets_Management_Cheat_Sheet.html
+    - https://cwe.mitre.org/data/definitions/798.html
+    """
+
+    code = "FX401"
+    name = "hardcoded-secret"
+    summary = "A secret key, token or password is hard-coded in the source."
+    severity = Severity.ERROR
+
+    valid = (
+        Valid(
+            """
+            import os
+
+            from pydantic import SecretStr
+            from pydantic_settings import BaseSettings
+
+            SECRET_KEY = os.environ["SECRET_KEY"]
+            ALGORITHM = "HS256"
+            ACCESS_TOKEN_EXPIRE_MINUTES = 30
+            TOKEN_URL = "/auth/token"
+
+            class Settings(BaseSettings):
+                secret_key: SecretStr
+                database_url: str = "postgresql+asyncpg://db:5432/app"
+                token_type: str = "bearer"
+            """
+        ),
+        Valid(
+            """
+            from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+            API_KEY_HEADER = "X-API-Key"
+            REFRESH_TOKEN = "refresh_token"
+            INVALID_TOKEN = "Invalid or expired token"
+            DB_PASSWORD = ""
+
+            api_key_scheme = APIKeyHeader(name=API_KEY_HEADER)
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
+            """
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            import jwt
+            from pydantic_settings import BaseSettings
+
+            SECRET_KEY = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"
+
+            class Settings(BaseSettings):
+                jwt_secret: str = "changeme"
+                database_url: str = "postgresql://app:s3cret@db:5432/app"
+
+            def create_token(sub: str) -> str:
+                return jwt.encode({"sub": sub}, "dev-key", algorithm="HS256")
+            """,
+            lines=(4, 7, 8, 11),
+        ),
+        Invalid(
+            """
+            import os
+            import smtplib
+
+            import asyncpg
+
+            JWT_SECRET = os.getenv("JWT_SECRET", "super-secret")
+
+            async def connect():
+                return await asyncpg.connect(user="app", password="hunter2", host="db")
+
+            def send(msg):
+                with smtplib.SMTP("smtp.example.com", 587) as smtp:
+                    smtp.login("alerts@example.com", "Sm7pPa55")
+                    smtp.send_message(msg)
+            """,
+            lines=(6, 9, 13),
+        ),
+    )
+
+    # -- assignments ---------------------------------------------------------
+
+    def visit_Assign(self, node: ast.Assign, ctx: FileContext) -> None:
+        for target in node.targets:
+            self._assignment(target, node.value, ctx)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign, ctx: FileContext) -> None:
+        if node.value is not None:
+            self._assignment(node.target, node.value, ctx)
+
+    def _assignment(self, target: ast.expr, value: ast.expr, ctx: FileContext) -> None:
+        if is_test(ctx):
+            return
+        if isinstance(target, ast.Name):
+            if ctx.function() is not None:
+                return  # locals: module and class level only
+            name = target.id
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            name = target.attr
+        else:
+            return
+        if not is_secret_name(name):
+            return
+        literal = self._literal_of(value, ctx)
+        if literal is None:
+            return
+        text = str_value(literal)
+        if text is None or not looks_like_secret_value(text, name):
+            return
+        verb = "defaults to" if ctx.in_class() is not None and isinstance(target, ast.Name) else "holds"
+        ctx.report(
+            literal,
+            f"`{name}` {verb} a hard-coded secret; read it from the environment "
+            "(a pydantic-settings `SecretStr` field with no default) and rotate the leaked value.",
+        )
+
+    def _literal_of(self, value: ast.expr, ctx: FileContext) -> ast.expr | None:
+        """The string literal an assigned value carries: itself, `Field(default=...)`, `SecretStr("...")`."""
+        if isinstance(value, ast.Constant):
+            return value
+        if isinstance(value, ast.Call):
+            target = ctx.resolve(value.func)
+            if target in _FIELD_FACTORIES:
+                return arg(value, 0, "default")
+            if target in _SECRET_WRAPPERS:
+                return arg(value, 0, "value")
+        return None
+
+    # -- calls -----------------------------------------------------------------
+
+    def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
+        if is_test(ctx):
+            return
+        target = ctx.resolve(node.func)
+        if target in _ENV_READERS:
+            self._env_default(node, ctx)
+            return
+        done: set[int] = set()
+        jwt = jwt_call(ctx, node)
+        if jwt is not None and jwt.func in {"encode", "decode", "decode_complete"}:
+            key = jwt.key_arg(node)
+            text = str_value(key)
+            if key is not None and text and text.strip():
+                done.add(id(key))
+                ctx.report(
+                    key,
+                    f"`jwt.{jwt.func}()` signs with a hard-coded key; load the key from settings "
+                    "(environment or secret store) and rotate the leaked one.",
+                )
+        is_login = isinstance(node.func, ast.Attribute) and node.func.attr == "login"
+        call_target = (ctx.call_target(node) or "") if is_login else ""
+        if call_target.endswith(("smtplib.SMTP.login", "smtplib.SMTP_SSL.login")) and len(node.args) > 1:
+            password = node.args[1]
+            text = str_value(password)
+            if text and text.strip():
+                done.add(id(password))
+                ctx.report(password, "Hard-coded SMTP password; read it from the environment.")
+        for kw in node.keywords:
+            if kw.arg is None or id(kw.value) in done or target in _FIELD_FACTORIES:
+                continue
+            text = str_value(kw.value)
+            if text is None or not is_secret_name(kw.arg) or not looks_like_secret_value(text, kw.arg):
+                continue
+            ctx.report(
+                kw.value,
+                f"Hard-coded secret passed as `{kw.arg}=`; read it from settings or the environment.",
+            )
+
+    def _env_default(self, node: ast.Call, ctx: FileContext) -> None:
+        env_name = str_value(arg(node, 0, "key"))
+        default = arg(node, 1, "default")
+        text = str_value(default)
+        if default is None or env_name is None or text is None:
+            return
+        if is_secret_name(env_name) and looks_like_secret_value(text, env_name):
+            ctx.report(
+                default,
+                f"`{env_name}` falls back to a hard-coded secret when the variable is unset; "
+                "drop the default so startup fails instead.",
+            )
+
+    # -- credentials in URLs -----------------------------------------------------
+
+    def visit_Constant(self, node: ast.Constant, ctx: FileContext) -> None:
+        if not isinstance(node.value, str) or "://" not in node.value or is_test(ctx):
+            return
+        if not isinstance(ctx.parent, ast.Assign | ast.AnnAssign | ast.keyword | ast.Call | ast.Dict):
+            return
+        password = credential_url_password(node.value)
+        if password is None:
+            return
+        ctx.report(
+            node,
+            "URL literal embeds a password; build it from settings (e.g. a pydantic `PostgresDsn` "
+            "read from the environment) and rotate the password.",
+        )

@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.rules._util import add_import_edit, module_imports
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.security._crypto import is_test, terminal_name, words
+from fastapi_expert.types import Edit, Fix, Severity
+
+_SECRET_LAST = frozenset({"token", "secret", "signature", "hmac", "digest", "hexdigest", "apikey"})
+_KEY_QUALIFIERS = frozenset({"api", "secret", "signing", "access", "private", "hmac", "webhook", "shared"})
+_HASH_OF = frozenset({"password", "passwd", "pwd", "pw", "pass", "token", "key", "secret", "apikey"})
+# `page_token`, `next_token`, `cache_token`: cursors and registry versions, not secrets.
+_NOT_SECRET_QUALIFIERS = frozenset(
+    {"cache", "page", "next", "prev", "previous", "continuation", "pagination", "cursor", "sync", "resume", "change", "lexer", "parser"}
+)
+_NOT_VALUES = frozenset({"builtins.len", "builtins.int", "builtins.bool", "builtins.type", "builtins.id", "builtins.hash"})
+
+
+def is_secret_value_name(name: str | None) -> bool:
+    """`token`, `x_api_key`, `expected_signature`, `hexdigest`, `hashed_password`, `token_hash`;
+    not `token_type`, `token_expires`, `api_key_id`."""
+    if not name:
+        return False
+    ws = words(name)
+    if not ws:
+        return False
+    last = ws[-1]
+    if last in _SECRET_LAST:
+        return not (len(ws) > 1 and ws[-2] in _NOT_SECRET_QUALIFIERS)
+    if last == "key":
+        return len(ws) > 1 and ws[-2] in _KEY_QUALIFIERS
+    if last in {"hash", "hashed"}:
+        return any(w in _HASH_OF for w in ws[:-1])
+    if last in {"password", "passwd", "pwd"}:
+        return "hashed" in ws
+    return False
+
+
+def _is_cursor_name(name: str | None) -> bool:
+    ws = words(name or "")
+    return len(ws) > 1 and ws[-1] == "token" and ws[-2] in _NOT_SECRET_QUALIFIERS
+
+
+def _is_value(ctx: FileContext, expr: ast.expr) -> bool:
+    """Could this operand be a secret string? Not a literal, None, or `len(...)`."""
+    if isinstance(expr, ast.Constant):
+        return False
+    if isinstance(expr, ast.Tuple | ast.List) and all(isinstance(e, ast.Constant) for e in expr.elts):
+        return False
+    if isinstance(expr, ast.Call) and ctx.resolve(expr.func) in _NOT_VALUES:
+        return False
+    return not (isinstance(expr, ast.Attribute) and expr.attr in {"length", "size"})
+
+
+def _in_test_position(ctx: FileContext, node: ast.Compare) -> bool:
+    """The comparison decides an `if`/`while`/`assert`/`return`/ternary/comprehension filter,
+    possibly through `and`/`or`/`not` (not inside a call: `.where(Key.hash == h)` is SQL)."""
+    child: ast.AST = node
+    for anc in reversed(ctx.ancestors):
+        if isinstance(anc, ast.BoolOp) or (isinstance(anc, ast.UnaryOp) and isinstance(anc.op, ast.Not)):
+            child = anc
+            continue
+        if isinstance(anc, ast.If | ast.While | ast.IfExp | ast.Assert):
+            return anc.test is child
+        if isinstance(anc, ast.Return):
+            return anc.value is child
+        if isinstance(anc, ast.comprehension):
+            return any(c is child for c in anc.ifs)
+        return False
+    return False
+
+
+class NonConstantTimeCompare(Rule):
+    """Flags a token, API key, signature or hash compared with `==` / `!=`.
+
+    ## What it does
+    Finds `a == b` / `a != b` where one operand is named like a secret value
+    (`token`, `x_api_key`, `settings.api_key`, `signature`, `expected_hmac`,
+    `.hexdigest()`, `hashed_password`, `request.headers.get("X-API-Key")`) and the
+    other is not a literal, `None` or a length, when the comparison decides an
+    `if`, `while`, `assert`, `return` or conditional expression. Comparisons
+    passed to a call (SQLAlchemy `.where(ApiKey.key_hash == digest)`) are SQL,
+    not Python string comparison, and are not flagged; nor is `token_type ==
+    "bearer"`. Test files are skipped.
+
+    ## Why is this bad?
+    `==` on strings and bytes returns at the first differing character, so the
+    time it takes leaks how many leading characters of a guess are right. An
+    attacker who can time many requests recovers the secret one character at a
+    time. `secrets.compare_digest` (the same function as
+    `hmac.compare_digest`) takes the same time whatever the inputs.
+
+    ## Fix safety
+    The fix rewrites the comparison to `secrets.compare_digest(a, b)` (with
+    `not` for `!=`) and adds `import secrets`. It is unsafe: `compare_digest`
+    raises `TypeError` instead of returning `False` when the operands are not
+    both `str` or both bytes-like, when a `str` holds non-ASCII characters, or
+    when one of them is `None` (an unset optional setting); encode both sides to
+    bytes, or check for `None` first.
+
+    ## References
+    - https://docs.python.org/3/library/secrets.html#secrets.compare_digest
+    - https://docs.python.org/3/library/hmac.html#hmac.compare_digest
+    - https://fastapi.tiangolo.com/advanced/security/http-basic-auth/#timing-attacks
+    - https://cwe.mitre.org/data/definitions/208.html
+    """
+
+    code = "FX412"
+    name = "non-constant-time-compare"
+    summary = "A token, API key or signature is compared with `==`, leaking it through timing."
+    severity = Severity.WARNING
+
+    valid = (
+        Valid(
+            """
+            import secrets
+
+            from fastapi import Depends, HTTPException, Security
+            from fastapi.security import APIKeyHeader
+            from sqlalchemy import select
+
+            from app.db import AsyncSession, get_session
+            from app.models import ApiKey
+            from app.settings import settings
+
+            api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+            async def require_api_key(x_api_key: str | None = Security(api_key_header)) -> None:
+                if x_api_key is None or x_api_key == "" or len(x_api_key) != 43:
+                    raise HTTPException(status_code=401, detail="Missing API key")
+                if not secrets.compare_digest(x_api_key.encode(), settings.api_key.encode()):
+                    raise HTTPException(status_code=401, detail="Invalid API key")
+
+            async def find_key(digest: str, session: AsyncSession = Depends(get_session)) -> ApiKey | None:
+                result = await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))
+                return result.scalar_one_or_none()
+
+            def is_bearer(token_type: str) -> bool:
+                return token_type == "bearer"
+            """
+        ),
+        Valid(
+            """
+            from fastapi.testclient import TestClient
+
+            from app.main import app
+
+            def test_login_returns_token():
+                client = TestClient(app)
+                token = client.post("/token", data={"username": "a", "password": "b"}).json()["access_token"]
+                assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()["token"] == token
+            """,
+            filename="tests/test_auth.py",
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            from fastapi import Header, HTTPException
+
+            from app.settings import settings
+
+            async def require_api_key(x_api_key: str = Header()) -> None:
+                if x_api_key != settings.api_key:
+                    raise HTTPException(status_code=401, detail="Invalid API key")
+            """,
+            lines=(6,),
+            fixed="""
+            from fastapi import Header, HTTPException
+
+            from app.settings import settings
+            import secrets
+
+            async def require_api_key(x_api_key: str = Header()) -> None:
+                if not secrets.compare_digest(x_api_key, settings.api_key):
+                    raise HTTPException(status_code=401, detail="Invalid API key")
+            """,
+        ),
+        Invalid(
+            """
+            import hashlib
+            import hmac
+            import secrets
+
+            from fastapi import Request
+
+            from app.settings import settings
+
+            async def verify_webhook(request: Request) -> bool:
+                body = await request.body()
+                expected = hmac.new(settings.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+                return expected == request.headers.get("X-Signature", "")
+            """,
+            lines=(12,),
+            fixed="""
+            import hashlib
+            import hmac
+            import secrets
+
+            from fastapi import Request
+
+            from app.settings import settings
+
+            async def verify_webhook(request: Request) -> bool:
+                body = await request.body()
+                expected = hmac.new(settings.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+                return secrets.compare_digest(expected, request.headers.get("X-Signature", ""))
+            """,
+        ),
+    )
+
+    def visit_Compare(self, node: ast.Compare, ctx: FileContext) -> None:
+        if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq | ast.NotEq) or is_test(ctx):
+            return
+        left, right = node.left, node.comparators[0]
+        if not (_is_value(ctx, left) and _is_value(ctx, right)):
+            return
+        if any(_is_cursor_name(terminal_name(s)) for s in (left, right)):
+            return  # `cache_token != current_token`: a version or page cursor
+        secret = next((s for s in (left, right) if is_secret_value_name(terminal_name(s))), None)
+        if secret is None or not _in_test_position(ctx, node):
+            return
+        other = right if secret is left else left
+        other_name = terminal_name(other) or ""
+        if (
+            isinstance(other, ast.Name | ast.Attribute)
+            and other_name.isupper()
+            and not is_secret_value_name(other_name)
+        ):
+            return  # `token == END_ELEMENT`: an enum-like constant, not a secret
+        func = ctx.function()
+        if func is not None and func.name in {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__"}:
+            return
+        negate = isinstance(node.ops[0], ast.NotEq)
+        call = f"secrets.compare_digest({ctx.source.segment(left)}, {ctx.source.segment(right)})"
+        fix = None
+        bound = ctx.module.imports.get("secrets")
+        if bound is None or bound == "secrets":
+            edits: list[Edit] = [ctx.source.replace(node, f"not {call}" if negate else call)]
+            if not module_imports(ctx, "secrets"):
+                extra = add_import_edit(ctx, "import secrets")
+                if extra is not None:
+                    edits.append(extra)
+            fix = Fix("Compare with `secrets.compare_digest()`", tuple(edits), safe=False)
+        shown = ctx.source.segment(secret)
+        if len(shown) > 40:
+            shown = terminal_name(secret) or shown
+        ctx.report(
+            node,
+            f"`{shown}` is compared with `{'!=' if negate else '=='}`, which leaks "
+            "how much of a guess matches through timing; use `secrets.compare_digest(a, b)`.",
+            fix=fix,
+        )
