@@ -208,7 +208,8 @@ def _run_file_rules(module: ModuleInfo, project: Project, rule_set: RuleSet, emi
             body = node.body if isinstance(node.body, list) else [node.body]
             stack.extend((child, 0) for child in reversed(body))
             stack.append((node, ENTER_BODY))
-            head = [c for c in ast.iter_child_nodes(node) if not any(c is b for b in body)]
+            in_body = {id(b) for b in body}
+            head = [c for c in ast.iter_child_nodes(node) if id(c) not in in_body]
             stack.extend((child, 0) for child in reversed(head))
         else:
             stack.extend((child, 0) for child in reversed(list(ast.iter_child_nodes(node))))

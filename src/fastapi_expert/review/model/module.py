@@ -7,8 +7,8 @@ in parallel; cross-file questions are answered by `project.Project`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePosixPath
 
 from fastapi_expert.review.source import SourceFile
@@ -34,7 +34,7 @@ class FunctionInfo:
     def is_async(self) -> bool:
         return isinstance(self.node, ast.AsyncFunctionDef)
 
-    @property
+    @cached_property
     def is_generator(self) -> bool:
         """True when the body yields (a FastAPI dependency with teardown)."""
         return any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own_nodes(self.node))
@@ -51,15 +51,25 @@ class ClassInfo:
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
 
 
-def own_nodes(func: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a function's own body, not of functions or classes nested in it."""
+def own_nodes(func: ast.AST) -> tuple[ast.AST, ...]:
+    """Nodes of a function's own body, not of functions or classes nested in it.
+
+    Many rules ask this of the same function, so the answer is kept on the node
+    itself (its lifetime is the tree's)."""
+    cached: tuple[ast.AST, ...] | None = getattr(func, "_fx_own_nodes", None)
+    if cached is not None:
+        return cached
+    out: list[ast.AST] = []
     stack: list[ast.AST] = list(ast.iter_child_nodes(func))
     while stack:
         node = stack.pop()
-        yield node
+        out.append(node)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
             continue
         stack.extend(ast.iter_child_nodes(node))
+    result = tuple(out)
+    func._fx_own_nodes = result  # type: ignore[attr-defined]
+    return result
 
 
 def module_name_for(path: str) -> str:
@@ -86,6 +96,7 @@ class ModuleInfo:
     all_functions: list[FunctionInfo] = field(default_factory=list)
     function_of_node: dict[ast.AST, FunctionInfo] = field(default_factory=dict)
     imported_modules: set[str] = field(default_factory=set)
+    _imports_cache: dict[str, bool] = field(default_factory=dict, repr=False)
 
     @property
     def path(self) -> str:
@@ -97,9 +108,13 @@ class ModuleInfo:
 
     def imports_module(self, prefix: str) -> bool:
         """Does the file import `prefix` or any submodule of it?"""
-        return any(m == prefix or m.startswith(prefix + ".") for m in self.imported_modules)
+        known = self._imports_cache.get(prefix)
+        if known is None:
+            known = any(m == prefix or m.startswith(prefix + ".") for m in self.imported_modules)
+            self._imports_cache[prefix] = known
+        return known
 
-    @property
+    @cached_property
     def is_test(self) -> bool:
         p = PurePosixPath(self.path)
         return (

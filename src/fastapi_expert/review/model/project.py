@@ -42,6 +42,7 @@ class Project:
             for i in range(1, len(parts)):
                 self._by_suffix[".".join(parts[i:])].append(module)
         self._var_types: dict[ast.AST, dict[str, str]] = {}
+        self._lookups: dict[str, Symbol | None] = {}
 
     # -- modules and symbols ---------------------------------------------
 
@@ -56,6 +57,15 @@ class Project:
         """The project definition a qualified name denotes, following re-exports."""
         if not qualname or _depth > 20:
             return None
+        if _depth == 0:
+            if qualname in self._lookups:
+                return self._lookups[qualname]
+            found = self._lookup(qualname, 0)
+            self._lookups[qualname] = found
+            return found
+        return self._lookup(qualname, _depth)
+
+    def _lookup(self, qualname: str, _depth: int) -> Symbol | None:
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = self.find_module(".".join(parts[:cut]))
@@ -296,7 +306,17 @@ class Project:
 
     def call_target(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> str | None:
         """What a call calls, as a canonical qualified name (`requests.get`,
-        `sqlalchemy.orm.Session.execute`, `app.services.fetch_user`)."""
+        `sqlalchemy.orm.Session.execute`, `app.services.fetch_user`).
+
+        Several rules ask about the same call: the answer is kept on the node."""
+        cached: tuple[str | None] | None = getattr(call, "_fx_target", None)
+        if cached is not None:
+            return cached[0]
+        target = self._call_target(module, func, call)
+        call._fx_target = (target,)  # type: ignore[attr-defined]
+        return target
+
+    def _call_target(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> str | None:
         types = self.variable_types(func) if func is not None else {}
         target = self._target(module, func, call.func, types)
         if target is None:
