@@ -28,7 +28,7 @@ class Guide:
     path: Path
     files: dict[str, str] = field(default_factory=dict)
     tests: list[str] = field(default_factory=list)
-    bad: list[tuple[set[str], str]] = field(default_factory=list)
+    bad: list[tuple[set[str], str, str]] = field(default_factory=list)
     unlabelled: int = 0
 
     @property
@@ -44,13 +44,13 @@ def load(path: Path) -> Guide:
             continue
         attrs = dict(w.split("=", 1) for w in words[1:] if "=" in w)
         flags = {w for w in words[1:] if "=" not in w}
-        if "file" in attrs:
+        if "bad" in flags:
+            codes = {c.strip() for c in attrs.get("rules", "").split(",") if c.strip()}
+            guide.bad.append((codes, body, attrs.get("file", "app.py")))
+        elif "file" in attrs:
             guide.files[attrs["file"]] = guide.files.get(attrs["file"], "") + body
         elif "test" in flags:
             guide.tests.append(body)
-        elif "bad" in flags:
-            codes = {c.strip() for c in attrs.get("rules", "").split(",") if c.strip()}
-            guide.bad.append((codes, body))
         else:
             guide.unlabelled += 1
     return guide
@@ -112,8 +112,9 @@ def test_guide_example_runs_and_reviews_clean(path: Path, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("path", all_guides(), ids=_ids)
 def test_guide_mistakes_draw_the_named_rules(path: Path) -> None:
-    for codes, body in load(path).bad:
+    for codes, body, filename in load(path).bad:
         assert codes, "a bad block names the rules it draws: ```python bad rules=FX201"
-        result = review_sources({"app.py": body})
+        # Naming a rule turns it on, so off-by-default rules can be shown too.
+        result = review_sources({filename: body}, Config(extend_select=tuple(sorted(codes))))
         found = {f.code for f in result.findings}
         assert found == codes, f"expected {sorted(codes)}, review found {sorted(found)}"
