@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint pytest docs bench example-tests clean
+.PHONY: install demo test lint pytest docs bench bench-ask bench-corpus bench-audit test-pythons test-audit-oldest example-tests clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +31,61 @@ pytest: install
 example-tests:
 	@if [ -f examples/todo-api/Makefile ]; then $(MAKE) -C examples/todo-api test; fi
 
-test: lint pytest example-tests
+# The suite's parsing-critical parts on the oldest supported Python and the newest
+# available one (each in its own venv; a Python that is not installed is skipped).
+COMPAT_PYTHONS ?= 3.10 3.13
+COMPAT_TESTS := tests/compat tests/test_engine.py tests/test_rule_examples.py
+
+test-pythons:
+	@for v in $(COMPAT_PYTHONS); do \
+	  py=; for c in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python 2>/dev/null) $$(command -v python$$v); do \
+	    if "$$c" -c 'import sys' >/dev/null 2>&1; then py=$$c; break; fi; \
+	  done; \
+	  if [ -z "$$py" ]; then echo "== Python $$v not found: skipped"; continue; fi; \
+	  venv=.venv-py$$v; \
+	  if [ ! -f $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ]; then \
+	    $$py -m venv $$venv && \
+	    $$venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' && \
+	    touch $$venv/.installed || exit 1; \
+	  fi; \
+	  echo "== Python $$v ($$py)"; \
+	  $$venv/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_TESTS) || exit 1; \
+	done
+
+# The audit against the oldest FastAPI it supports, in its own venv (.venv has the
+# newest): how included routers are stored changed in between (see audit/inspect.py).
+OLDEST_FASTAPI ?= 0.115.*
+OLDEST_VENV := .venv-fastapi-oldest
+
+test-audit-oldest:
+	@if [ ! -f $(OLDEST_VENV)/.installed ] || [ pyproject.toml -nt $(OLDEST_VENV)/.installed ]; then \
+	  $(PYTHON) -m venv $(OLDEST_VENV) && \
+	  $(OLDEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e . \
+	    'fastapi==$(OLDEST_FASTAPI)' httpx python-multipart sqlalchemy pyjwt requests pytest && \
+	  touch $(OLDEST_VENV)/.installed || exit 1; \
+	fi
+	@echo "== audit tests on FastAPI $$($(OLDEST_VENV)/bin/python -c 'import fastapi; print(fastapi.__version__)')"
+	$(OLDEST_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/audit
+
+test: lint pytest test-pythons test-audit-oldest example-tests
 
 docs: install
 	$(BIN)/python scripts/gen_docs.py
 
-bench: install
+bench: install bench-ask
 	$(BIN)/python benchmarks/review_stdlib.py
 
+# `ask`: top-3 hit rate on benchmarks/ask_questions.tsv (target 90 %)
+bench-ask: install
+	$(BIN)/python benchmarks/ask_questions.py --fail-under 90
+
+# Downloads pinned real FastAPI services from PyPI into a temporary folder and reviews them.
+bench-corpus: install
+	$(BIN)/python benchmarks/review_corpus.py
+
+# Wall time of `audit` on examples/todo-api (through its own venv), probes included.
+bench-audit:
+	$(PYTHON) benchmarks/audit_todo_api.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .fastapi_expert_cache
+	rm -rf $(VENV) .venv-py3.* $(OLDEST_VENV) .pytest_cache .mypy_cache .ruff_cache .fastapi_expert_cache

@@ -24,7 +24,7 @@ def _codes(value: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fastapi-expert",
-        description="The FastAPI backend expert: review code, explain rules.",
+        description="The FastAPI backend expert: review code, audit a live app, explain rules, read guides, answer questions.",
     )
     parser.add_argument("--version", action="version", version=f"fastapi-expert {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -50,11 +50,42 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--stdin-filename", help="the path of the code read from stdin")
     review.add_argument("-o", "--output-file", type=Path, help="write the report to a file")
 
+    audit = sub.add_parser("audit", help="import a live FastAPI app, inspect what FastAPI built, probe it in-process")
+    audit.add_argument("target", help="the app as uvicorn takes it: MODULE:ATTRIBUTE (app.main:app)")
+    audit.add_argument("--app-dir", help="directory put first on sys.path before importing (default: the current one)")
+    audit.add_argument("--factory", action="store_true", help="ATTRIBUTE is a function that returns the app")
+    audit.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    audit.add_argument("--routes", action="store_true", help="print the route table only (no checks, no probes)")
+    audit.add_argument("--no-probe", action="store_true", help="inspection only: send no request, run no lifespan")
+    audit.add_argument("--timeout", type=float, default=5.0, help="seconds for each probe and for lifespan start-up (default 5)")
+    audit.add_argument("--production", action="store_true", help="treat the app as running in production")
+    audit.add_argument("--select", type=_codes, help="codes or prefixes to report (default: all)")
+    audit.add_argument("--ignore", type=_codes, default=[], help="codes or prefixes to skip (added to the configured ignore)")
+    audit.add_argument("--isolated", action="store_true", help="ignore [tool.fastapi-expert] configuration")
+    audit.add_argument("--fail-on", choices=["error", "warning", "info"], default="info", help="lowest severity that makes the exit code 1")
+    audit.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
+    audit.add_argument("-o", "--output-file", type=Path, help="write the report to a file")
+    audit.add_argument("-v", "--verbose", action="store_true", help="show the traceback when the app cannot be loaded")
+
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=["text", "json", "markdown", "docs"], default="text")
 
     explain = sub.add_parser("explain", aliases=["rule"], help="explain a rule: why, example, fix")
     explain.add_argument("code", help="a rule code (FX201) or name (blocking-sleep-in-async)")
+
+    guide = sub.add_parser("guide", aliases=["guides"], help="list the task guides, or print one")
+    guide.add_argument("topic", nargs="?", help="a guide's slug or title (pagination); none lists them")
+    guide.add_argument("--format", choices=["text", "json"], default="text")
+    guide.add_argument("--plain", action="store_true", help="print the markdown as written, even in a terminal")
+
+    ask = sub.add_parser("ask", help="find the guides and rules that answer a question")
+    ask.add_argument("question", nargs="+", help='a question in your words: "how do I paginate?"')
+    ask.add_argument("-n", "--limit", type=int, default=3, help="how many answers (default: 3)")
+    ask.add_argument("--kind", choices=["guide", "rule"], help="only guides, or only rules")
+    ask.add_argument("--format", choices=["text", "json"], default="text")
+
+    mcp = sub.add_parser("mcp", help="serve the Model Context Protocol over stdio (AI assistants)")
+    mcp.add_argument("--root", type=Path, default=None, help="the folder review_path may read (default: the current directory)")
     return parser
 
 
@@ -66,10 +97,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             from fastapi_expert.commands.review import run_review_command
 
             return run_review_command(args)
+        if args.command == "audit":
+            from fastapi_expert.commands.audit import run_audit_command
+
+            return run_audit_command(args)
         if args.command == "rules":
             return _rules(args.format)
         if args.command in {"explain", "rule"}:
             return _explain(args.code)
+        if args.command in {"guide", "guides"}:
+            from fastapi_expert.commands.guide import run_guide_command
+
+            return run_guide_command(args)
+        if args.command == "ask":
+            from fastapi_expert.commands.ask import run_ask_command
+
+            return run_ask_command(args)
+        if args.command == "mcp":
+            return _mcp(args)
         parser.print_help()
         return EXIT_OK
     except FastAPIExpertError as exc:
@@ -77,6 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    try:
+        from fastapi_expert.integrations.mcp_server import run_mcp_command
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in {"mcp", "mcp_types"}:
+            raise
+        raise UsageError("the MCP server needs the SDK: pip install 'fastapi-expert[mcp]'") from exc
+    return run_mcp_command(args)
 
 
 def _rules(fmt: str) -> int:
@@ -97,6 +152,28 @@ def _explain(code: str) -> int:
 
     entry = catalogue.find(code)
     if entry is None:
-        raise UsageError(f"no rule is called '{code}' (see `fastapi-expert rules`)")
+        close = catalogue_suggestions(code)
+        hint = "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else ""
+        raise UsageError(f"no rule is called '{code}'{hint} (see `fastapi-expert rules`)")
     sys.stdout.write(catalogue.render_explain(entry))
     return EXIT_OK
+
+
+def catalogue_suggestions(code_or_name: str, n: int = 3) -> list[str]:
+    """The closest rule codes to an unknown code or name."""
+    import difflib
+
+    from fastapi_expert.review import catalogue
+
+    by_key: dict[str, str] = {}
+    for e in catalogue.entries():
+        by_key[e.code] = e.code
+        by_key[e.name] = e.code
+    key = code_or_name.strip()
+    matches = difflib.get_close_matches(key.upper(), list(by_key), n=n * 2, cutoff=0.6)
+    matches += difflib.get_close_matches(key.lower(), list(by_key), n=n * 2, cutoff=0.6)
+    out: list[str] = []
+    for m in matches:
+        if by_key[m] not in out:
+            out.append(by_key[m])
+    return out[:n]

@@ -6,17 +6,42 @@ from fastapi.testclient import TestClient
 from app.database import get_db
 from app.main import app
 
-client = TestClient(app)  # defect: FX604
+client = TestClient(app, raise_server_exceptions=False)  # defect: FX604
+
+
+class FakeQuery:
+    def all(self):
+        return []
+
+
+class FakeSession:
+    """Stands in for the database in these tests."""
+
+    def query(self, *entities):
+        return FakeQuery()
+
+    def add(self, obj):
+        obj.id = 1
+
+    def flush(self):
+        pass
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
 
 
 def fake_db():
-    yield None
+    yield FakeSession()
 
 
 def test_list_orders_empty():
     app.dependency_overrides[get_db] = fake_db  # defect: FX602
     response = client.get("/orders/")
-    assert response.status_code in (200, 500)
+    assert response.status_code == 200
+    assert response.json() == []
 
 
 def test_import_rejects_text():
@@ -28,4 +53,5 @@ def test_import_rejects_text():
 async def test_register():
     with TestClient(app) as local:  # defect: FX605
         response = local.post("/auth/register", json={"email": "a@b.c", "password": "pw"})
-    assert response.status_code in (200, 201, 500)
+    assert response.status_code in (200, 201)
+    assert response.json()["email"] == "a@b.c"

@@ -51,7 +51,21 @@ def entries() -> list[Entry]:
         Entry(r.code, r.name, r.area, r.severity.value, r.fixable, r.default_enabled, r.summary, full_doc(r), r)
         for r in all_rules()
     ]
-    return out
+    known = {e.code for e in out}
+    out += [e for e in audit_entries() if e.code not in known]
+    return sorted(out, key=lambda e: e.code)
+
+
+def audit_entries() -> list[Entry]:
+    """The runtime checks of `fastapi-expert audit` (those reusing a rule's code
+    are documented by the rule). Importing them does not import FastAPI."""
+    from fastapi_expert.audit.checks import ALL_CHECKS
+
+    note = "*Runtime check: reported by `fastapi-expert audit`, which imports and probes the app.*\n\n"
+    return [
+        Entry(c.code, c.name, c.area(), c.severity.value, False, c.default_enabled, c.summary, note + c.doc() + "\n", None)
+        for c in ALL_CHECKS
+    ]
 
 
 def find(code_or_name: str) -> Entry | None:

@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import fnmatch
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from fastapi_expert.config import Config
 from fastapi_expert.review.discovery import discover, module_name
@@ -29,11 +32,19 @@ from fastapi_expert.review.source import (
     SourceError,
     SourceFile,
     decode_source,
-    parse_source,
+    parse_source_detailed,
 )
 from fastapi_expert.review.suppression import Suppressions
-from fastapi_expert.review.tool_codes import FILE_NOT_ANALYSED, INTERNAL_ERROR, ToolCode
+from fastapi_expert.review.tool_codes import (
+    FILE_NOT_ANALYSED,
+    INTERNAL_ERROR,
+    NEWER_SYNTAX_ANALYSED,
+    ToolCode,
+)
 from fastapi_expert.types import Finding, Location
+
+if TYPE_CHECKING:
+    from fastapi_expert.review.compat import NewerSyntax
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
@@ -127,6 +138,7 @@ def run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
     rule_set = RuleSet(enabled_rules(config))
     raw: list[Finding] = []
     modules: list[ModuleInfo] = []
+    newer: dict[str, NewerSyntax] = {}
     for item in inputs:
         result.files += 1
         if item.text is None:
@@ -136,8 +148,10 @@ def run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
         result.sources[item.display] = item.text
         result.lines += item.text.count("\n") + (0 if item.text.endswith("\n") or not item.text else 1)
         try:
-            tree = parse_source(item.text, item.display)
-            modules.append(build_module(SourceFile(item.display, item.text, tree), item.module))
+            parsed = parse_source_detailed(item.text, item.display)
+            modules.append(build_module(SourceFile(item.display, item.text, parsed.tree), item.module))
+            if parsed.newer is not None:
+                newer[item.display] = parsed.newer
         except SourceError as exc:
             raw.append(_tool_finding(FILE_NOT_ANALYSED, item.display, str(exc), exc.line, exc.column))
         except RecursionError:
@@ -154,9 +168,43 @@ def run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
         except Exception as exc:  # a crash in one rule must not end the review
             raw.append(_internal(rule, "<project>", exc))
 
+    if newer:
+        raw = [_without_fix_on_rewrite(f, newer) for f in raw]
+        if is_enabled(
+            NEWER_SYNTAX_ANALYSED.code, NEWER_SYNTAX_ANALYSED.name, True, config.select, config.extend_select, config.ignore
+        ):
+            raw.append(_newer_syntax_finding(newer))
     result.findings = _filter(raw, result.sources, config)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _without_fix_on_rewrite(finding: Finding, newer: Mapping[str, NewerSyntax]) -> Finding:
+    """Drop a fix that would edit text the compat rewrite changed before parsing."""
+    syntax = newer.get(finding.location.path)
+    if finding.fix is None or syntax is None:
+        return finding
+    if any(syntax.touches(e.line, e.column, e.end_line, e.end_column) for e in finding.fix.edits):
+        return dataclasses.replace(finding, fix=None)
+    return finding
+
+
+def _newer_syntax_finding(newer: Mapping[str, NewerSyntax]) -> Finding:
+    """FX003, once per review: how many files needed the rewrite, and which Python reads them."""
+    paths = sorted(newer)
+    wanted = max(s.native_version for s in newer.values())
+    constructs = sorted({c for s in newer.values() for c in s.constructs})
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    first = newer[paths[0]]
+    line, column = (first.spans[0][0], first.spans[0][1]) if first.spans else (1, 1)
+    count = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+    message = (
+        f"{count} use{'s' if len(paths) == 1 else ''} syntax newer than Python {running}, which runs this review "
+        f"({', '.join(c.title for c in constructs)}): analysed through a position-keeping rewrite, "
+        f"and fixes that would edit the rewritten code are not offered; Python {wanted[0]}.{wanted[1]} "
+        f"reads {'it' if len(paths) == 1 else 'them'} natively"
+    )
+    return _tool_finding(NEWER_SYNTAX_ANALYSED, paths[0], message, line, column)
 
 
 def _internal(rule: Rule, path: str, exc: BaseException, node: ast.AST | None = None) -> Finding:

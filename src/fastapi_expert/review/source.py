@@ -12,8 +12,12 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fastapi_expert.types import Edit, Location
+
+if TYPE_CHECKING:
+    from fastapi_expert.review.compat import NewerSyntax
 
 # A file larger than this is reported rather than parsed: generated or vendored
 # blobs of this size are not hand-written FastAPI code and would stall a review.
@@ -41,19 +45,49 @@ def decode_source(data: bytes) -> str:
 
 def parse_source(text: str, path: str) -> ast.Module:
     """Parse `text`, turning every way `ast.parse` can fail into SourceError."""
+    return parse_source_detailed(text, path).tree
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A tree, and when the file needed a newer Python, what was rewritten."""
+
+    tree: ast.Module
+    newer: NewerSyntax | None = None
+
+
+def parse_source_detailed(text: str, path: str) -> Parsed:
+    """Parse `text` with this interpreter's `ast`; code written for a newer Python
+    is read through `review.compat` (a position-keeping rewrite) instead of failing."""
     if "\x00" in text:
         raise SourceError("source contains a null byte")
     try:
         with warnings.catch_warnings():
             # Invalid escape sequences warn at compile time; they are not ours to report.
             warnings.simplefilter("ignore")
-            return ast.parse(text, filename=path, type_comments=False)
+            return Parsed(ast.parse(text, filename=path, type_comments=False))
     except SyntaxError as exc:
-        raise SourceError(
-            f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1
-        ) from exc
+        error = exc
     except (ValueError, RecursionError, MemoryError) as exc:
         raise SourceError(f"cannot parse: {type(exc).__name__}: {exc}") from exc
+    # Only on the failure path: the rewrite costs nothing for files this Python reads.
+    from fastapi_expert.review.compat import parse_newer
+
+    try:
+        outcome = parse_newer(text, path)
+    except RecursionError as exc:
+        raise SourceError("cannot parse: the code is nested too deeply") from exc
+    if outcome.tree is not None:
+        return Parsed(outcome.tree, outcome.newer)
+    message = f"syntax error: {error.msg}"
+    if outcome.newer.constructs:
+        wanted = outcome.newer.native_version
+        titles = ", ".join(c.title for c in sorted(outcome.newer.constructs))
+        message += (
+            f" (the file also uses syntax of Python {wanted[0]}.{wanted[1]}: {titles}; "
+            f"run the review under Python {wanted[0]}.{wanted[1]} or newer to analyse it)"
+        )
+    raise SourceError(message, error.lineno or 1, error.offset or 1) from error
 
 
 @dataclass

@@ -54,4 +54,29 @@ file (or a reduced example) that triggers it.
 """,
 )
 
-TOOL_CODES: tuple[ToolCode, ...] = (FILE_NOT_ANALYSED, INTERNAL_ERROR)
+NEWER_SYNTAX_ANALYSED = ToolCode(
+    "FX003",
+    "newer-syntax-analysed",
+    Severity.INFO,
+    "Files written for a newer Python were analysed through a position-keeping rewrite.",
+    """## What it does
+Says once per review how many files use syntax that the Python running the
+review cannot parse (PEP 695 `type` statements and `def f[T]`, PEP 701
+f-strings such as `f"{d["k"]}"`, PEP 758 `except A, B:`, ...), and which
+Python reads them natively. Those files were still analysed: each newer
+construct is rewritten into older syntax of the same length, so every line and
+column in the findings is exact.
+
+## Why is this bad?
+It is not: it tells you the review did not silently skip those files, and that
+fixes touching a rewritten construct are not offered. Run the review under the
+named Python (or newer) to have those fixes too.
+
+## References
+- https://peps.python.org/pep-0695/
+- https://peps.python.org/pep-0701/
+- https://peps.python.org/pep-0758/
+""",
+)
+
+TOOL_CODES: tuple[ToolCode, ...] = (FILE_NOT_ANALYSED, INTERNAL_ERROR, NEWER_SYNTAX_ANALYSED)

@@ -1,0 +1,13 @@
+"""`fastapi-expert audit`: import a live FastAPI app and read what FastAPI built.
+
+    loader.py     import `module:attr` the way uvicorn does (`--app-dir`, `--factory`)
+    lifespan.py   drive the app's ASGI lifespan with timeouts
+    inspect.py    the route table, middleware and OpenAPI from FastAPI's own objects
+    probes.py     in-process ASGI requests (httpx `ASGITransport`), never a socket
+    checks/       one module per runtime check
+    report.py     text, json and markdown
+
+Only `loader`, `lifespan`, `inspect` and `probes` import FastAPI, and only inside
+functions: `checks/` and `model.py` stay importable without it, so `explain` and
+`rules` list the audit codes without paying FastAPI's import time.
+"""
