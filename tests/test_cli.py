@@ -34,9 +34,11 @@ def test_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["review", "--ignore", "FX201"]) == 0
     assert main(["review", "does-not-exist"]) == 2
     assert main(["review", "--select", "FX9"]) == 2
+    assert main(["review", "--jobs", "0"]) == 2
     err = capsys.readouterr().err
     assert "no such file or directory: does-not-exist" in err
     assert "'--select' names 'FX9', which matches no rule" in err
+    assert "--jobs takes a whole number of at least 1" in err
 
 
 def test_json_contract(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

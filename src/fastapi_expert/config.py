@@ -45,6 +45,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     root: Path = field(default_factory=Path.cwd)
     source: Path | None = None
+    # Processes for the per-file rules; None: one per core when there are many files.
+    jobs: int | None = None
 
     @property
     def excludes(self) -> tuple[str, ...]:

@@ -40,6 +40,10 @@ def _config(args: argparse.Namespace, paths: list[Path]) -> Config:
             validate_selectors(value, codes, names, key.replace("_", "-"))
     for glob, selectors in config.per_file_ignores.items():
         validate_selectors(selectors, codes, names, f"per-file-ignores.{glob}")
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise UsageError("--jobs takes a whole number of at least 1")
+        config.jobs = args.jobs
     if args.select is not None:
         validate_selectors(args.select, codes, names, "--select")
         config.select = tuple(args.select)
