@@ -136,3 +136,8 @@ def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
 def test_module_entry_point_and_version() -> None:
     out = subprocess.run([sys.executable, "-m", "fastapi_expert", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("fastapi-expert ")
+
+
+def test_configuration_may_name_audit_codes(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.fastapi-expert]\nignore = ["FX112", "FX201"]\n')
+    assert main(["review"]) == 0

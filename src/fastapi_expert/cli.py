@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--no-source", action="store_true", help="omit code frames in text output")
     review.add_argument("--statistics", action="store_true", help="print a count per rule instead of findings")
     review.add_argument("--stdin-filename", help="the path of the code read from stdin")
+    review.add_argument("-j", "--jobs", type=int, help="processes for the per-file rules (default: one per core when there are many files)")
     review.add_argument("-o", "--output-file", type=Path, help="write the report to a file")
 
     audit = sub.add_parser("audit", help="import a live FastAPI app, inspect what FastAPI built, probe it in-process")

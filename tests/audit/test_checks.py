@@ -656,3 +656,14 @@ def test_a_dependency_blocking_the_event_loop_is_cut_by_the_watchdog() -> None:
     timed_out = [f for f in result.findings if f.code == "FX011"]
     assert len(timed_out) == 1 and "`GET /blocked`" in timed_out[0].message
     assert time.perf_counter() - started < 2.5
+
+
+def test_what_counts_as_a_leak() -> None:
+    import os
+
+    from fastapi_expert.audit.checks.internal_error_leak import leaks
+
+    assert leaks('Traceback (most recent call last):\n  File "x.py", line 1') == "a stack trace"
+    assert leaks("/usr/lib/python3/site-packages/fastapi/routing.py") == "an internal path"
+    assert leaks(f"cannot open {os.getcwd()}/app/main.py") == "an internal path"
+    assert leaks('{"detail": "Not Found", "instance": "/api/v1/todos"}') is None

@@ -129,3 +129,19 @@ def test_listing_the_checks_does_not_import_fastapi() -> None:
         "import fastapi_expert.audit.checks; assert 'fastapi' not in sys.modules and 'starlette' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_crashing_check_is_fx002_and_exit_2(
+    service: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi_expert.audit.checks.shadowed_route import ShadowedRoute
+
+    def boom(self: object, data: object) -> list[object]:
+        raise RuntimeError("bug in a check")
+
+    monkeypatch.setattr(ShadowedRoute, "run", boom)
+    assert main(["audit", "svc_for_audit.main:app", "--no-probe", "--format", "json"]) == 2
+    document = json.loads(capsys.readouterr().out)
+    internal = [f for f in document["findings"] if f["code"] == "FX002"]
+    assert len(internal) == 1 and "FX112 crashed: RuntimeError: bug in a check" in internal[0]["message"]
+    assert any(f["code"] == "FX416" for f in document["findings"])  # the other checks still ran

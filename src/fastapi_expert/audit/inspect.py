@@ -474,8 +474,13 @@ def inspect_app(loaded: LoadedApp, *, app_dir: str | None = None, production: bo
     app_location = _app_location(loaded)
     locator = _Locator(app_location)
     pairs: list[tuple[Any, RouteInfo]] = []
+    errors: list[str] = []
     for view in route_views(app):
-        info = build_route(view, app, locator)
+        try:
+            info = build_route(view, app, locator)
+        except Exception as exc:  # one unreadable route must not hide the others
+            errors.append(f"reading route {getattr(view, 'path', view)!r} failed: {type(exc).__name__}: {exc}")
+            continue
         if info is not None:
             pairs.append((view, info))
     routes = [info for _, info in pairs]
@@ -503,4 +508,5 @@ def inspect_app(loaded: LoadedApp, *, app_dir: str | None = None, production: bo
         openapi_error_route=error_route,
         schemes=_declared_schemes(Path(app_dir or "."), used),
         fastapi_version=str(fastapi.__version__),
+        internal_errors=errors,
     )

@@ -160,6 +160,9 @@ class AppInfo:
     openapi_error_route: RouteInfo | None
     schemes: list[SchemeDeclaration]
     fastapi_version: str
+    # Routes the audit could not read (a bug of ours, or a route kind it does not
+    # know): reported as FX002, the other routes are still audited.
+    internal_errors: list[str] = field(default_factory=list)
 
     @property
     def user_routes(self) -> list[RouteInfo]:

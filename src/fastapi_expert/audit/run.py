@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from fastapi_expert.audit.checks import ALL_CHECKS
 from fastapi_expert.audit.loader import LoadedApp
 from fastapi_expert.audit.model import AppInfo, AuditData, ProbeResults
-from fastapi_expert.types import Finding
+from fastapi_expert.review.tool_codes import INTERNAL_ERROR
+from fastapi_expert.types import Finding, Location
 
 
 @dataclass
@@ -63,6 +64,10 @@ def audit(
     return result
 
 
+def _internal_error(location: Location, message: str) -> Finding:
+    return Finding(INTERNAL_ERROR.code, INTERNAL_ERROR.name, INTERNAL_ERROR.severity, location, message)
+
+
 @contextlib.contextmanager
 def _quiet_user_code() -> Iterator[None]:
     # stdout is the report's: whatever the user's code prints (or the log handlers
@@ -104,9 +109,13 @@ def audit_loaded(
             finally:
                 logging.disable(previous)
     data = AuditData(info, probes)
-    findings: list[Finding] = []
+    findings = [_internal_error(info.location, message) for message in info.internal_errors]
     for check in ALL_CHECKS:
-        if selected(check.code, select, ignore):
+        if not selected(check.code, select, ignore):
+            continue
+        try:
             findings.extend(check().run(data))
+        except Exception as exc:  # like review's FX002: one broken check, the others still run
+            findings.append(_internal_error(info.location, f"check {check.code} crashed: {type(exc).__name__}: {exc}"))
     findings.sort(key=lambda f: f.sort_key())
     return AuditResult(info, findings, probes, time.perf_counter() - started)

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi_expert.audit.loader import AppLoadError
 from fastapi_expert.config import find_config_file, load_config
 from fastapi_expert.errors import UsageError
+from fastapi_expert.review.tool_codes import INTERNAL_ERROR
 from fastapi_expert.types import Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -52,6 +53,8 @@ def run_audit_command(args: argparse.Namespace) -> int:
         args.output_file.write_text(output, encoding="utf-8")
     else:
         sys.stdout.write(output)
+    if any(f.code == INTERNAL_ERROR.code for f in result.findings):
+        return EXIT_ERROR  # as for review: a bug of ours is never a clean result
     if args.routes or args.exit_zero:
         return EXIT_OK
     threshold = Severity(args.fail_on).rank

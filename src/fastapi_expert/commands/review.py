@@ -32,8 +32,13 @@ def _config(args: argparse.Namespace, paths: list[Path]) -> Config:
         if args.stdin_filename:
             start = Path(args.stdin_filename).parent if Path(args.stdin_filename).parent.exists() else Path.cwd()
         config = load_config(find_config_file(start if start.exists() else Path.cwd()))
-    codes = [r.code for r in all_rules()]
-    names = [r.name for r in all_rules()]
+    # Selectors may name any code the tool reports (rules, audit checks, FX0xx),
+    # so one [tool.fastapi-expert] table serves both `review` and `audit`.
+    from fastapi_expert.audit.checks import ALL_CHECKS
+    from fastapi_expert.review.tool_codes import TOOL_CODES
+
+    codes = [r.code for r in all_rules()] + [c.code for c in ALL_CHECKS] + [t.code for t in TOOL_CODES]
+    names = [r.name for r in all_rules()] + [c.name for c in ALL_CHECKS] + [t.name for t in TOOL_CODES]
     for key in ("select", "extend_select", "ignore"):
         value = getattr(config, key)
         if value:

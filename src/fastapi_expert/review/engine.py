@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from fastapi_expert.config import Config
+from fastapi_expert.review import parallel
 from fastapi_expert.review.discovery import discover, module_name
 from fastapi_expert.review.model.module import ModuleInfo, build_module
 from fastapi_expert.review.model.project import Project
@@ -158,8 +159,20 @@ def run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
             raw.append(_tool_finding(FILE_NOT_ANALYSED, item.display, "cannot analyse: the code is nested too deeply"))
 
     project = Project(modules)
-    for module in modules:
-        _run_file_rules(module, project, rule_set, raw.append)
+    jobs = config.jobs if config.jobs is not None else parallel.default_jobs()
+    if len(modules) >= parallel.MIN_FILES_FOR_PARALLEL and jobs > 1 and parallel.fork_available():
+        # Build the shared facts once, before forking, so no worker rebuilds them.
+        _ = project.fastapi, project.calls
+        raw += parallel.run_parallel(
+            modules,
+            project,
+            lambda module, proj, emit: _run_file_rules(module, proj, rule_set, emit),
+            jobs,
+            (INTERNAL_ERROR.code, INTERNAL_ERROR.name),
+        )
+    else:
+        for module in modules:
+            _run_file_rules(module, project, rule_set, raw.append)
     project_ctx = ProjectContext(project, raw.append)
     for rule in rule_set.project_rules:
         project_ctx.rule = rule

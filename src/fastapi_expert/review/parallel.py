@@ -13,16 +13,17 @@ that kills its worker again is reported as FX002 with its path.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from fastapi_expert.review.model.module import ModuleInfo
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.types import Finding, Location
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Below this many files, starting processes costs more than it saves.
 MIN_FILES_FOR_PARALLEL = 48
@@ -37,6 +38,8 @@ def fork_available() -> bool:
     """Fork only where it exists and only from a single-threaded process: forking
     a process with threads (an editor's language server, the MCP server) can
     deadlock the child on a lock another thread held."""
+    import multiprocessing  # not at module level: it costs start-up time on every review
+
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
@@ -88,6 +91,10 @@ def run_parallel(
 
 def _run_pool(indices: list[int], jobs: int, sink: list[Finding]) -> list[int]:
     """Run the indices; return those whose worker died before answering."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     context = multiprocessing.get_context("fork")
     failed: list[int] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:

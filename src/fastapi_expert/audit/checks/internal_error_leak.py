@@ -16,8 +16,8 @@ def leaks(body: str) -> str | None:
     match = _TRACE.search(body)
     if match:
         return "a stack trace" if match.group(0).startswith(("Traceback", "File")) else "an internal path"
-    cwd = os.getcwd()
-    if len(cwd) > 3 and cwd in body:
+    # A source file under the server's working directory (`/srv/app/main.py`).
+    if re.search(re.escape(os.getcwd().rstrip("/\\")) + r"[\\/][^\s\"']+\.py\b", body):
         return "an internal path"
     return None
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from fastapi_expert.review.model.fastapi_model import RouterObject
 from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
@@ -44,7 +44,7 @@ def _startup_hooks(project: Project) -> dict[str, str]:
     for module in project.modules:
         if not module.imports_module("fastapi") and not module.imports_module("starlette"):
             continue
-        scopes: list[tuple[FunctionInfo | None, Iterator[ast.AST]]] = [(None, _module_level_nodes(module))]
+        scopes: list[tuple[FunctionInfo | None, Iterable[ast.AST]]] = [(None, _module_level_nodes(module))]
         scopes += [(f, own_nodes(f.node)) for f in module.all_functions]
         for func in module.all_functions:
             for deco in func.node.decorator_list:
