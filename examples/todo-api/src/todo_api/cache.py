@@ -65,11 +65,12 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         try:
-            value: bytes | None = await self._redis.get(f"{self._prefix}:{key}")
+            value = await self._redis.get(f"{self._prefix}:{key}")
         except RedisError:
             logger.warning("cache get failed; treating as a miss", exc_info=True)
             return None
-        return value
+        # The client is created without decode_responses, so values are bytes.
+        return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         try:
@@ -85,7 +86,7 @@ class RedisCache:
             logger.error("cache invalidation failed", exc_info=True)
 
 
-def get_cache(conn: HTTPConnection) -> Cache:
+async def get_cache(conn: HTTPConnection) -> Cache:
     cache: Cache = conn.app.state.resources.cache
     return cache
 

@@ -12,6 +12,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def get_clock() -> Clock:
+async def get_clock() -> Clock:
     """Dependency returning the clock; override it in tests to freeze or shift time."""
     return utc_now

@@ -11,7 +11,12 @@ from datetime import datetime, timezone
 # Set by RequestIdMiddleware; a ContextVar follows the request through awaits and tasks.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# Standard LogRecord attributes, plus uvicorn's ANSI-coloured duplicate of the message.
+_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,10 +43,14 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str) -> None:
     """Route the root logger (and uvicorn's) through the JSON formatter on stdout."""
+    root = logging.getLogger()
+    # Replace only a handler we installed earlier (one app per test creates many), and
+    # leave other handlers (pytest's log capture, an APM agent) in place.
+    for existing in [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)]:
+        root.removeHandler(existing)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)

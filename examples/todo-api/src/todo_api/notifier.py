@@ -21,7 +21,7 @@ class LoggingNotifier:
         logger.info("notification", extra={"user_id": str(user_id), "event": event, **payload})
 
 
-def get_notifier(conn: HTTPConnection) -> Notifier:
+async def get_notifier(conn: HTTPConnection) -> Notifier:
     notifier: Notifier = conn.app.state.resources.notifier
     return notifier
 

@@ -30,9 +30,9 @@ QUEUE_SIZE = 256
 class Broker(Protocol):
     async def publish(self, channel: str, message: str) -> None: ...
 
-    def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[
-        asyncio.Queue[str]
-    ]: ...
+    def subscribe(
+        self, channel: str
+    ) -> contextlib.AbstractAsyncContextManager[asyncio.Queue[str]]: ...
 
     async def start(self) -> None: ...
 
@@ -127,14 +127,14 @@ class RedisBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._pubsub is not None:
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def get_broker(conn: HTTPConnection) -> Broker:
+async def get_broker(conn: HTTPConnection) -> Broker:
     broker: Broker = conn.app.state.resources.broker
     return broker
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from todo_api.auth.passwords import PasswordHasher
+from todo_api.auth.tokens import VerifiedTokenCache
 from todo_api.cache import Cache, MemoryCache, RedisCache
 from todo_api.db import Base, make_engine, make_sessionmaker
 from todo_api.notifier import LoggingNotifier, Notifier
@@ -31,6 +32,7 @@ class Resources:
     broker: Broker
     notifier: Notifier
     password_hasher: PasswordHasher
+    token_cache: VerifiedTokenCache
 
 
 @asynccontextmanager
@@ -61,6 +63,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                 broker=broker,
                 notifier=LoggingNotifier(),
                 password_hasher=PasswordHasher(settings),
+                token_cache=VerifiedTokenCache(),
             )
         finally:
             await broker.stop()

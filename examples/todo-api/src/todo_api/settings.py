@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_default: str = "120/minute"
     rate_limit_auth: str = "20/minute"
-    rate_limit_token: str = "5/minute"
+    rate_limit_token: str = "5/minute"  # noqa: S105 - a rate, not a secret
 
     cache_ttl_seconds: int = Field(default=60, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -104,13 +104,13 @@ class Settings(BaseSettings):
             problems.append("CORS_ORIGINS may not contain '*' in production")
         if self.db_create_schema:
             problems.append("DB_CREATE_SCHEMA is not allowed in production; run migrations")
-        if self.argon2_memory_cost_kib < 19_456 or self.argon2_time_cost < 2:  # noqa: PLR2004
+        if self.argon2_memory_cost_kib < 19_456 or self.argon2_time_cost < 2:
             problems.append("Argon2 cost below OWASP's minimum (19 MiB, t=2)")
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
     """Dependency: the settings the app was built with (override it in tests)."""
     settings: Settings = conn.app.state.settings
     return settings

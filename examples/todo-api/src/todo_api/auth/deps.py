@@ -14,8 +14,8 @@ from fastapi import Depends, Request, Response, Security, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from todo_api.api_keys import service as api_key_service
-from todo_api.auth.tokens import InvalidTokenError, decode_token
-from todo_api.db import SessionDep
+from todo_api.auth.tokens import InvalidTokenError, VerifiedTokenCache, decode_token
+from todo_api.db import SessionmakerDep
 from todo_api.problems import ProblemError
 from todo_api.ratelimit import RateLimiterDep, enforce
 from todo_api.settings import Settings, SettingsDep
@@ -51,26 +51,35 @@ def unauthorized(detail: str = "Missing or invalid credentials.") -> ProblemErro
     )
 
 
-def principal_from_access_token(settings: Settings, token: str) -> Principal:
+def principal_from_access_token(
+    settings: Settings, token: str, cache: VerifiedTokenCache | None = None
+) -> Principal:
     try:
-        claims = decode_token(settings, token, expected_type="access")
+        if cache is not None:
+            claims = cache.decode_access(settings, token)
+        else:
+            claims = decode_token(settings, token, expected_type="access")
     except InvalidTokenError as exc:
         raise unauthorized("Invalid or expired access token.") from exc
     return Principal(claims.subject, "token", claims.family_id)
 
 
 async def get_principal(
+    request: Request,
     settings: SettingsDep,
-    session: SessionDep,
+    sessionmaker: SessionmakerDep,
     token: Annotated[str | None, Security(bearer_scheme)],
     api_key: Annotated[str | None, Security(api_key_scheme)],
 ) -> Principal:
     if token:
         # No database round trip: a valid signature and `exp` are the proof. Access
         # tokens are short-lived (ACCESS_TOKEN_TTL_SECONDS) for that reason.
-        return principal_from_access_token(settings, token)
+        cache: VerifiedTokenCache = request.app.state.resources.token_cache
+        return principal_from_access_token(settings, token, cache)
     if api_key:
-        key = await api_key_service.authenticate(session, api_key)
+        # A session only for this lookup: bearer-token requests never open one here.
+        async with sessionmaker() as session:
+            key = await api_key_service.authenticate(session, api_key)
         if key is None:
             raise unauthorized("Invalid API key.")
         return Principal(key.user_id, "api_key")
@@ -101,4 +110,6 @@ async def rate_limit_user(
 ) -> None:
     """Router-level dependency: one bucket per authenticated user."""
     if settings.rate_limit_enabled:
-        await enforce(limiter, response, settings.rate_limit_default, "user", str(principal.user_id))
+        await enforce(
+            limiter, response, settings.rate_limit_default, "user", str(principal.user_id)
+        )

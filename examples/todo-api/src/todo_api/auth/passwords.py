@@ -47,7 +47,7 @@ class PasswordHasher:
         return await run_in_threadpool(self._hash.verify_and_update, password, password_hash)
 
 
-def get_password_hasher(conn: HTTPConnection) -> PasswordHasher:
+async def get_password_hasher(conn: HTTPConnection) -> PasswordHasher:
     hasher: PasswordHasher = conn.app.state.resources.password_hasher
     return hasher
 

@@ -17,7 +17,7 @@ from todo_api.auth.passwords import PasswordHasherDep
 from todo_api.auth.schemas import RefreshRequest, TokenPair
 from todo_api.auth.tokens import InvalidTokenError
 from todo_api.clock import Clock, get_clock
-from todo_api.db import SessionDep, get_sessionmaker
+from todo_api.db import SessionDep, sessionmaker_of
 from todo_api.logs import request_id_var
 from todo_api.notifier import NotifierDep
 from todo_api.problems import ProblemError, problem_responses
@@ -72,7 +72,7 @@ async def register(
         ) from exc
     background.add_task(
         record_activity,
-        get_sessionmaker(request),
+        sessionmaker_of(request),
         notifier,
         user_id=user.id,
         action="user.registered",
@@ -84,6 +84,7 @@ async def register(
 
 @router.post(
     "/token",
+    status_code=status.HTTP_200_OK,
     response_model=TokenPair,
     summary="Log in (OAuth2 password flow)",
     description=(
@@ -107,6 +108,8 @@ async def login(
         # A second bucket per account stops password spraying from many IPs.
         await enforce(limiter, response, settings.rate_limit_token, "token-account", email)
     user = await session.scalar(select(User).where(User.email == email))
+    # End the read transaction: no pooled connection is held during the slow hash.
+    await session.commit()
     valid, new_hash = await hasher.verify(form.password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
         # One message for every failure: do not reveal which accounts exist.
@@ -122,6 +125,7 @@ async def login(
 
 @router.post(
     "/refresh",
+    status_code=status.HTTP_200_OK,
     response_model=TokenPair,
     summary="Exchange a refresh token for a new pair",
     description=(
@@ -152,4 +156,3 @@ async def logout(principal: TokenPrincipal, session: SessionDep, clock: ClockDep
     if principal.family_id is not None:
         await service.revoke_family(session, principal.family_id, clock())
         await session.commit()
-

@@ -21,7 +21,7 @@ class TokenPair(BaseModel):
 
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name
     expires_in: int = Field(description="Lifetime of the access token in seconds.")
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-
-import anyio
 from typing import Literal
 
+import anyio
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from todo_api.problems import problem_response, problem_responses
@@ -22,7 +21,7 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
-    checks: dict[str, Literal["ok", "failed"]] = {}
+    checks: dict[str, Literal["ok", "failed"]] = Field(default_factory=dict)
 
 
 @router.get(

@@ -82,7 +82,7 @@ def decode_cursor(sort: TodoSort, cursor: str) -> list[Any]:
         if not isinstance(raw_values, list) or len(raw_values) != len(keys):
             raise InvalidCursorError("malformed cursor")
         values: list[Any] = []
-        for key, raw in zip(keys, raw_values):
+        for key, raw in zip(keys, raw_values, strict=True):
             if key.kind == "datetime":
                 value: Any = datetime.fromisoformat(str(raw))
                 if value.tzinfo is None:

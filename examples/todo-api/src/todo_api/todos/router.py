@@ -23,7 +23,7 @@ from todo_api.audit.service import record_activity
 from todo_api.auth.deps import CurrentPrincipal, rate_limit_user
 from todo_api.cache import Cache, CacheDep
 from todo_api.clock import Clock, get_clock
-from todo_api.db import SessionDep, get_sessionmaker
+from todo_api.db import SessionDep, SessionmakerDep, sessionmaker_of
 from todo_api.logs import request_id_var
 from todo_api.notifier import NotifierDep
 from todo_api.problems import ProblemError, problem_responses
@@ -83,7 +83,7 @@ async def _after_write(
     await emit(request, TodoEvent(kind, todo.owner_id, body.decode()))
     background.add_task(
         record_activity,
-        get_sessionmaker(request),
+        sessionmaker_of(request),
         notifier,
         user_id=todo.owner_id,
         action=f"todo.{kind}",
@@ -183,7 +183,7 @@ async def list_todos(
 async def get_todo(
     todo_id: TodoId,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    sessionmaker: SessionmakerDep,
     cache: CacheDep,
     settings: SettingsDep,
     response: Response,
@@ -195,7 +195,9 @@ async def get_todo(
         etag, body = cached.split(b"\n", 1)
         tag = etag.decode()
     else:
-        todo = await repository.get_owned(session, principal.user_id, todo_id)
+        # The hot path (a cache hit) never opens a session; a miss opens one briefly.
+        async with sessionmaker() as session:
+            todo = await repository.get_owned(session, principal.user_id, todo_id)
         if todo is None:
             raise ProblemError(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
         tag, body = etag_of(todo.version), _serialise(todo)

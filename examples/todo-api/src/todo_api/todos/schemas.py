@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from todo_api.todos.models import Priority
 
@@ -19,6 +27,14 @@ Tag = Annotated[
         strip_whitespace=True, to_lower=True, min_length=1, max_length=50, pattern=r"^[\w:.-]+$"
     ),
 ]
+
+
+def _to_utc(value: datetime | None) -> datetime | None:
+    # Store and return one canonical zone, whatever offset the client sent.
+    return value.astimezone(timezone.utc) if value is not None else None
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class TodoCreate(BaseModel):
@@ -39,7 +55,7 @@ class TodoCreate(BaseModel):
 
     title: Title
     description: Description | None = None
-    due_at: AwareDatetime | None = Field(
+    due_at: UtcDatetime | None = Field(
         default=None, description="With a time zone (e.g. `Z`); stored in UTC."
     )
     priority: Priority = Priority.normal
@@ -49,13 +65,11 @@ class TodoCreate(BaseModel):
 class TodoUpdate(BaseModel):
     """Partial update: only the fields present are changed (`null` clears optional ones)."""
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"completed": True}]}
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"completed": True}]})
 
     title: Title | None = None
     description: Description | None = None
-    due_at: AwareDatetime | None = None
+    due_at: UtcDatetime | None = None
     priority: Priority | None = None
     completed: bool | None = None
     tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
@@ -88,4 +102,3 @@ class TodoSort(str, Enum):
     created_at_desc = "-created_at"
     due_at = "due_at"
     priority = "priority"
-

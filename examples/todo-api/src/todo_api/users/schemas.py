@@ -15,7 +15,11 @@ class UserCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"email": "ada@example.com", "password": "correct horse battery", "full_name": "Ada"}
+                {
+                    "email": "ada@example.com",
+                    "password": "correct horse battery",
+                    "full_name": "Ada",
+                }
             ]
         },
     )

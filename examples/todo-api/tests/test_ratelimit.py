@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from conftest import PASSWORD, User
+from todo_api.settings import Settings, get_settings
+
+pytestmark = pytest.mark.anyio
+
+
+def _override(app: FastAPI, settings: Settings, **changes: object) -> None:
+    changed = settings.model_copy(update=changes)
+    app.dependency_overrides[get_settings] = lambda: changed
+
+
+async def test_login_is_rate_limited(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, alice: User
+) -> None:
+    _override(app, settings, rate_limit_token="2/minute")
+    form = {"username": alice.email, "password": PASSWORD}
+    statuses = [(await client.post("/api/v1/auth/token", data=form)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    limited = await client.post("/api/v1/auth/token", data=form)
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert limited.headers["ratelimit-limit"] == "2"
+    assert limited.headers["ratelimit-remaining"] == "0"
+
+
+async def test_login_limit_is_per_account_too(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, alice: User, bob: User
+) -> None:
+    _override(app, settings, rate_limit_token="2/minute")
+    bad = {"username": alice.email, "password": "wrong password"}
+    for _ in range(2):
+        assert (await client.post("/api/v1/auth/token", data=bad)).status_code == 401
+    assert (await client.post("/api/v1/auth/token", data=bad)).status_code == 429
+
+
+async def test_api_is_rate_limited_per_user(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, alice: User, bob: User
+) -> None:
+    _override(app, settings, rate_limit_default="3/minute")
+    for _ in range(3):
+        ok = await client.get("/api/v1/todos", headers=alice.headers)
+        assert ok.status_code == 200
+        assert "ratelimit-remaining" in ok.headers
+    assert (await client.get("/api/v1/todos", headers=alice.headers)).status_code == 429
+    # Bob has his own bucket.
+    assert (await client.get("/api/v1/todos", headers=bob.headers)).status_code == 200
+
+
+async def test_cached_read_carries_rate_limit_headers(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    todo = (await client.post("/api/v1/todos", json={"title": "x"}, headers=alice.headers)).json()
+    for _ in range(2):  # miss, then hit
+        response = await client.get(f"/api/v1/todos/{todo['id']}", headers=alice.headers)
+        assert "ratelimit-limit" in response.headers
