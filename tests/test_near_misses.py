@@ -97,3 +97,51 @@ def test_the_same_calls_without_a_thread_are_flagged() -> None:
         {"app/__init__.py": "", "app/services.py": SERVICES, "app/main.py": bad}, Config(select=("FX2",))
     )
     assert sorted((f.location.line, f.code) for f in result.findings) == [(10, "FX210"), (11, "FX202")]
+
+
+def test_blocking_call_three_calls_deep_across_two_modules_carries_the_chain() -> None:
+    route = textwrap.dedent(
+        """
+        from fastapi import FastAPI
+        from app.services import build_report
+
+        app = FastAPI()
+
+        @app.get("/report")
+        async def report(report_id: int) -> dict[str, object]:
+            return build_report(report_id)
+        """
+    )
+    services = textwrap.dedent(
+        """
+        from app.clients import fetch_json
+
+        def build_report(report_id):
+            return {"rows": fetch_json(f"/reports/{report_id}")}
+        """
+    )
+    clients = textwrap.dedent(
+        """
+        import requests
+
+        def fetch_json(path):
+            return _get(path)
+
+        def _get(path):
+            return requests.get("https://api.internal" + path, timeout=5).json()
+        """
+    )
+    result = review_sources(
+        {"app/__init__.py": "", "app/main.py": route, "app/services.py": services, "app/clients.py": clients},
+        Config(select=("FX2",)),
+    )
+    (finding,) = result.findings
+    # Reported where the code on the event loop makes the call that eventually blocks.
+    assert (finding.code, finding.path, finding.location.line) == ("FX210", "app/main.py", 9)
+    assert [(link.location.path, link.location.line) for link in finding.chain] == [
+        ("app/main.py", 9),
+        ("app/services.py", 5),
+        ("app/clients.py", 5),
+        ("app/clients.py", 8),
+    ]
+    assert "requests.get" in finding.chain[-1].note
