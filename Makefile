@@ -25,7 +25,9 @@ lint: install
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/mypy src
 
+# The audit test of examples/todo-api runs the app in that service's own venv.
 pytest: install
+	@if [ -f examples/todo-api/Makefile ]; then $(MAKE) --no-print-directory -C examples/todo-api venv; fi
 	$(BIN)/pytest
 
 example-tests:
