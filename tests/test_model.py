@@ -252,3 +252,42 @@ def test_module_level_instances_and_statement_order() -> None:
     assert "passlib.context.CryptContext.hash" in targets
     assert "passlib.context.CryptContext.verify" in targets
     assert "sqlalchemy.engine.Connection.execute" in targets
+
+
+def test_include_in_a_method_on_an_app_passed_as_parameter() -> None:
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/auth.py": """
+            from fastapi import APIRouter, Depends
+            from fastapi.security import HTTPBasic, HTTPBasicCredentials
+            security = HTTPBasic()
+            def http_basic_or_jwt_token(credentials: HTTPBasicCredentials = Depends(security)) -> str:
+                return credentials.username
+            """,
+            "app/trading.py": """
+            from fastapi import APIRouter
+            router = APIRouter()
+            @router.post("/locks")
+            def add_locks() -> dict[str, str]:
+                return {}
+            """,
+            "app/server.py": """
+            from fastapi import Depends, FastAPI
+            class ApiServer:
+                def __init__(self) -> None:
+                    self.app = FastAPI()
+                    self.configure_app(self.app)
+                    self.app.include_router(self.extra_router())
+                def configure_app(self, app: FastAPI) -> None:
+                    from app.auth import http_basic_or_jwt_token
+                    from app.trading import router as api_trading
+                    app.include_router(api_trading, prefix="/api/v1", dependencies=[Depends(http_basic_or_jwt_token)])
+            """,
+        }
+    )
+    (route,) = p.fastapi.routes
+    assert route.full_paths == ["/api/v1/locks"]
+    assert [d.target for d in route.dependencies] == ["app.auth.http_basic_or_jwt_token"]
+    assert p.fastapi.is_security_dependency(route.dependencies[0])
+    assert "app.server.ApiServer.<self.app>" in p.fastapi.objects

@@ -165,8 +165,13 @@ class FastAPIModel:
                     if kind is None:
                         continue
                     for target in targets:
+                        ref = None
                         if isinstance(target, ast.Name):
                             ref = self._ref_for_name(module, func, target.id)
+                        elif _is_self_attribute(target) and func is not None and func.class_name:
+                            # `self.app = FastAPI()` in a method: one object per class attribute
+                            ref = f"{func.class_name}.<self.{target.attr}>"  # type: ignore[attr-defined]
+                        if ref is not None:
                             obj = RouterObject(ref, kind, module, node.value)
                             obj.prefix = literal_str(obj.keyword("prefix")) or ""
                             deps = obj.keyword("dependencies")
@@ -204,6 +209,10 @@ class FastAPIModel:
                 if local in self.objects:
                     return local
                 scope = scope.parent
+        if _is_self_attribute(expr) and func is not None and func.class_name:
+            attr_ref = f"{func.class_name}.<self.{expr.attr}>"  # type: ignore[attr-defined]
+            if attr_ref in self.objects:
+                return attr_ref
         ref = self.project.canonical(module.resolve(expr))
         if ref in self.objects:
             return ref
@@ -284,11 +293,29 @@ class FastAPIModel:
             child_expr = call.args[0]
             prefix = literal_str(keyword(call, "prefix")) or ""
         child = self.object_ref(module, func, child_expr)
-        if parent is None or child is None:
+        if child is None:
+            return
+        if parent is None and isinstance(call.func, ast.Attribute):
+            # The owner is not one we saw built (`def configure(app: FastAPI)`,
+            # `server.app`): keep the include, so its prefix and dependencies still
+            # reach the child's routes, under an object named after the expression.
+            parent = self._unseen_owner(module, func, call.func.value)
+        if parent is None:
             return
         deps_expr = keyword(call, "dependencies")
         deps = list(deps_expr.elts) if isinstance(deps_expr, ast.List | ast.Tuple) else []
         self.includes.append(Include(parent, child, prefix, deps, call, module))
+
+    def _unseen_owner(self, module: ModuleInfo, func: FunctionInfo | None, expr: ast.expr) -> str:
+        where = func.qualname if func is not None else module.name
+        ref = f"?{where}:{ast.unparse(expr)}"
+        if ref not in self.objects:
+            owner_type = None
+            if func is not None and isinstance(expr, ast.Name):
+                owner_type = self.project.variable_types(func).get(expr.id)
+            kind = "router" if owner_type in ROUTER_CLASSES else "app"
+            self.objects[ref] = RouterObject(ref, kind, module, None)
+        return ref
 
     # -- paths ------------------------------------------------------------
 
@@ -463,6 +490,10 @@ class FastAPIModel:
             if isinstance(value, ast.Call) and self.is_security_scheme(self.project.resolve(module, value.func)):
                 return True
         return any(self.is_security_dependency(child) for child in dep.children)
+
+
+def _is_self_attribute(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
 
 
 def _walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
