@@ -7,7 +7,7 @@ import ast
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
 
@@ -170,7 +170,7 @@ class FastAPIModel:
                             ref = self._ref_for_name(module, func, target.id)
                         elif _is_self_attribute(target) and func is not None and func.class_name:
                             # `self.app = FastAPI()` in a method: one object per class attribute
-                            ref = f"{func.class_name}.<self.{target.attr}>"  # type: ignore[attr-defined]
+                            ref = f"{func.class_name}.<self.{target.attr}>"
                         if ref is not None:
                             obj = RouterObject(ref, kind, module, node.value)
                             obj.prefix = literal_str(obj.keyword("prefix")) or ""
@@ -210,7 +210,7 @@ class FastAPIModel:
                     return local
                 scope = scope.parent
         if _is_self_attribute(expr) and func is not None and func.class_name:
-            attr_ref = f"{func.class_name}.<self.{expr.attr}>"  # type: ignore[attr-defined]
+            attr_ref = f"{func.class_name}.<self.{expr.attr}>"
             if attr_ref in self.objects:
                 return attr_ref
         ref = self.project.canonical(module.resolve(expr))
@@ -492,7 +492,7 @@ class FastAPIModel:
         return any(self.is_security_dependency(child) for child in dep.children)
 
 
-def _is_self_attribute(expr: ast.expr) -> bool:
+def _is_self_attribute(expr: ast.expr) -> TypeGuard[ast.Attribute]:
     return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
 
 
