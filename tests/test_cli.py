@@ -141,3 +141,14 @@ def test_module_entry_point_and_version() -> None:
 def test_configuration_may_name_audit_codes(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.fastapi-expert]\nignore = ["FX112", "FX201"]\n')
     assert main(["review"]) == 0
+
+
+def test_newer_syntax_notice_does_not_fail_the_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys as _sys
+
+    if _sys.version_info >= (3, 12):
+        pytest.skip("this interpreter reads PEP 695 natively, so FX003 is not emitted")
+    (project / "app" / "clean.py").write_text("type UserId = int\n")
+    (project / "app" / "main.py").write_text("x = 1\n")
+    assert main(["review"]) == 0
+    assert "FX003" in capsys.readouterr().out

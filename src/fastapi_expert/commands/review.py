@@ -13,7 +13,7 @@ from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_pat
 from fastapi_expert.review.fixes import apply_fixes
 from fastapi_expert.review.registry import all_rules
 from fastapi_expert.review.selection import validate_selectors
-from fastapi_expert.review.tool_codes import INTERNAL_ERROR
+from fastapi_expert.review.tool_codes import INTERNAL_ERROR, NEWER_SYNTAX_ANALYSED
 from fastapi_expert.types import Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -151,7 +151,9 @@ def run_review_command(args: argparse.Namespace) -> int:
     if args.exit_zero:
         return EXIT_OK
     threshold = Severity(args.fail_on).rank
-    failing = [f for f in result.findings if f.severity.rank >= threshold and f.code != INTERNAL_ERROR.code]
+    # FX003 only says how some files were read; it is news, not a defect.
+    not_defects = {INTERNAL_ERROR.code, NEWER_SYNTAX_ANALYSED.code}
+    failing = [f for f in result.findings if f.severity.rank >= threshold and f.code not in not_defects]
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
