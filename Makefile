@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint pytest docs bench bench-ask bench-corpus bench-audit test-pythons test-audit-oldest example-tests clean
+.PHONY: install demo test lint pytest docs bench bench-ask bench-corpus bench-peers bench-audit test-pythons test-audit-oldest example-tests clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,12 @@ bench-ask: install
 # Downloads pinned real FastAPI services from PyPI into a temporary folder and reviews them.
 bench-corpus: install
 	$(BIN)/python benchmarks/review_corpus.py
+
+# Our cold review beside the floor, ruff and bandit on the same corpus (bandit is
+# installed into the venv for the run; semgrep only if present).
+bench-peers: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check bandit
+	$(BIN)/python benchmarks/compare_peers.py
 
 # Wall time of `audit` on examples/todo-api (through its own venv), probes included.
 bench-audit:

@@ -4,7 +4,7 @@ import ast
 from collections import Counter
 
 from fastapi_expert.review.model.fastapi_model import FastAPIModel, RouterObject
-from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo
+from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.architecture._deps import is_route_owner_use
 from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
@@ -17,17 +17,9 @@ def _scopes(module: ModuleInfo) -> list[tuple[FunctionInfo | None, ast.AST]]:
     return [(None, module.tree), *((f, f.node) for f in module.all_functions)]
 
 
-def _own(node: ast.AST) -> list[ast.AST]:
-    """Nodes of a scope, not descending into nested functions or classes."""
-    out: list[ast.AST] = []
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        child = stack.pop()
-        out.append(child)
-        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(ast.iter_child_nodes(child))
-    return out
+def _own(node: ast.AST) -> tuple[ast.AST, ...]:
+    """Nodes of a scope, not descending into nested functions or classes (cached on the node)."""
+    return own_nodes(node)
 
 
 def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
