@@ -36,6 +36,19 @@ _ACTION_VERBS = frozenset(
         "set",
     }
 )
+# First word of an endpoint name that says it creates something.
+_CREATE_VERBS = frozenset({"create", "add", "register", "new", "insert", "make", "post", "signup", "enroll", "upload"})
+# Last path segment that says the POST creates something (`/auth/register`, `/items/new`).
+_CREATE_SEGMENTS = frozenset({"register", "registration", "signup", "sign-up", "new", "create", "add"})
+# First word of an endpoint name that stores or replaces state in place: an upsert, not a create.
+_UPSERT_VERBS = frozenset(
+    {"store", "save", "set", "update", "upsert", "sync", "put", "replace", "persist", "configure", "write", "patch"}
+)
+# Plural-looking path segments that name one resource, not a collection.
+_SINGULAR_PLURALS = frozenset(
+    {"settings", "preferences", "options", "status", "stats", "statistics", "metrics", "analytics", "news",
+     "details", "progress", "access", "address", "credentials", "permissions", "config", "configs", "bus"}
+)
 _JSON_RESPONSES = frozenset(
     {
         "fastapi.responses.JSONResponse", "fastapi.responses.ORJSONResponse",
@@ -78,6 +91,36 @@ def _sets_own_status(ctx: FileContext, endpoint: FunctionInfo) -> bool:
     return False
 
 
+def _is_collection(segment: str) -> bool:
+    """A plural noun naming a collection (`orders`, `git-providers`, `line_items`)."""
+    word = segment.lower()
+    last = re.split(r"[-_.]", word)[-1]
+    return (
+        last.endswith("s")
+        and not last.endswith(("ss", "us", "is"))
+        and last not in _SINGULAR_PLURALS
+        and word not in _SINGULAR_PLURALS
+    )
+
+
+def _suggests_creation(route: Route, endpoint: FunctionInfo | None) -> bool:
+    """Does the endpoint name (`create_order`, `add_address`, `register`) or the
+    path (a plural collection `/orders`, `/auth/register`) say the POST creates?"""
+    if endpoint is not None:
+        name_word = first_word(endpoint.name)
+        if name_word in _UPSERT_VERBS:
+            return False  # `store_provider_tokens`, `save_settings`: an upsert
+        words = {w.lower() for w in _WORD.findall(endpoint.name)}
+        if name_word in _CREATE_VERBS or words & {"create", "register", "signup"}:
+            return True  # `create_order`, `add_address`, `user_create`
+    path = (route.full_paths or [route.path or ""])[0]
+    static = [s for s in path.split("/") if s and not s.startswith("{")]
+    if not static:
+        return False
+    last = static[-1]
+    return last.lower() in _CREATE_SEGMENTS or _is_collection(last)
+
+
 def _exempt(ctx: FileContext, route: Route) -> bool:
     path = route.path
     if path is None or route.methods != ("POST",) or route.is_websocket:
@@ -100,15 +143,21 @@ def _exempt(ctx: FileContext, route: Route) -> bool:
             return True
         if _sets_own_status(ctx, endpoint):
             return True
-    return False
+    return not _suggests_creation(route, endpoint)
 
 
 class CreateWithout201(Rule):
     """Flags a POST route that creates a resource but answers 200 OK.
 
     ## What it does
-    Finds POST path operations with no `status_code=` whose path names a
-    collection (`POST /items`, `POST /users/{user_id}/orders`). Skipped are
+    Finds POST path operations with no `status_code=` that create: the
+    endpoint is named so (`create_*`, `add_*`, `register`, `new_*`, `insert_*`,
+    ...) or the path names a collection (`POST /items`,
+    `POST /users/{user_id}/orders`, with the router prefix) or a creation
+    (`/auth/register`, `/items/new`). Endpoints that store or replace state in
+    place are upserts, not creates (`store_*`, `save_*`, `set_*`, `update_*`,
+    `upsert_*`, `sync_*`), and singular paths (`/settings`, `/profile`) are
+    left alone unless the endpoint name says it creates. Also skipped are
     operations rather than inserts: paths containing `login`, `token`, `refresh`,
     `verify`, `search`, `query`, `webhook`, `callback`, `graphql` and similar;
     paths whose last segment is a verb or verb-led (`/run`, `/send-invite`,
@@ -179,6 +228,38 @@ class CreateWithout201(Rule):
             def upload(response: Response, name: str):
                 response.status_code = 202
                 return {"queued": name}
+            """
+        ),
+        Valid(
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/secrets")
+
+
+            class ProviderTokens(BaseModel):
+                github: str | None = None
+                gitlab: str | None = None
+
+
+            class UserSettings(BaseModel):
+                theme: str = "light"
+
+
+            @router.post("/git-providers")
+            async def store_provider_tokens(info: ProviderTokens) -> dict[str, str]:
+                return {"message": "Git providers stored"}
+
+
+            @router.post("/settings")
+            async def save_settings(settings: UserSettings) -> UserSettings:
+                return settings
+
+
+            @router.post("/profile")
+            async def profile(settings: UserSettings) -> UserSettings:
+                return settings
             """
         ),
     )

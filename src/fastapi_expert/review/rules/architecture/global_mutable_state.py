@@ -60,6 +60,147 @@ def _bound_locally(func: FunctionNode) -> tuple[set[str], set[str]]:
     return declared, local - declared
 
 
+def _key(expr: ast.expr) -> str:
+    return ast.dump(expr, annotate_fields=False)
+
+
+def _missing_keys(test: ast.expr) -> set[tuple[str, str]]:
+    """(container, key) pairs a test checks to be absent: `k not in X`,
+    `X.get(k) is None`, `X[k] is None`, `not X.get(k)` (also inside `and`/`or`)."""
+    out: set[tuple[str, str]] = set()
+    if isinstance(test, ast.BoolOp):
+        for value in test.values:
+            out |= _missing_keys(value)
+    elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        found = _lookup(test.operand)
+        if found is not None:
+            out.add(found)
+    elif isinstance(test, ast.Compare) and len(test.ops) == 1:
+        op, right = test.ops[0], test.comparators[0]
+        if isinstance(op, ast.NotIn) and isinstance(right, ast.Name):
+            out.add((right.id, _key(test.left)))
+        elif isinstance(op, ast.Is | ast.Eq) and isinstance(right, ast.Constant) and right.value is None:
+            found = _lookup(test.left)
+            if found is not None:
+                out.add(found)
+    return out
+
+
+def _present_keys(test: ast.expr) -> set[tuple[str, str]]:
+    """(container, key) pairs a test checks to be present: `k in X`,
+    `X.get(k) is not None`, `X.get(k)`."""
+    out: set[tuple[str, str]] = set()
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        for value in test.values:
+            out |= _present_keys(value)
+    elif isinstance(test, ast.Compare) and len(test.ops) == 1:
+        op, right = test.ops[0], test.comparators[0]
+        if isinstance(op, ast.In) and isinstance(right, ast.Name):
+            out.add((right.id, _key(test.left)))
+        elif isinstance(op, ast.IsNot | ast.NotEq) and isinstance(right, ast.Constant) and right.value is None:
+            found = _lookup(test.left)
+            if found is not None:
+                out.add(found)
+    else:
+        found = _lookup(test)
+        if found is not None:
+            out.add(found)
+    return out
+
+
+def _lookup(expr: ast.expr) -> tuple[str, str] | None:
+    """`X.get(k)` or `X[k]` -> (X, k)."""
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get"
+        and isinstance(expr.func.value, ast.Name)
+        and expr.args
+    ):
+        return expr.func.value.id, _key(expr.args[0])
+    if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name):
+        return expr.value.id, _key(expr.slice)
+    return None
+
+
+def _exits(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], ast.Return | ast.Raise | ast.Continue)
+
+
+def _fixed_key(key: ast.expr, local: set[str]) -> bool:
+    """A key that does not come from the request: a literal, or a module-level
+    name or attribute (`"components"`, `DEFAULT`, `Keys.DB`), or a tuple of them."""
+    if isinstance(key, ast.Constant):
+        return True
+    if isinstance(key, ast.Tuple):
+        return all(_fixed_key(e, local) for e in key.elts)
+    root = key
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and root.id not in local
+
+
+def _lazy_inits(func: FunctionNode, local: set[str]) -> set[int]:
+    """Ids of `X[k] = ...` / `X.setdefault(k, ...)` nodes that only run when `X`
+    has no value for the fixed key `k` yet: the lazy, idempotent initialisation
+    of a configuration object (`if X.get("db") is None: X["db"] = build()`, or
+    `if "db" in X: return X["db"]` first). A key taken from the request is not
+    fixed: that cache grows with the requests and stays flagged."""
+    out: set[int] = set()
+
+    def writes(stmts: list[ast.stmt], guards: set[tuple[str, str]]) -> None:
+        for stmt in stmts:
+            for sub in ast.walk(stmt):
+                if isinstance(sub, ast.Assign | ast.AnnAssign):
+                    targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                    if any(
+                        isinstance(t, ast.Subscript)
+                        and isinstance(t.value, ast.Name)
+                        and (t.value.id, _key(t.slice)) in guards
+                        and _fixed_key(t.slice, local)
+                        for t in targets
+                    ):
+                        out.add(id(sub))
+                elif (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr == "setdefault"
+                    and isinstance(sub.func.value, ast.Name)
+                    and sub.args
+                    and (sub.func.value.id, _key(sub.args[0])) in guards
+                    and _fixed_key(sub.args[0], local)
+                ):
+                    out.add(id(sub))
+
+    def block(stmts: list[ast.stmt]) -> None:
+        guards: set[tuple[str, str]] = set()
+        for stmt in stmts:
+            if guards:
+                writes([stmt], guards)
+            if isinstance(stmt, ast.If):
+                missing = _missing_keys(stmt.test)
+                if missing:
+                    writes(stmt.body, missing)
+                    if _exits(stmt.orelse):
+                        guards |= missing
+                present = _present_keys(stmt.test)
+                if present:
+                    writes(stmt.orelse, present)
+                    if _exits(stmt.body):
+                        guards |= present
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    block(inner)
+                elif isinstance(inner, list):
+                    for handler in inner:
+                        if isinstance(handler, ast.ExceptHandler):
+                            block(handler.body)
+
+    block(func.body)
+    return out
+
+
 class GlobalMutableState(Rule):
     """Flags module-level containers mutated by route handlers and dependencies.
 
@@ -70,7 +211,13 @@ class GlobalMutableState(Rule):
     `.pop()`, `x[k] = v`, `del x[k]`, `x[k] += 1`, or rebinding through
     `global x` (of a container, or `+=` on a module-level counter). Reading a
     module-level constant, mutating at import time, and helpers that no route
-    reaches directly are not flagged.
+    reaches directly are not flagged, nor is the lazy, idempotent
+    initialisation of an entry under a fixed key (a literal or a module-level
+    name): `x["db"] = build()` or `x.setdefault("db", ...)` guarded by a check
+    that `x` has no value for that same key yet (`if x.get("db") is None:`,
+    `if "db" not in x:`, or an early `if "db" in x: return x["db"]`). A cache
+    keyed by request data (`if item_id not in x: x[item_id] = ...`) grows with
+    the requests and is still flagged.
 
     ## Why is this bad?
     A module-level object is shared by every request the worker serves at the
@@ -128,6 +275,35 @@ class GlobalMutableState(Rule):
             @app.get("/ping")
             def ping():
                 return {"seen": len(_seen)}
+            """
+        ),
+        Valid(
+            """
+            from fastapi import Depends, FastAPI
+
+            app = FastAPI()
+            _COMPONENTS: dict[str, object] = {"database_config": None}
+            _CLIENTS: dict[str, object] = {}
+            DEFAULT_REGION = "eu"
+
+            def build_components() -> object:
+                return object()
+
+            def provide_components() -> object:
+                # lazy, idempotent initialisation: two racing requests build equal objects
+                if _COMPONENTS.get("database_config") is None:
+                    _COMPONENTS["database_config"] = build_components()
+                return _COMPONENTS["database_config"]
+
+            def provide_client() -> object:
+                if DEFAULT_REGION in _CLIENTS:
+                    return _CLIENTS[DEFAULT_REGION]
+                _CLIENTS[DEFAULT_REGION] = build_components()
+                return _CLIENTS[DEFAULT_REGION]
+
+            @app.get("/items")
+            def items(c: object = Depends(provide_components), client: object = Depends(provide_client)) -> list[int]:
+                return []
             """
         ),
     )
@@ -211,7 +387,7 @@ class GlobalMutableState(Rule):
         if not state:
             return
         declared, local = _bound_locally(node)
-        reported: set[int] = set()
+        reported: set[int] = _lazy_inits(node, local)
 
         def shared(name: str) -> bool:
             return name in state and name not in local

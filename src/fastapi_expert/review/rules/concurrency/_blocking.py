@@ -356,6 +356,10 @@ class DirectBlockingCall:
             return
         ctx.report(node, self.message(ctx, node, found[0], found[1]))
 
+    def describe(self, target: str) -> str:
+        """What the call does that blocks, for the message (per call when it varies)."""
+        return self.what
+
     def message(self, ctx: FileContext, node: ast.Call, target: str, fact: Blocking) -> str:
         func = ctx.function()
         name = func.name if func is not None else "?"
@@ -364,6 +368,6 @@ class DirectBlockingCall:
         if func is not None and (ctx.routes_of(func.node) or ctx.is_dependency(func.node)):
             extra = f", or make `{name}` a plain `def` so FastAPI runs it in the threadpool"
         return (
-            f"`{call_name(ctx, node)}()` blocks the event loop inside {where} ({self.what}); "
+            f"`{call_name(ctx, node)}()` blocks the event loop inside {where} ({self.describe(target)}); "
             f"use {fact.instead}{extra}."
         )

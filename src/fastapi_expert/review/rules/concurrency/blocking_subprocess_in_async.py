@@ -7,6 +7,26 @@ from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.concurrency._blocking import DirectBlockingCall
 from fastapi_expert.types import Severity
 
+_WAITS = "waits for the process to finish"
+# What each call does while it holds the event loop.
+_WHAT: dict[str, str] = {
+    "subprocess.run": _WAITS,
+    "subprocess.call": _WAITS,
+    "subprocess.check_call": _WAITS,
+    "subprocess.check_output": _WAITS,
+    "subprocess.getoutput": "runs a shell and waits for the command to finish",
+    "subprocess.getstatusoutput": "runs a shell and waits for the command to finish",
+    "subprocess.Popen": "forks and starts a process synchronously",
+    "subprocess.Popen.communicate": _WAITS,
+    "subprocess.Popen.wait": _WAITS,
+    "os.system": "runs a shell and waits for the command to finish",
+    "os.popen": "forks and starts a shell synchronously",
+    "os.wait": "waits for a child process to exit",
+    "os.waitpid": "waits for a child process to exit",
+    "builtins.input": "waits for terminal input",
+}
+_SHELL = frozenset({"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput"})
+
 
 class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
     """Flags subprocess calls, `os.system`/`os.popen` and `input()` made directly in an `async def`.
@@ -18,11 +38,17 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
     import alias. `asyncio.create_subprocess_exec` and calls handed to a
     worker thread are not flagged.
 
+    The message says what each call does: `run()`/`call()`/`check_*()` wait
+    for the process, `Popen()` forks and starts one synchronously,
+    `os.system()` runs a shell and waits, `input()` waits for terminal input.
+
     ## Why is this bad?
-    These calls wait for another process (or for a terminal that a server
-    does not have) while holding the event loop: a thumbnail conversion or a
-    `git` call of a few seconds freezes every request on the worker for those
-    seconds. `asyncio.create_subprocess_exec(...)` followed by
+    These calls hold the event loop while the operating system forks and
+    starts a process, while another process runs to completion, or while
+    waiting for a terminal that a server does not have: a thumbnail
+    conversion or a `git` call of a few seconds freezes every request on the
+    worker for those seconds, and even a bare `Popen()` costs a synchronous
+    fork/exec per call. `asyncio.create_subprocess_exec(...)` followed by
     `await proc.communicate()` waits without blocking; `anyio.run_process` is
     the AnyIO equivalent.
 
@@ -108,14 +134,42 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
             """,
             lines=(5, 6, 7),
         ),
+        Invalid(
+            """
+            import subprocess
+            import sys
+
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/sandboxes")
+
+            @router.post("/{sandbox_id}/start", status_code=202)
+            async def start_sandbox(sandbox_id: str) -> dict[str, int]:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "sandbox.server", "--id", sandbox_id],
+                    stdout=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+                return {"pid": process.pid}
+            """,
+            lines=(10,),
+        ),
     )
 
+    def describe(self, target: str) -> str:
+        return _WHAT.get(target, self.what)
+
     def message(self, ctx: FileContext, node: ast.Call, target: str, fact: Blocking) -> str:
-        if target != "builtins.input":
-            return super().message(ctx, node, target, fact)
         func = ctx.function()
         name = func.name if func is not None else "?"
-        return (
-            f"`input()` blocks the event loop inside `async def {name}` waiting for a terminal a server "
-            "does not have; take the value from the request or the settings."
-        )
+        if target == "builtins.input":
+            return (
+                f"`input()` blocks the event loop inside `async def {name}` (waits for terminal input, "
+                "and a server has no terminal); take the value from the request or the settings."
+            )
+        message = super().message(ctx, node, target, fact)
+        if target in _SHELL:
+            message = message.replace(
+                "`asyncio.create_subprocess_exec(...)`", "`asyncio.create_subprocess_shell(...)`", 1
+            )
+        return message

@@ -128,10 +128,98 @@ def _roots(project: Project) -> Iterator[tuple[FunctionInfo, str]]:
                 yield method, "dependency"
 
 
+def _unset_names(test: ast.expr) -> set[str]:
+    """Names a test checks to be unset: `x is None`, `x == None`, `not x` (in `and`/`or` too)."""
+    if isinstance(test, ast.BoolOp):
+        return {n for value in test.values for n in _unset_names(value)}
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Name):
+        return {test.operand.id}
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Is | ast.Eq)
+        and isinstance(test.left, ast.Name)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        return {test.left.id}
+    return set()
+
+
+def _set_names(test: ast.expr) -> set[str]:
+    """Names a test checks to be set: `x is not None`, `x`."""
+    if isinstance(test, ast.Name):
+        return {test.id}
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return {n for value in test.values for n in _set_names(value)}
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.IsNot | ast.NotEq)
+        and isinstance(test.left, ast.Name)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        return {test.left.id}
+    return set()
+
+
+def lazy_singleton_calls(func: FunctionInfo) -> set[int]:
+    """Ids of the calls whose result a function keeps in a `global` (or `nonlocal`)
+    name only while that name is unset: the lazy singleton
+
+        global _db
+        if _db is None:
+            _db = Database(url)      # runs once per process
+
+    (also after an early `if _db is not None: return _db`)."""
+    cached: set[int] | None = getattr(func.node, "_fx_lazy_singleton_calls", None)
+    if cached is not None:
+        return cached
+    declared: set[str] = set()
+    for node in own_nodes(func.node):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+    out: set[int] = set()
+
+    def block(stmts: list[ast.stmt], guarded: set[str]) -> None:
+        guarded = set(guarded)
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if any(isinstance(t, ast.Name) and t.id in declared and t.id in guarded for t in targets):
+                    out.update(id(n) for n in ast.walk(stmt.value) if isinstance(n, ast.Call))
+            elif isinstance(stmt, ast.If):
+                unset = _unset_names(stmt.test) & declared
+                present = _set_names(stmt.test) & declared
+                block(stmt.body, guarded | unset)
+                block(stmt.orelse, guarded | present)
+                if present and stmt.body and isinstance(stmt.body[-1], ast.Return | ast.Raise):
+                    guarded |= present
+                if unset and stmt.orelse and isinstance(stmt.orelse[-1], ast.Return | ast.Raise):
+                    guarded |= unset
+            elif isinstance(stmt, ast.With | ast.AsyncWith | ast.For | ast.AsyncFor | ast.While):
+                block(stmt.body, guarded)
+                block(getattr(stmt, "orelse", []), guarded)
+            elif isinstance(stmt, ast.Try):
+                block(stmt.body, guarded)
+                for handler in stmt.handlers:
+                    block(handler.body, guarded)
+                block(stmt.orelse, guarded)
+                block(stmt.finalbody, guarded)
+
+    if declared:
+        block(func.node.body, set())
+    holder: ast.AST = func.node
+    holder._fx_lazy_singleton_calls = out  # type: ignore[attr-defined]
+    return out
+
+
 def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
     """Every function that runs once per HTTP request: route endpoints, dependencies,
     and plain project functions they call (up to `MAX_DEPTH` calls down, not through
-    cached functions). Keyed by the function's node; computed once per project."""
+    cached functions nor through a call kept in a lazily set `global`, see
+    `lazy_singleton_calls`). Keyed by the function's node; computed once per project."""
     cached = _SCOPES.get(project)
     if cached is not None:
         return cached
@@ -148,9 +236,10 @@ def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
         func, scope = queue.popleft()
         if len(scope.via) >= MAX_DEPTH:
             continue
+        once = lazy_singleton_calls(func)
         for site in graph.sites_of(func):
             callee = site.callee
-            if callee is None or callee.node in scopes or is_cached(callee):
+            if callee is None or callee.node in scopes or is_cached(callee) or id(site.node) in once:
                 continue
             below = RequestScope(scope.root, scope.kind, (*scope.via, site))
             scopes[callee.node] = below

@@ -64,7 +64,11 @@ class EnginePerRequest(Rule):
     endpoint, in a dependency, or in a project function one of them calls. A
     client that is kept for reuse (assigned to `app.state`, `self.…` or a
     `global`, or built in an `@lru_cache` function) is not flagged, nor is
-    `Redis(connection_pool=pool)` on a shared pool.
+    `Redis(connection_pool=pool)` on a shared pool. The lazy singleton is
+    recognised through calls too: a function called as
+    `global _db; if _db is None: _db = get_new_db()` (or after an early
+    `if _db is not None: return _db`) runs once per process, so the engine it
+    (or a constructor it calls) creates is not per request.
 
     ## Why is this bad?
     Each of these objects owns a connection pool. Building one per request opens
@@ -136,6 +140,49 @@ class EnginePerRequest(Rule):
             def counter(r: redis.Redis = Depends(get_redis)):
                 return {"hits": r.incr("hits"), "dbs": get_mongo().list_database_names()}
             """
+        ),
+        Valid(
+            """
+            from fastapi import Depends, FastAPI
+
+            from app.db import get_session
+
+            app = FastAPI()
+
+            @app.get("/runs")
+            async def list_runs(session=Depends(get_session)) -> list[int]:
+                return []
+            """,
+            filename="app/main.py",
+            files={
+                "app/db.py": """
+                    from typing import Optional
+
+                    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+                    DATABASE_URL = "postgresql+asyncpg://app@db/app"
+
+                    class Database:
+                        def __init__(self, url: str) -> None:
+                            self.engine = create_async_engine(url, pool_size=10)
+                            self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+                    _db: Optional[Database] = None
+
+                    def get_new_db() -> Database:
+                        return Database(DATABASE_URL)
+
+                    def get_db() -> Database:
+                        global _db
+                        if _db is None:
+                            _db = get_new_db()
+                        return _db
+
+                    async def get_session():
+                        async with get_db().sessions() as session:
+                            yield session
+                """
+            },
         ),
     )
     invalid = (

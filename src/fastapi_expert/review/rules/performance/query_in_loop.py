@@ -114,6 +114,30 @@ def _batched(call: ast.Call, names: set[str]) -> bool:
     return False
 
 
+_BATCH_WORDS = ("chunk", "batch")
+
+
+def _over_batches(ctx: FileContext, iterable: ast.expr | None) -> bool:
+    """A loop over a chunking helper (`chunks(ids, 1000)`, `itertools.batched(...)`,
+    `more_itertools.chunked(...)`, `session.scalars(...).partitions(...)`): each
+    iteration is one batch, the batching the rule asks for."""
+    if not isinstance(iterable, ast.Call):
+        return False
+    func = iterable.func
+    names: list[str] = []
+    if isinstance(func, ast.Name):
+        names.append(func.id)
+    elif isinstance(func, ast.Attribute):
+        names.append(func.attr)
+    if isinstance(func, ast.Name | ast.Attribute):
+        resolved = ctx.resolve(func)
+        if resolved:
+            names.append(resolved.rsplit(".", 1)[-1])
+    return any(word in name.lower() for name in names for word in _BATCH_WORDS) or (
+        isinstance(func, ast.Attribute) and func.attr == "partitions"
+    )
+
+
 def _call_text(ctx_segment: str) -> str:
     text = ctx_segment if len(ctx_segment) <= 40 and "\n" not in ctx_segment else ctx_segment.rsplit(".", 1)[-1]
     return f"{text}()"
@@ -133,8 +157,11 @@ class QueryInLoop(Rule):
     reported as a write per row (use one executemany call instead). Not flagged:
     loops over a literal collection or `range(<constant>)`, `for _ in range(n)`,
     loops that `break` or `return` (retries, searches, paging), batch queries
-    that filter with `.in_(<loop variable>)`, and `session.add(obj)` in a loop
-    (no I/O until the flush).
+    that filter with `.in_(<loop variable>)`, loops over a chunking helper
+    (`chunks(ids, 1000)`, `itertools.batched(...)`, `more_itertools.chunked(...)`,
+    any call whose name contains `chunk` or `batch`: one query per batch is the
+    batching this rule recommends), and `session.add(obj)` in a loop (no I/O
+    until the flush).
 
     ## Why is this bad?
     One query per row turns a page of 100 items into 101 round trips to the
@@ -191,6 +218,45 @@ class QueryInLoop(Rule):
                     await session.execute(select(model).limit(1))
                 return found
             """
+        ),
+        Valid(
+            """
+            from itertools import batched
+
+            from sqlalchemy import delete, select
+            from sqlalchemy.orm import Session
+
+            from app.models import DagRun, TaskInstance
+
+            def chunks(items: list[str], size: int):
+                for i in range(0, len(items), size):
+                    yield items[i : i + size]
+
+            def clear_task_instances(tis: list[TaskInstance], session: Session) -> None:
+                for row in session.scalars(select(TaskInstance).where(TaskInstance.id.in_([t.id for t in tis]))):
+                    session.delete(row)
+
+            def clear_runs(session: Session, run_ids: list[str]) -> int:
+                cleared = 0
+                for chunk in chunks(run_ids, 1000):
+                    tis = session.scalars(select(TaskInstance).where(TaskInstance.run_id.in_(chunk))).all()
+                    clear_task_instances(list(tis), session=session)
+                    cleared += len(tis)
+                for group in batched(run_ids, 500):
+                    session.execute(delete(DagRun).where(DagRun.run_id.in_(group)))
+                return cleared
+            """,
+            filename="app/service.py",
+            files={
+                "app/models.py": """
+                    class TaskInstance:
+                        id = 0
+                        run_id = ""
+
+                    class DagRun:
+                        run_id = ""
+                """
+            },
         ),
     )
     invalid = (
@@ -271,7 +337,7 @@ class QueryInLoop(Rule):
         if func is None or ctx.module.is_test:
             return
         iterable = loop_iter(loop)
-        if is_fixed_iteration(ctx, iterable):
+        if is_fixed_iteration(ctx, iterable) or _over_batches(ctx, iterable):
             return
         names = loop_targets(loop)
         if (

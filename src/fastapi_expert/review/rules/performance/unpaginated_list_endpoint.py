@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from collections.abc import Iterator
 
 from fastapi_expert.review.model.fastapi_model import Route
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import keyword_value, literal_str
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import chain_root, session_method
 from fastapi_expert.types import Severity
@@ -28,6 +30,58 @@ _PAGINATION_WORDS = frozenset(
 _BOUNDING_METHODS = frozenset({"limit", "offset", "slice", "paginate", "fetchmany", "partitions"})
 _SQL_LIMIT = re.compile(r"\b(limit|fetch\s+first|top)\b", re.IGNORECASE)
 _SQL_START = ("SELECT", "WITH")
+
+
+_FACTORY_PREFIXES: weakref.WeakKeyDictionary[Project, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _factory_prefixes(project: Project) -> dict[str, str]:
+    """Router factory qualname -> the prefix it is included under:
+    `app.include_router(init_scope_router(repo), prefix="/scopes")`. Computed
+    once per project, and only when a route's path is otherwise empty."""
+    cached = _FACTORY_PREFIXES.get(project)
+    if cached is not None:
+        return cached
+    out: dict[str, str] = {}
+    for module in project.modules:
+        for node in ast.walk(module.tree):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "include_router"
+                and node.args
+                and isinstance(node.args[0], ast.Call)
+                and isinstance(node.args[0].func, ast.Name | ast.Attribute)
+            ):
+                continue
+            factory = project.resolve(module, node.args[0].func)
+            prefix = literal_str(keyword_value(node, "prefix"))
+            if factory and prefix:
+                out.setdefault(factory, prefix)
+    _FACTORY_PREFIXES[project] = out
+    return out
+
+
+def route_path(project: Project, route: Route) -> str:
+    """The path a client calls: the route's full path (with the prefixes of the
+    routers it is included in), else its router's prefix + its path, else the
+    prefix a router factory enclosing the endpoint is included under."""
+    path = route.path or ""
+    full = next((p for p in route.full_paths if p), None)
+    if full is not None:
+        return full
+    obj = project.fastapi.objects.get(route.router)
+    if obj is not None and obj.prefix + path:
+        return obj.prefix + path
+    if path:
+        return path
+    func = route.endpoint.parent if route.endpoint is not None else None
+    while func is not None:
+        prefix = _factory_prefixes(project).get(func.qualname)
+        if prefix:
+            return prefix + path
+        func = func.parent
+    return ""
 
 
 def _words(name: str) -> set[str]:
@@ -182,6 +236,9 @@ class UnpaginatedListEndpoint(Rule):
     `.slice()`, no slice, no primary-key filter and no `LIMIT` in SQL anywhere in
     the endpoint, while neither the endpoint nor its dependencies take a
     pagination parameter (`limit`, `offset`, `cursor`, `page`, `size`, ...).
+    The message names the route by the path a client calls, with the prefixes
+    of `include_router` (also for a router built in a factory function and
+    included as `include_router(init_router(...), prefix="/scopes")`).
 
     ## Why is this bad?
     The response grows with the table: fine with 50 rows in development, a
@@ -271,6 +328,32 @@ class UnpaginatedListEndpoint(Rule):
             """,
             lines=(10,),
         ),
+        Invalid(
+            """
+            from fastapi import APIRouter, FastAPI
+            from pydantic import BaseModel
+
+            class Scope(BaseModel):
+                scope_id: str
+
+            class ScopeRepository:
+                async def all(self) -> list[Scope]:
+                    return []
+
+            def init_scope_router(scopes: ScopeRepository) -> APIRouter:
+                router = APIRouter()
+
+                @router.get("", response_model=list[Scope])
+                async def get_all_scopes() -> list[Scope]:
+                    return await scopes.all()
+
+                return router
+
+            app = FastAPI()
+            app.include_router(init_scope_router(ScopeRepository()), prefix="/scopes", tags=["Scopes"])
+            """,
+            lines=(16,),
+        ),
     )
 
     def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
@@ -298,9 +381,11 @@ class UnpaginatedListEndpoint(Rule):
         if fetch is None:
             return
         call, what = fetch
+        path = route_path(project, routes[0])
+        shown = f"`{path}`" if path else 'the root path (`""`) of its router'
         ctx.report(
             call,
-            f"GET `{routes[0].display_path}` returns every row ({what} with no limit) and has no "
+            f"GET {shown} returns every row ({what} with no limit) and has no "
             "`limit`/`offset`/`cursor` parameter; add bounded pagination parameters "
             "(e.g. `limit: int = Query(50, le=100)`) and apply them to the query.",
         )

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi_expert.review.model.fastapi_model import Route
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 
 MODEL_BASES = frozenset(
@@ -296,6 +296,51 @@ def param_kind(project: Project, module: ModuleInfo, expr: ast.expr | None) -> t
     return None
 
 
+_DEPENDENCY_KINDS = frozenset({"depends", "security"})
+
+
+def _returned_dependency(project: Project, func: FunctionInfo) -> ast.Call | None:
+    """The `Depends(...)` / `Security(...)` a project function returns (a factory
+    such as `def LimitBody(): ...; return Depends(get_limit)`), if every return does."""
+    found: ast.Call | None = None
+    local: dict[str, ast.expr] = {}
+    returns: list[ast.expr] = []
+    for node in own_nodes(func.node):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            local[node.targets[0].id] = node.value
+        elif isinstance(node, ast.Return) and node.value is not None:
+            returns.append(node.value)
+    for returned in returns:
+        value = local.get(returned.id, returned) if isinstance(returned, ast.Name) else returned
+        kind = param_kind(project, func.module, value)
+        if kind is None or kind[0] not in _DEPENDENCY_KINDS:
+            return None
+        found = found or kind[1]
+    return found
+
+
+def default_dependency(project: Project, module: ModuleInfo, default: ast.expr | None) -> tuple[str, ast.Call] | None:
+    """A default that is a dependency although it is not spelled `Depends(...)` here:
+    a module-level alias (`CurrentUser = Depends(get_user)`, also imported), or a
+    call to a project function that returns one (`limit: int = LimitBody()`)."""
+    if isinstance(default, ast.Name | ast.Attribute):
+        sym = project.lookup(project.resolve(module, default))
+        if isinstance(sym, tuple):
+            alias_module, value = sym
+            kind = param_kind(project, alias_module, value)
+            if kind is not None and kind[0] in _DEPENDENCY_KINDS:
+                return kind
+    elif isinstance(default, ast.Call) and isinstance(default.func, ast.Name | ast.Attribute):
+        sym = project.lookup(project.resolve(module, default.func))
+        if isinstance(sym, FunctionInfo):
+            call = _returned_dependency(project, sym)
+            if call is not None:
+                kind_name = param_kind(project, sym.module, call)
+                if kind_name is not None:
+                    return kind_name
+    return None
+
+
 def parameters(project: Project, func: FunctionInfo) -> list[Param]:
     module = func.module
     args = func.node.args
@@ -320,6 +365,11 @@ def parameters(project: Project, func: FunctionInfo) -> list[Param]:
                 if found is not None:
                     break
         kind, marker = found if found is not None else (None, None)
+        if kind is None:
+            aliased = default_dependency(project, module, default)
+            if aliased is not None:
+                # the marker lives in another function or module: not for fixes
+                kind, marker, in_default = aliased[0], None, False
         out.append(Param(arg, default, kind, marker, in_default, inner_module, inner, meta))
     return out
 

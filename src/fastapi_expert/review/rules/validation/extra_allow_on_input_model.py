@@ -28,7 +28,10 @@ class ExtraAllowOnInputModel(Rule):
     `class M(BaseModel, extra="allow")`, or v1's `class Config: extra = "allow"`
     / `Extra.allow`, when the model (or a project subclass of it) is the body
     of some route, or is named like an input model (`*Create`, `*Update`,
-    `*In`, `*Input`, `*Request`, `*Payload`, `*Patch`).
+    `*In`, `*Input`, `*Request`, `*Payload`, `*Patch`). A parameter whose
+    default is a dependency is not a body, also when the `Depends(...)` is a
+    module-level alias (`token: Token = CurrentToken`, imported or not) or is
+    returned by a project function (`limit: int = LimitBody()`).
 
     ## Why is this bad?
     With `extra="allow"` every key the client sends is kept on the model and
@@ -85,6 +88,44 @@ class ExtraAllowOnInputModel(Rule):
                 model_config = ConfigDict(extra="allow")
                 status: str
             """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            from app.security import CurrentTIToken, TIToken
+
+            app = FastAPI()
+
+            class TIStatePut(BaseModel):
+                state: str
+
+            @app.put("/task-instances/{ti_id}/state", status_code=204)
+            def put_state(ti_id: str, body: TIStatePut, token: TIToken = CurrentTIToken) -> None:
+                return None
+            """,
+            filename="app/main.py",
+            files={
+                "app/security.py": """
+                    from fastapi import Depends
+                    from pydantic import BaseModel, ConfigDict
+
+                    class TIClaims(BaseModel):
+                        # claims of a JWT we verified: not a request body
+                        model_config = ConfigDict(extra="allow")
+                        sub: str
+
+                    class TIToken(BaseModel):
+                        id: str
+                        claims: TIClaims
+
+                    def require_auth() -> TIToken:
+                        return TIToken(id="ti", claims=TIClaims(sub="ti"))
+
+                    CurrentTIToken: TIToken = Depends(require_auth)
+                """
+            },
         ),
     )
     invalid = (

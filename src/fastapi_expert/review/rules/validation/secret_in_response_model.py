@@ -57,6 +57,12 @@ _SUFFIXES: tuple[tuple[str, str | None], ...] = (
 # a field of these types is a flag or a count about the secret, not the secret
 _NOT_A_VALUE = frozenset({"builtins.bool", "builtins.int", "builtins.float", "datetime.datetime", "datetime.date"})
 _NOT_SECRET_TOKENS = frozenset({"page", "cursor", "continuation", "pagination", "next", "prev", "previous", "sync"})
+# an LLM tokenizer's special vocabulary tokens (`eos_token = "</s>"`), not credentials
+_VOCABULARY_TOKENS = frozenset(
+    {"eos", "bos", "pad", "unk", "sep", "cls", "mask", "eot", "sos", "special", "stop", "start", "end", "vocab"}
+)
+# counts and ids of LLM tokens (`max_tokens`, `token_count`, `eos_token_id`)
+_TOKEN_COUNT_WORDS = frozenset({"max", "min", "num", "count", "counts", "id", "ids", "limit", "total", "usage", "len", "length"})
 _TOKEN_CONTEXT = frozenset({"token", "auth", "login", "session", "oauth", "refresh", "credential", "credentials", "signin"})
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
@@ -68,6 +74,9 @@ def _words(name: str) -> set[str]:
 def secret_kind(field_name: str) -> tuple[bool, str | None]:
     """(is it a secret, the word that legitimises it in a model's name)."""
     name = field_name.lower()
+    words = set(name.split("_"))
+    if words & {"token", "tokens"} and words & (_VOCABULARY_TOKENS | _TOKEN_COUNT_WORDS):
+        return False, None  # `eos_token`, `pad_token_id`, `max_tokens`, `num_tokens`
     if name in _EXACT:
         return True, _EXACT[name]
     for suffix, word in _SUFFIXES:
@@ -125,7 +134,9 @@ class SecretInResponseModel(Rule):
     `Login`, `Session`..., or it has a `token_type` field), and a secret in a
     model whose name announces it (`ApiKeyCreated.api_key`, shown once on
     creation). Pagination tokens (`next_page_token`, `cursor_token`) are not
-    secrets.
+    secrets, nor are a language model's vocabulary tokens and token counts
+    (`eos_token`, `bos_token`, `pad_token`, `unk_token`, `*_token_id`,
+    `max_tokens`, `token_count`, `num_tokens`).
 
     ## Why is this bad?
     A response model is a whitelist of what leaves the server: every field in
@@ -192,6 +203,38 @@ class SecretInResponseModel(Rule):
             @app.get("/integrations/{integration_id}")
             def get_integration(integration_id: int) -> IntegrationRead:
                 ...
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+            class ChatTemplate(BaseModel):
+                eos_token: str | None = None
+                bos_token: str | None = None
+                pad_token: str | None = None
+                unk_token: str | None = None
+
+            class ServiceModel(BaseModel):
+                name: str
+                chat_template: ChatTemplate | None = None
+                eos_token_id: int | None = None
+                max_tokens: int = 4096
+
+            class CompletionUsage(BaseModel):
+                token_count: int
+                num_tokens: list[int]
+
+            @app.get("/models", response_model=list[ServiceModel])
+            def list_models() -> list[ServiceModel]:
+                return []
+
+            @app.get("/usage", response_model=CompletionUsage)
+            def usage() -> CompletionUsage:
+                return CompletionUsage(token_count=0, num_tokens=[])
             """
         ),
     )

@@ -48,7 +48,10 @@ class UnboundedPageSize(Rule):
     `max_results`) that have no `le=`/`lt=` bound: not in `Query(...)`, not in
     `Annotated[int, Query(...)]` / `Field(...)` / `annotated_types.Le`, not a
     `conint(le=...)`, and not clamped in the body (`min(limit, 100)`, or a
-    comparison that rejects large values).
+    comparison that rejects large values). A page size whose default is a
+    dependency (`Depends(...)`, a module-level alias of one, or a call to a
+    project function that returns one, like `limit: int = LimitBody()`) is
+    bounded in that dependency's code and is not flagged.
 
     ## Why is this bad?
     The client chooses the value: `?limit=10000000` makes the database read,
@@ -113,6 +116,37 @@ class UnboundedPageSize(Rule):
             def items_by_count(cart_id: int, count: int):
                 return {"count": count}
             """
+        ),
+        Valid(
+            """
+            from fastapi import Body, FastAPI
+
+            from app import dependencies
+
+            app = FastAPI()
+
+            @app.post("/flow_runs/filter")
+            async def read_flow_runs(limit: int = dependencies.LimitBody(), offset: int = Body(0, ge=0)) -> list[int]:
+                return []
+            """,
+            filename="app/main.py",
+            files={
+                "app/dependencies.py": """
+                    from fastapi import Body, Depends, HTTPException
+
+                    DEFAULT_LIMIT = 200
+
+                    def LimitBody():
+                        def get_limit(limit: int = Body(None, description="page size")) -> int:
+                            if limit is None:
+                                return DEFAULT_LIMIT
+                            if limit > DEFAULT_LIMIT or limit < 0:
+                                raise HTTPException(422, f"Invalid limit: must be between 0 and {DEFAULT_LIMIT}")
+                            return limit
+
+                        return Depends(get_limit)
+                """
+            },
         ),
     )
     invalid = (

@@ -1,0 +1,73 @@
+"""The wording of messages that were wrong on real code (benchmarks/SAMPLE.md):
+the rule examples check *where* a rule fires, these check *what it says*."""
+
+from __future__ import annotations
+
+from fastapi_expert.config import Config
+from fastapi_expert.review.engine import review_sources
+from fastapi_expert.review.registry import all_rules
+from fastapi_expert.review.rules.base import Invalid
+
+
+def _messages(code: str, example: Invalid) -> dict[int, str]:
+    result = review_sources(example.sources, Config(select=(code,)))
+    return {f.location.line: f.message for f in result.findings if f.code == code and f.path == example.filename}
+
+
+def _invalid(code: str, needle: str) -> Invalid:
+    rule = next(r for r in all_rules() if r.code == code)
+    return next(e for e in rule.invalid if needle in e.source)
+
+
+def test_fx504_names_the_prefixed_path_of_an_empty_route_path() -> None:
+    # `@router.get("")` on a router built in a factory and included with a prefix
+    example = _invalid("FX504", "init_scope_router")
+    messages = _messages("FX504", example)
+    assert list(messages) == [16]
+    assert messages[16].startswith("GET `/scopes` returns every row"), messages[16]
+    assert "GET ``" not in messages[16]
+
+
+def test_fx504_names_the_router_prefix() -> None:
+    example = _invalid("FX504", 'APIRouter(prefix="/orders")')
+    messages = _messages("FX504", example)
+    assert messages[10].startswith("GET `/orders/` returns every row"), messages[10]
+
+
+def test_fx205_words_each_process_call_by_what_it_does() -> None:
+    example = _invalid("FX205", "Popen")
+    messages = _messages("FX205", example)
+    assert "(runs a shell and waits for the command to finish)" in messages[5], messages[5]
+    assert "asyncio.create_subprocess_shell" in messages[5], messages[5]
+    assert "(forks and starts a process synchronously)" in messages[6], messages[6]
+    assert "waits" not in messages[6], messages[6]
+    assert "(waits for the process to finish)" in messages[7], messages[7]
+
+
+def test_fx205_popen_starts_a_process() -> None:
+    example = _invalid("FX205", "start_sandbox")
+    messages = _messages("FX205", example)
+    assert list(messages) == [10]
+    assert (
+        "`subprocess.Popen()` blocks the event loop inside `async def start_sandbox` "
+        "(forks and starts a process synchronously)"
+    ) in messages[10], messages[10]
+    assert "asyncio.create_subprocess_exec" in messages[10], messages[10]
+
+
+def test_fx205_run_waits_for_the_process() -> None:
+    example = _invalid("FX205", "sp.run(")
+    messages = _messages("FX205", example)
+    assert "`sp.run()` blocks the event loop inside `async def thumbnail` (waits for the process to finish)" in messages[9]
+
+
+def test_fx205_input_waits_for_terminal_input() -> None:
+    example = Invalid(
+        """
+        async def confirm_reset() -> bool:
+            return input("Reset the index? [y/N] ") == "y"
+        """,
+        lines=(2,),
+    )
+    messages = _messages("FX205", example)
+    assert "waits for terminal input" in messages[2], messages[2]
