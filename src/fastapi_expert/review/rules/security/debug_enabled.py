@@ -1,16 +1,52 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 
 from fastapi_expert.review.model.fastapi_model import APP_CLASSES
 from fastapi_expert.review.model.module import ClassInfo
 from fastapi_expert.review.rules._util import is_true, keyword
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.security._web import delete_argument_edit, emit, in_main_guard
+from fastapi_expert.review.rules.security._web import (
+    delete_argument_edit,
+    emit,
+    in_main_guard,
+    words,
+)
 from fastapi_expert.types import Fix, Severity
 
 _APP_CLASSES = APP_CLASSES | {"starlette.applications.Starlette", "starlette.Starlette"}
 _UVICORN = frozenset({"uvicorn.run", "uvicorn.main.run", "uvicorn.Config", "uvicorn.config.Config"})
+# Words of an `if` test that make the branch environment-gated:
+# `if in_debug_mode():`, `if settings.debug:`, `if os.getenv("APP_ENV") == "local":`.
+_ENV_WORDS = frozenset(
+    {"debug", "dev", "development", "env", "environ", "environment", "getenv", "settings",
+     "local", "testing"}
+)
+
+
+def _env_gated(ancestors: Sequence[ast.AST]) -> bool:
+    """Is the node inside an `if` (or conditional expression) whose test reads
+    the environment, the settings or a debug / development flag?"""
+    for node in ancestors:
+        if isinstance(node, ast.If | ast.IfExp) and _mentions_env(node.test):
+            return True
+    return False
+
+
+def _mentions_env(test: ast.expr) -> bool:
+    for node in ast.walk(test):
+        if isinstance(node, ast.Name):
+            text = node.id
+        elif isinstance(node, ast.Attribute):
+            text = node.attr
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        else:
+            continue
+        if set(words(text)) & _ENV_WORDS:
+            return True
+    return False
 
 
 class DebugEnabled(Rule):
@@ -21,7 +57,11 @@ class DebugEnabled(Rule):
     of the app class) and `app.debug = True`, and `uvicorn.run(...)` or
     `uvicorn.Config(...)` with `reload=True` outside an
     `if __name__ == "__main__":` block. Values read from settings
-    (`debug=settings.debug`) are not flagged; test files are skipped.
+    (`debug=settings.debug`) are not flagged, nor is code in a branch gated on
+    the environment: inside an `if` (or conditional expression) whose test
+    mentions debug, dev / development, env / environ / `getenv`, settings,
+    local or testing (`if in_debug_mode():`, `if settings.debug:`,
+    `if os.getenv("APP_ENV") == "local":`). Test files are skipped.
 
     ## Why is this bad?
     With `debug=True`, Starlette's `ServerErrorMiddleware` answers every
@@ -73,6 +113,22 @@ class DebugEnabled(Rule):
 
             app = FastAPI(debug=False)
             """
+        ),
+        Valid(
+            """
+            import os
+
+            from fastapi import FastAPI
+
+            def in_debug_mode() -> bool:
+                return os.getenv("KHOJ_DEBUG", "false").lower() == "true"
+
+            if in_debug_mode():
+                app = FastAPI(debug=True)
+            else:
+                app = FastAPI(docs_url=None, redoc_url=None)
+            """,
+            filename="app/main.py",
         ),
     )
     invalid = (
@@ -140,7 +196,7 @@ class DebugEnabled(Rule):
             return
         if self._is_app_class(target, ctx):
             kw = keyword(node, "debug")
-            if kw is None or not is_true(kw.value):
+            if kw is None or not is_true(kw.value) or _env_gated(ctx.ancestors):
                 return
             edit = delete_argument_edit(ctx, node, kw)
             fix = Fix("Remove `debug=True`", (edit,)) if edit is not None else None
@@ -153,7 +209,7 @@ class DebugEnabled(Rule):
             )
         elif target in _UVICORN:
             kw = keyword(node, "reload")
-            if kw is None or not is_true(kw.value) or in_main_guard(ctx.ancestors):
+            if kw is None or not is_true(kw.value) or in_main_guard(ctx.ancestors) or _env_gated(ctx.ancestors):
                 return
             emit(
                 ctx,
@@ -165,7 +221,7 @@ class DebugEnabled(Rule):
             )
 
     def visit_Assign(self, node: ast.Assign, ctx: FileContext) -> None:
-        if ctx.module.is_test or not is_true(node.value):
+        if ctx.module.is_test or not is_true(node.value) or _env_gated(ctx.ancestors):
             return
         for target in node.targets:
             if not isinstance(target, ast.Attribute) or target.attr != "debug":

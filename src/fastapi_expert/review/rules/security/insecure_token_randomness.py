@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from itertools import pairwise
 
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._web import emit, words
@@ -28,6 +29,19 @@ _PUBLIC_CODES = frozenset(
 )
 # Not secret even though they contain a word above.
 _PUBLIC_NAMES = frozenset({"session_name", "token_type", "token_count", "tokens"})
+# A `uuid4()` named with one of these identifies an owner or a request (`lock_token`,
+# `owner_token`, `trace_token`, `idempotency_token`): it is never checked as a secret.
+_UUID_ID_WORDS = frozenset(
+    {"lock", "locks", "locked", "owner", "ownership", "trace", "tracing", "correlation",
+     "idempotency", "idempotent"}
+)
+
+
+def _uuid_identifier(name: str) -> bool:
+    parts = words(name)
+    if set(parts) & _UUID_ID_WORDS:
+        return True
+    return any(a == "request" and b == "id" for a, b in pairwise(parts))
 
 
 def _secret_name(name: str | None) -> bool:
@@ -71,7 +85,11 @@ class InsecureTokenRandomness(Rule):
     `code`, `session_id`, `nonce`, `password`, `csrf`... (assignment target,
     keyword argument, dict key, or the name of the function returning it).
     `random.SystemRandom()` is not flagged; neither is randomness for
-    non-secrets (`delay = random.uniform(...)`, `id = uuid4()`).
+    non-secrets (`delay = random.uniform(...)`, `id = uuid4()`), nor a
+    `uuid4()` whose name says it identifies a lock owner, a trace or a request
+    (`lock_token`, `owner_token`, `trace_token`, `request_id_token`,
+    `correlation_token`, `idempotency_token`): those are never checked as
+    secrets. (`random` is flagged for such names all the same.)
 
     ## Why is this bad?
     `random` is a Mersenne Twister: after 624 observed 32-bit outputs (a few
@@ -126,6 +144,28 @@ class InsecureTokenRandomness(Rule):
                 return featured if status_code == 200 else []
             """
         ),
+        Valid(
+            """
+            import uuid
+
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.models import ComputeGroup
+
+            async def lock_compute_groups(session: AsyncSession, limit: int = 10) -> list[ComputeGroup]:
+                # Which worker owns the row lock; never sent to or checked against a client.
+                lock_token = uuid.uuid4()
+                query = select(ComputeGroup).where(ComputeGroup.lock_token.is_(None)).limit(limit)
+                rows = (await session.scalars(query)).all()
+                for row in rows:
+                    row.lock_token = lock_token
+                await session.commit()
+                return list(rows)
+            """,
+            filename="app/tasks.py",
+            files={"app/models.py": "class ComputeGroup:\n    lock_token = None\n"},
+        ),
     )
     invalid = (
         Invalid(
@@ -173,7 +213,7 @@ class InsecureTokenRandomness(Rule):
         if kind is None:
             return
         name = self._secret_context(node, ctx)
-        if name is None:
+        if name is None or (kind == "uuid4" and _uuid_identifier(name)):
             return
         called = ast.unparse(node.func)
         func = ctx.function()

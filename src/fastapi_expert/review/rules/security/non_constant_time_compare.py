@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import ast
+import weakref
+from collections import deque
 
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import add_import_edit, module_imports
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.security._crypto import is_test, terminal_name, words
+from fastapi_expert.review.rules.security._crypto import is_test, module_uses, terminal_name, words
 from fastapi_expert.types import Edit, Fix, Severity
 
 _SECRET_LAST = frozenset({"token", "secret", "signature", "hmac", "digest", "hexdigest", "apikey"})
@@ -15,6 +19,62 @@ _NOT_SECRET_QUALIFIERS = frozenset(
     {"cache", "page", "next", "prev", "previous", "continuation", "pagination", "cursor", "sync", "resume", "change", "lexer", "parser"}
 )
 _NOT_VALUES = frozenset({"builtins.len", "builtins.int", "builtins.bool", "builtins.type", "builtins.id", "builtins.hash"})
+
+
+_WEB_PACKAGES = ("fastapi", "starlette")
+_CLI_PACKAGES = ("argparse", "click", "typer")
+
+_REQUEST_CODE: weakref.WeakKeyDictionary[Project, frozenset[ast.AST]] = weakref.WeakKeyDictionary()
+
+
+def _request_functions(project: Project) -> frozenset[ast.AST]:
+    """Nodes of the functions that can run for a request: route endpoints,
+    dependencies (functions, classes and callable instances), middleware, and the
+    project functions they call, at any depth. Computed once per project."""
+    found = _REQUEST_CODE.get(project)
+    if found is not None:
+        return found
+    model = project.fastapi
+    roots: list[FunctionInfo] = [r.endpoint for r in model.routes if r.endpoint is not None]
+    targets = [dep.target for route in model.routes for dep in route.all_dependencies()]
+    targets += [mw.target for mw in model.middleware]
+    for target in targets:
+        symbol = project.lookup(target)
+        if isinstance(symbol, tuple):  # `Depends(checker)` with `checker = RoleChecker(...)`
+            module, value = symbol
+            cls = project.resolve(module, value.func) if isinstance(value, ast.Call) else None
+            symbol = project.lookup(cls)
+        if isinstance(symbol, FunctionInfo):
+            roots.append(symbol)
+        elif isinstance(symbol, ClassInfo):
+            roots.extend(symbol.methods.values())
+    by_node = {f.node: f for f in project.all_functions()}
+    roots.extend(by_node[n] for n in model.dependency_functions if n in by_node)
+    graph = project.calls
+    seen: set[ast.AST] = set()
+    queue: deque[FunctionInfo] = deque()
+    for func in roots:
+        if func.node not in seen:
+            seen.add(func.node)
+            queue.append(func)
+    while queue:
+        for site in graph.sites_of(queue.popleft()):
+            callee = site.callee
+            if callee is not None and callee.node not in seen:
+                seen.add(callee.node)
+                queue.append(callee)
+    found = _REQUEST_CODE[project] = frozenset(seen)
+    return found
+
+
+def _runs_for_request(ctx: FileContext) -> bool:
+    """Can the current node run while serving a request? In a route, dependency or
+    middleware or a function they call, or else anywhere in a web module (imports
+    FastAPI / Starlette) that is not a command-line tool."""
+    func = ctx.function()
+    if func is not None and func.node in _request_functions(ctx.project):
+        return True
+    return module_uses(ctx, _WEB_PACKAGES) and not module_uses(ctx, _CLI_PACKAGES)
 
 
 def is_secret_value_name(name: str | None) -> bool:
@@ -82,7 +142,12 @@ class NonConstantTimeCompare(Rule):
     `if`, `while`, `assert`, `return` or conditional expression. Comparisons
     passed to a call (SQLAlchemy `.where(ApiKey.key_hash == digest)`) are SQL,
     not Python string comparison, and are not flagged; nor is `token_type ==
-    "bearer"`. Test files are skipped.
+    "bearer"`. Only code that can run for a request is checked: a route
+    endpoint, a dependency, a middleware, a project function any of them calls
+    (at any depth), or any code of a module that imports FastAPI or Starlette
+    and is not a command-line tool (`argparse`, `click`, `typer`). A CLI
+    comparing the token of its own config file with its argument is not
+    flagged: nobody can time it. Test files are skipped.
 
     ## Why is this bad?
     `==` on strings and bytes returns at the first differing character, so the
@@ -153,6 +218,37 @@ class NonConstantTimeCompare(Rule):
             """,
             filename="tests/test_auth.py",
         ),
+        Valid(
+            """
+            import argparse
+
+            from app.config import load_config, save_config
+
+            def configure(args: argparse.Namespace) -> None:
+                config = load_config()
+                current = config.projects.get(args.name)
+                if current is not None and current.token != args.token:
+                    answer = input(f"Replace the token of project {args.name}? [y/N] ")
+                    if answer.strip().lower() != "y":
+                        return
+                config.projects[args.name] = args
+                save_config(config)
+
+            def main() -> None:
+                parser = argparse.ArgumentParser(prog="orders")
+                parser.add_argument("--name", required=True)
+                parser.add_argument("--token", required=True)
+                configure(parser.parse_args())
+            """,
+            filename="app/cli.py",
+            files={
+                "app/config.py": (
+                    "class Config:\n    projects: dict = {}\n\n"
+                    "def load_config() -> Config:\n    return Config()\n\n"
+                    "def save_config(config: Config) -> None:\n    pass\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -208,6 +304,54 @@ class NonConstantTimeCompare(Rule):
                 return secrets.compare_digest(expected, request.headers.get("X-Signature", ""))
             """,
         ),
+        Invalid(
+            """
+            import os
+
+
+            def key_matches(presented: str) -> bool:
+                expected_api_key = os.environ["SERVICE_API_KEY"]
+                return presented == expected_api_key
+
+
+            def rotation_needed(stored_token: str, new_token: str) -> bool:
+                # Called by the key-rotation script only: never runs for a request.
+                return stored_token != new_token
+            """,
+            lines=(6,),
+            filename="app/keys.py",
+            files={
+                "app/main.py": """
+                    from fastapi import Depends, FastAPI, Header, HTTPException
+
+                    from app.keys import key_matches
+
+                    app = FastAPI()
+
+                    def require_service_key(x_api_key: str = Header()) -> None:
+                        if not key_matches(x_api_key):
+                            raise HTTPException(status_code=401, detail="Invalid API key")
+
+                    @app.post("/jobs", dependencies=[Depends(require_service_key)])
+                    def enqueue(job: dict) -> dict:
+                        return job
+                    """,
+            },
+            fixed="""
+            import os
+            import secrets
+
+
+            def key_matches(presented: str) -> bool:
+                expected_api_key = os.environ["SERVICE_API_KEY"]
+                return secrets.compare_digest(presented, expected_api_key)
+
+
+            def rotation_needed(stored_token: str, new_token: str) -> bool:
+                # Called by the key-rotation script only: never runs for a request.
+                return stored_token != new_token
+            """,
+        ),
     )
 
     def visit_Compare(self, node: ast.Compare, ctx: FileContext) -> None:
@@ -219,7 +363,7 @@ class NonConstantTimeCompare(Rule):
         if any(_is_cursor_name(terminal_name(s)) for s in (left, right)):
             return  # `cache_token != current_token`: a version or page cursor
         secret = next((s for s in (left, right) if is_secret_value_name(terminal_name(s))), None)
-        if secret is None or not _in_test_position(ctx, node):
+        if secret is None or not _in_test_position(ctx, node) or not _runs_for_request(ctx):
             return
         other = right if secret is left else left
         other_name = terminal_name(other) or ""

@@ -19,6 +19,22 @@ _STORED_WORDS = frozenset(
 )
 # Words of a second password field in a form: "passwords must match" checks compare these.
 _CONFIRM_WORDS = frozenset({"confirm", "confirmation", "confirmed", "repeat", "repeated", "again", "retype", "verify", "verification", "check", "2", "two"})
+# Class-name words of a model of people who log in: their password must be hashed.
+_ACCOUNT_CLASS_WORDS = frozenset(
+    {"user", "users", "account", "accounts", "member", "members", "customer", "customers",
+     "admin", "admins", "administrator", "person", "profile", "employee", "staff",
+     "subscriber", "player", "student", "patient", "principal", "login", "identity"}
+)
+# Fields that identify a person who logs in.
+_ACCOUNT_FIELDS = frozenset({"email", "email_address", "username", "user_name", "login", "login_name"})
+# Class-name words of a credential this app uses to log in to *another* system: it
+# must stay reversible (encrypted, not hashed).
+_OUTBOUND_CLASS_WORDS = frozenset(
+    {"connection", "connections", "conn", "credential", "credentials", "cred", "creds",
+     "datasource", "integration", "integrations", "secret", "secrets", "vault", "keyring",
+     "smtp", "imap", "mailbox", "proxy", "dsn", "broker", "remote", "upstream", "provider",
+     "server", "host", "database", "registry", "mirror", "ftp", "sftp"}
+)
 _ORM_BASES = (
     "sqlalchemy.",
     "tortoise.models.Model",
@@ -60,10 +76,15 @@ class PlaintextPassword(Rule):
     ## What it does
     Finds `==` / `!=` between a password and a stored password
     (`user.password == form_data.password`, `db_user["password"] != password`),
-    an ORM model built with a plain password (`User(email=..., password=body.password)`
-    where `User` is a SQLAlchemy, SQLModel, Tortoise, Beanie, ormar or Django
-    model), and an assignment of a plain password to a record
-    (`user.password = body.password`). A value that goes through a call
+    an ORM model of user accounts built with a plain password
+    (`User(email=..., password=body.password)` where `User` is a SQLAlchemy,
+    SQLModel, Tortoise, Beanie, ormar or Django model named like a user,
+    account, member, customer or admin, or with an `email`, `username` or
+    `login` field), and an assignment of a plain password to such a record
+    (`user.password = body.password`). Models of credentials the app uses to
+    log in to *other* systems (`Connection`, `Credential`, `Datasource`,
+    `Integration`, `Secret`...) are not flagged: the app must read those
+    passwords back, so they are encrypted, not hashed. A value that goes through a call
     (`hash_password(body.password)`) and fields named `hashed_password` /
     `password_hash` are fine; so is comparing `password` with
     `password_confirm` in a form.
@@ -138,6 +159,43 @@ class PlaintextPassword(Rule):
                 return SignUp(email=form.email, password=form.password, password_confirm=form.password2)
             """
         ),
+        Valid(
+            """
+            import argparse
+
+            from app.models import Connection
+
+            def add_connection(args: argparse.Namespace) -> Connection:
+                return Connection(
+                    conn_id=args.conn_id,
+                    host=args.conn_host,
+                    login=args.conn_login,
+                    password=args.conn_password,
+                )
+
+            def rotate_password(conn: Connection, args: argparse.Namespace) -> None:
+                conn.password = args.new_password
+            """,
+            filename="app/cli.py",
+            files={
+                "app/models.py": """
+                    from sqlalchemy import Column, Integer, String
+                    from sqlalchemy.orm import declarative_base
+
+                    Base = declarative_base()
+
+                    class Connection(Base):
+                        # How the scheduler logs in to an outside system: the password must be
+                        # read back, so a column type encrypts it with Fernet instead of hashing.
+                        __tablename__ = "connection"
+                        id = Column(Integer, primary_key=True)
+                        conn_id = Column(String(250), unique=True, nullable=False)
+                        host = Column(String(500))
+                        login = Column(String(500))
+                        password = Column(String(5000))
+                    """,
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -208,7 +266,7 @@ class PlaintextPassword(Rule):
                 continue
             if _is_confirmation(kw.value):
                 continue
-            if not self._is_orm_model(ctx, node):
+            if not self._is_account_model(ctx, node):
                 return
             ctx.report(
                 kw,
@@ -229,10 +287,12 @@ class PlaintextPassword(Rule):
         owner_type = ctx.project.variable_types(func).get(owner.id) if func is not None else None
         if owner_type is not None:
             symbol = ctx.project.lookup(owner_type)
-            if not (isinstance(symbol, ClassInfo) and self._is_orm_class(ctx, symbol)):
+            if not (
+                isinstance(symbol, ClassInfo) and self._is_orm_class(ctx, symbol) and self._is_account_class(ctx, symbol)
+            ):
                 return
-        elif not any(w in _STORED_WORDS for w in words(owner.id)):
-            return
+        elif not any(w in _STORED_WORDS for w in words(owner.id)) or set(words(owner.id)) & _OUTBOUND_CLASS_WORDS:
+            return  # `db_connection.password = ...`: a credential for another system
         ctx.report(
             node,
             f"`{ctx.source.segment(target)}` is set to a plain-text password; store "
@@ -241,10 +301,41 @@ class PlaintextPassword(Rule):
 
     # -- ORM models -------------------------------------------------------------
 
-    def _is_orm_model(self, ctx: FileContext, call: ast.Call) -> bool:
+    def _is_account_model(self, ctx: FileContext, call: ast.Call) -> bool:
+        """`User(...)`: an ORM model of people who log in to this app."""
         target = ctx.resolve(call.func)
         symbol = ctx.project.lookup(target) if target else None
-        return isinstance(symbol, ClassInfo) and self._is_orm_class(ctx, symbol)
+        return (
+            isinstance(symbol, ClassInfo)
+            and self._is_orm_class(ctx, symbol)
+            and self._is_account_class(ctx, symbol)
+        )
+
+    def _is_account_class(self, ctx: FileContext, cls: ClassInfo) -> bool:
+        """User / Account / Member / Customer / Admin, or a model with an `email`,
+        `username` or `login` field; never Connection / Credential / Datasource /
+        Integration / Secret (credentials for other systems, kept reversible)."""
+        name_words = set(words(cls.node.name))
+        if name_words & _OUTBOUND_CLASS_WORDS or "datasource" in cls.node.name.lower():
+            return False
+        if name_words & _ACCOUNT_CLASS_WORDS:
+            return True
+        seen: set[str] = set()
+        todo = [cls]
+        while todo:
+            current = todo.pop()
+            if current.qualname in seen:
+                continue
+            seen.add(current.qualname)
+            for stmt in current.node.body:
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+                if any(isinstance(t, ast.Name) and t.id.lower() in _ACCOUNT_FIELDS for t in targets):
+                    return True
+            for base in current.bases:
+                symbol = ctx.project.lookup(base)
+                if isinstance(symbol, ClassInfo):
+                    todo.append(symbol)
+        return False
 
     def _is_orm_class(self, ctx: FileContext, cls: ClassInfo) -> bool:
         if any(kw.arg == "table" for kw in cls.node.keywords):

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
+from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
@@ -44,6 +47,35 @@ _HOW = {
 }
 
 
+# Alembic revision folders: DDL formatted from the migration's own table and index names.
+_MIGRATION_DIRS = (("migrations", "versions"), ("alembic", "versions"))
+
+_CALLERS: weakref.WeakKeyDictionary[Project, dict[ast.AST, list[CallSite]]] = weakref.WeakKeyDictionary()
+
+
+def _callers(project: Project) -> dict[ast.AST, list[CallSite]]:
+    """Call sites of each project function, keyed by the callee's node (once per project)."""
+    found = _CALLERS.get(project)
+    if found is None:
+        found = {}
+        for sites in project.calls.sites.values():
+            for site in sites:
+                if site.callee is not None:
+                    found.setdefault(site.callee.node, []).append(site)
+        _CALLERS[project] = found
+    return found
+
+
+def _is_migration(module: ModuleInfo) -> bool:
+    """An Alembic revision: under `migrations/versions/` or `alembic/versions/`, or
+    a module that imports `alembic`."""
+    parts = PurePosixPath(module.path).parts
+    for i in range(len(parts) - 1):
+        if (parts[i], parts[i + 1]) in _MIGRATION_DIRS:
+            return True
+    return module.imports_module("alembic")
+
+
 @dataclass
 class _Built:
     how: str
@@ -75,7 +107,9 @@ class _Analysis:
                 return isinstance(value, ast.Constant)
             if isinstance(expr, ast.Name) and self.func is not None:
                 values = self._assigned(expr.id)
-                return bool(values) and all(self.safe(v, depth + 1) for v, _ in values)
+                if not values:
+                    return self._constant_parameter(expr.id, depth)
+                return all(self.safe(v, depth + 1) for v, _ in values)
             return False
         if isinstance(expr, ast.Subscript):
             table = constant_value(self.project, self.module, expr.value)
@@ -103,6 +137,37 @@ class _Analysis:
                 self.safe(v.value, depth + 1) for v in expr.values if isinstance(v, ast.FormattedValue)
             )
         return False
+
+    def _constant_parameter(self, name: str, depth: int) -> bool:
+        """A parameter of a project helper that every call in the project passes a
+        safe value (`_drop("dag_run", "dag_run_dag_id_key")`); not a route or a
+        dependency, whose parameters come from the request."""
+        func = self.func
+        if func is None:
+            return False
+        args = func.node.args
+        positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+        if name not in positional and name not in [a.arg for a in args.kwonlyargs]:
+            return False
+        fastapi = self.project.fastapi
+        if fastapi.routes_for(func.node) or func.node in fastapi.dependency_functions:
+            return False
+        sites = _callers(self.project).get(func.node, [])
+        if not sites:
+            return False
+        bound_self = func.class_name is not None and not any(
+            isinstance(d, ast.Name) and d.id == "staticmethod" for d in func.node.decorator_list
+        )
+        if bound_self and positional:
+            positional = positional[1:]
+        index = positional.index(name) if name in positional else None
+        for site in sites:
+            value = _argument(site.node, name, index)
+            if value is None:
+                return False
+            if not _Analysis(self.project, site.caller.module, site.caller).safe(value, depth + 1):
+                return False
+        return True
 
     def _assigned(self, name: str) -> list[tuple[ast.expr, bool]]:
         """Values assigned to a local name in the current function (value, is `+=`)."""
@@ -206,6 +271,19 @@ class _Analysis:
         return None
 
 
+def _argument(call: ast.Call, name: str, index: int | None) -> ast.expr | None:
+    """The value a call passes for a parameter (None when it cannot be told:
+    `*args`, `**kwargs`, or left to its default)."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    if index is not None and index < len(call.args):
+        return call.args[index]
+    return None
+
+
 class SqlBuiltFromStrings(Rule):
     """Flags SQL text built with f-strings, `%`, `.format()` or `+` and then executed.
 
@@ -218,8 +296,13 @@ class SqlBuiltFromStrings(Rule):
     are not literals, directly or through a local variable of the same
     function (including `query += f"..."`). Interpolating only literals,
     module-level string constants, entries of a constant table
-    (`SORT_COLUMNS[key]`), numbers (`int(...)`, `len(...)`) or lists of
-    placeholders (`", ".join(f":id{i}" ...)`) is not flagged.
+    (`SORT_COLUMNS[key]`), numbers (`int(...)`, `len(...)`), lists of
+    placeholders (`", ".join(f":id{i}" ...)`), or a parameter of a helper
+    (not a route or dependency) that every call in the project passes such a
+    value (`_truncate(db, "audit_log")`) is not flagged. Alembic migrations are
+    skipped (files under `migrations/versions/` or `alembic/versions/`, and
+    modules that import `alembic`): they format their own table and index
+    names, which cannot be bound parameters, and no request reaches them.
 
     ## Why is this bad?
     A request value formatted into SQL becomes part of the statement: a quote
@@ -279,6 +362,52 @@ class SqlBuiltFromStrings(Rule):
                 return cursor.fetchall()
             """
         ),
+        Valid(
+            """
+            \"\"\"Drop the unique index on dag_run.dag_id.
+
+            Revision ID: 0017
+            Revises: 0016
+            \"\"\"
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "0017"
+            down_revision = "0016"
+
+            def _drop_index(table: str, index_name: str) -> None:
+                conn = op.get_bind()
+                if conn.dialect.name == "mysql":
+                    conn.execute(sa.text(f"ALTER TABLE {table} DROP INDEX {index_name}"))
+                else:
+                    conn.execute(sa.text(f"DROP INDEX IF EXISTS {index_name}"))
+
+            def upgrade() -> None:
+                _drop_index("dag_run", "dag_run_dag_id_key")
+                for table in ("task_instance", "task_reschedule"):
+                    op.execute(f"ALTER TABLE {table} ALTER COLUMN map_index SET DEFAULT -1")
+
+            def downgrade() -> None:
+                op.create_index("dag_run_dag_id_key", "dag_run", ["dag_id"], unique=True)
+            """,
+            filename="migrations/versions/0017_drop_dag_run_dag_id_key.py",
+        ),
+        Valid(
+            """
+            from sqlalchemy import text
+            from sqlalchemy.orm import Session
+
+            AUDIT_TABLE = "audit_log"
+
+            def _truncate(db: Session, table: str) -> None:
+                db.execute(text(f"TRUNCATE TABLE {table}"))
+
+            def reset_demo_data(db: Session) -> None:
+                _truncate(db, AUDIT_TABLE)
+                _truncate(db, table="demo_orders")
+            """,
+            filename="app/maintenance.py",
+        ),
     )
     invalid = (
         Invalid(
@@ -328,7 +457,7 @@ class SqlBuiltFromStrings(Rule):
             sink = f"{ast.unparse(func)}()"
         elif isinstance(func, ast.Attribute) and func.attr in _SQL_METHODS:
             sink = f".{func.attr}()"
-        if sink is None:
+        if sink is None or _is_migration(ctx.module):
             return
         if node.args:
             sql = node.args[0]

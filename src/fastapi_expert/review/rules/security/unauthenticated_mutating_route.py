@@ -16,19 +16,38 @@ from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Vali
 from fastapi_expert.review.rules.security._web import words
 from fastapi_expert.types import ChainLink, Severity
 
-# Fragments of a dependency's (or helper's) name that say "this authenticates".
+# Words of a dependency's (or helper's) name that say "this authenticates".
+_AUTH_WORDS = frozenset(
+    {
+        "auth", "authn", "authz", "authenticate", "authenticated", "authentication",
+        "authorize", "authorized", "authorization", "oauth", "jwt", "bearer",
+        "permission", "permissions", "apikey", "superuser",
+    }
+)
+# The same for compound names the word split does not see (`verifytoken`, `CurrentUser`).
 _AUTH_FRAGMENTS = (
-    "current_user",
-    "currentuser",
-    "auth",
-    "verify_token",
-    "api_key",
-    "apikey",
-    "require_",
-    "jwt",
-    "permission",
-    "login_required",
-    "token",
+    "current_user", "currentuser", "authenticat", "authoriz", "api_key", "apikey",
+    "login_required", "verify_token", "verifytoken", "verify_jwt",
+)
+# `get_user`, `current_user`, `get_current_active_user`, `get_authenticated_user`.
+_USER_QUALIFIERS = frozenset(
+    {"get", "current", "active", "authenticated", "logged", "signed", "verified", "request"}
+)
+# `require_admin`, `requires_login`, `require_scopes`: what a `require_*` name guards.
+_REQUIRED = frozenset(
+    {
+        "user", "admin", "login", "role", "roles", "scope", "scopes", "staff", "owner",
+        "member", "key", "token", "session", "signed", "logged", "superuser", "superadmin",
+    }
+)
+# A name with one of these is a cursor, a CSRF check or a counter, not authentication:
+# `verified_page_token`, `next_cursor`, `verify_csrf_token`, `token_usage`.
+_NOT_AUTH_WORDS = frozenset(
+    {
+        "page", "paging", "pagination", "paginate", "cursor", "continuation", "next", "prev",
+        "previous", "resume", "sync", "cache", "csrf", "xsrf", "usage", "count", "counter",
+        "budget", "tokenizer",
+    }
 )
 # Path / endpoint-name words of routes that are unauthenticated by nature.
 _EXEMPT_WORDS = frozenset(
@@ -49,13 +68,28 @@ _NOT_AUTH = frozenset(
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
 
-def _looks_like_auth(name: str | None) -> bool:
+def _looks_like_auth(name: str | None, *, getter: bool = True) -> bool:
+    """Is a dependency or helper named like authentication? `get_current_user`,
+    `get_user`, `authenticate`, `require_auth`, `verify_token`, `verify_jwt`,
+    `api_key_auth`, `get_token_header`; not `verified_page_token`,
+    `verify_csrf_token`, `next_cursor`, `get_author`. With `getter=False` a plain
+    `get_user` does not count (called in a body it is usually a lookup by id)."""
     if not name:
         return False
-    last = name.rsplit(".", 1)[-1].lower()
-    return any(fragment in last for fragment in _AUTH_FRAGMENTS)
-
-
+    last = name.rsplit(".", 1)[-1]
+    ws = words(last)
+    if not ws or set(ws) & _NOT_AUTH_WORDS:
+        return False
+    if set(ws) & _AUTH_WORDS or any(fragment in last.lower() for fragment in _AUTH_FRAGMENTS):
+        return True
+    if ws[-1] == "user" and len(ws) > 1 and ws[-2] in _USER_QUALIFIERS:
+        return getter or ws[-2] != "get"
+    if "current" in ws and "user" in ws:
+        return True
+    for i, w in enumerate(ws):
+        if w in {"require", "requires", "required"} and set(ws[:i] + ws[i + 1 :]) & _REQUIRED:
+            return True
+    return "token" in ws
 def _exempt(route: Route) -> str | None:
     """Why the route needs no auth dependency, if it is an auth/health/webhook route."""
     texts = [*route.full_paths, route.path or ""]
@@ -87,7 +121,19 @@ def _authenticates(model: FastAPIModel, dep: Dependency) -> bool:
         b.startswith(SECURITY_SCHEME_PREFIXES) for b in model.project.class_bases(symbol)
     ):
         return True
-    return _looks_like_auth(dep.target) or _scheme_instance(model, dep)
+    if _looks_like_auth(dep.target):
+        return not _user_lookup(symbol)
+    return _scheme_instance(model, dep)
+
+
+def _user_lookup(symbol: object) -> bool:
+    """`def get_user(user_id: int, db=...)`: loads a user named by the request, it does
+    not authenticate anyone."""
+    if not isinstance(symbol, FunctionInfo) or words(symbol.name)[-2:] != ["get", "user"]:
+        return False
+    args = symbol.node.args
+    names = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+    return any(n == "id" or n.endswith("_id") for n in names)
 
 
 def _scheme_instance(model: FastAPIModel, dep: Dependency) -> bool:
@@ -119,7 +165,12 @@ class UnauthenticatedMutatingRoute(Rule):
     dependency (`OAuth2PasswordBearer`, `HTTPBearer`, `APIKeyHeader`, any
     `fastapi.security` scheme or `Security(...)`) anywhere in a route's
     dependency tree, or a dependency named like one (`get_current_user`,
-    `require_admin`, `verify_token`, `api_key_auth`...). In such an app it flags
+    `get_user`, `authenticate`, `require_admin`, `verify_token`, `verify_jwt`,
+    `api_key_auth`...). Names of pagination cursors, CSRF checks and counters
+    (`verified_page_token`, `next_cursor`, `verify_csrf_token`) do not count as
+    authentication, nor does a `get_user(user_id)` that loads a user by id, so an
+    app whose only "token" is a page cursor is not taken for an authenticated
+    one. In such an app it flags
     each route that changes state (POST, PUT, PATCH, DELETE) and has no such
     dependency at any level: route, router, `include_router` or app. Routes that
     are unauthenticated by nature are left alone (by path or endpoint name):
@@ -194,6 +245,28 @@ class UnauthenticatedMutatingRoute(Rule):
             @app.post("/jobs")
             async def enqueue(job: dict):
                 return job
+            """
+        ),
+        Valid(
+            """
+            import base64
+            import json
+
+            from fastapi import Depends, FastAPI, Query
+
+            app = FastAPI()
+
+            def verified_page_token(page_token: str = Query(..., alias="page-token")) -> dict:
+                # A base64 pagination cursor, not a credential: no route of this app authenticates.
+                return json.loads(base64.b64decode(page_token))
+
+            @app.get("/events/page")
+            def next_page(cursor: dict = Depends(verified_page_token)) -> list[dict]:
+                return []
+
+            @app.patch("/runs/{run_id}/labels", status_code=204)
+            def update_labels(run_id: int, labels: dict[str, str]) -> None:
+                return None
             """
         ),
     )
@@ -318,7 +391,7 @@ class UnauthenticatedMutatingRoute(Rule):
             if isinstance(node, ast.Call):
                 callee = node.func
                 name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else ""
-                if _looks_like_auth(name) or "signature" in name.lower():
+                if _looks_like_auth(name, getter=False) or "signature" in name.lower():
                     return True
             elif (
                 isinstance(node, ast.Constant)
