@@ -48,6 +48,8 @@ def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
 
 def _referenced(project: Project, model: FastAPIModel, obj: RouterObject) -> bool:
     """Is the router used anywhere other than to register its own routes?"""
+    on_self = ".<self." in obj.ref
+    attr_name = obj.ref.split(".<self.", 1)[1].rstrip(">") if on_self else obj.ref.rsplit(".", 1)[-1]
     for module in project.modules:
         for func, scope in _scopes(module):
             parents: dict[int, ast.AST] = {}
@@ -58,9 +60,12 @@ def _referenced(project: Project, model: FastAPIModel, obj: RouterObject) -> boo
             for node in nodes:
                 if not isinstance(node, ast.Name | ast.Attribute) or not isinstance(node.ctx, ast.Load):
                     continue
-                if isinstance(node, ast.Attribute) and node.attr != obj.ref.rsplit(".", 1)[-1]:
+                if isinstance(node, ast.Attribute) and node.attr != attr_name:
                     continue
-                if model.object_ref(module, func, node) != obj.ref:
+                # A router kept on `self` is reached through other objects
+                # (`self.pubsub.pubsub_router`), whose types we cannot follow:
+                # the attribute name is the evidence.
+                if not on_self and model.object_ref(module, func, node) != obj.ref:
                     continue
                 if not is_route_owner_use(parents.get(id(node)), node):
                     return True
@@ -158,6 +163,36 @@ def create_app() -> FastAPI:
         application.include_router(r)
     return application
 """,
+            },
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from app.pubsub import PubSub
+
+            class Server:
+                def __init__(self) -> None:
+                    self.pubsub = PubSub()
+
+                def build(self) -> FastAPI:
+                    app = FastAPI()
+                    app.include_router(self.pubsub.pubsub_router, tags=["pubsub"])
+                    return app
+            """,
+            filename="app/server.py",
+            files={
+                "app/__init__.py": "",
+                "app/pubsub.py": """
+                    from fastapi import APIRouter
+
+                    class PubSub:
+                        def __init__(self) -> None:
+                            self.pubsub_router = APIRouter()
+
+                            @self.pubsub_router.get("/pubsub/clients")
+                            async def clients() -> list[str]:
+                                return []
+                """,
             },
         ),
     )
