@@ -46,30 +46,51 @@ def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
     return included, dynamic
 
 
-def _referenced(project: Project, model: FastAPIModel, obj: RouterObject) -> bool:
-    """Is the router used anywhere other than to register its own routes?"""
-    on_self = ".<self." in obj.ref
-    attr_name = obj.ref.split(".<self.", 1)[1].rstrip(">") if on_self else obj.ref.rsplit(".", 1)[-1]
+def _last_name(ref: str) -> tuple[bool, str]:
+    """The name a router is written with in code, and whether it lives on `self`."""
+    if ".<self." in ref:
+        return True, ref.split(".<self.", 1)[1].rstrip(">")
+    return False, ref.rsplit(".", 1)[-1].strip("<>")
+
+
+def _referenced(project: Project, model: FastAPIModel, candidates: list[RouterObject]) -> set[str]:
+    """Refs of the candidate routers that are used anywhere other than to register
+    their own routes. One pass over the project for all candidates; a node is
+    resolved only when its name is one of theirs."""
+    wanted: dict[str, list[tuple[RouterObject, bool]]] = {}
+    for obj in candidates:
+        on_self, name = _last_name(obj.ref)
+        wanted.setdefault(name, []).append((obj, on_self))
+    found: set[str] = set()
     for module in project.modules:
         for func, scope in _scopes(module):
-            parents: dict[int, ast.AST] = {}
             nodes = _own(scope)
+            hits = [
+                n
+                for n in nodes
+                if isinstance(n, ast.Name | ast.Attribute)
+                and isinstance(n.ctx, ast.Load)
+                and (n.id if isinstance(n, ast.Name) else n.attr) in wanted
+            ]
+            if not hits:
+                continue
+            parents: dict[int, ast.AST] = {}
             for node in nodes:
                 for child in ast.iter_child_nodes(node):
                     parents[id(child)] = node
-            for node in nodes:
-                if not isinstance(node, ast.Name | ast.Attribute) or not isinstance(node.ctx, ast.Load):
+            for node in hits:
+                if is_route_owner_use(parents.get(id(node)), node):
                     continue
-                if isinstance(node, ast.Attribute) and node.attr != attr_name:
-                    continue
-                # A router kept on `self` is reached through other objects
-                # (`self.pubsub.pubsub_router`), whose types we cannot follow:
-                # the attribute name is the evidence.
-                if not on_self and model.object_ref(module, func, node) != obj.ref:
-                    continue
-                if not is_route_owner_use(parents.get(id(node)), node):
-                    return True
-    return False
+                name = node.id if isinstance(node, ast.Name) else node.attr
+                for obj, on_self in wanted[name]:
+                    # A router kept on `self` is reached through other objects
+                    # (`self.pubsub.pubsub_router`), whose types we cannot follow:
+                    # the attribute name is the evidence.
+                    if obj.ref not in found and (
+                        (on_self and isinstance(node, ast.Attribute)) or model.object_ref(module, func, node) == obj.ref
+                    ):
+                        found.add(obj.ref)
+    return found
 
 
 class RouterNeverIncluded(Rule):
@@ -264,15 +285,18 @@ def me():
             return
         counts = Counter(route.router for route in model.routes)
         included, dynamic = _included(ctx.project, model)
-        for ref, obj in model.objects.items():
-            if obj.kind != "router" or obj.node is None or ref in included or obj.module.is_test:
+        candidates = [
+            obj
+            for ref, obj in model.objects.items()
+            if obj.kind == "router" and obj.node is not None and ref not in included
+            and not obj.module.is_test and counts.get(ref, 0)
+        ]
+        referenced = _referenced(ctx.project, model, candidates) if dynamic and candidates else set()
+        for obj in candidates:
+            ref, n = obj.ref, counts[obj.ref]
+            if ref in referenced or obj.node is None:
                 continue
-            n = counts.get(ref, 0)
-            if n == 0:
-                continue
-            if dynamic and _referenced(ctx.project, model, obj):
-                continue
-            name = ref.rsplit(".", 1)[-1].strip("<>")
+            name = _last_name(ref)[1]
             ctx.report(
                 obj.module,
                 obj.node,
