@@ -351,8 +351,23 @@ def _nested_function(func: FunctionInfo, name: str) -> FunctionInfo | None:
     """A function defined inside `func` (or an enclosing function) named `name`."""
     scope: FunctionInfo | None = func
     while scope is not None:
-        for stmt in scope.node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == name:
-                return scope.module.function_of_node.get(stmt)
+        found = _nested_defs(scope).get(name)
+        if found is not None:
+            return found
         scope = scope.parent
     return None
+
+
+def _nested_defs(func: FunctionInfo) -> dict[str, FunctionInfo]:
+    """The functions defined directly in `func`'s body, by name (kept on the node:
+    every call by plain name asks this)."""
+    cached: dict[str, FunctionInfo] | None = getattr(func.node, "_fx_nested_defs", None)
+    if cached is None:
+        cached = {}
+        for stmt in func.node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                info = func.module.function_of_node.get(stmt)
+                if info is not None:
+                    cached.setdefault(stmt.name, info)
+        func.node._fx_nested_defs = cached  # type: ignore[union-attr]
+    return cached
