@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -51,14 +52,28 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    redis_note: str = ""
+
+
+def redis_counters(redis_url: str | None) -> tuple[int, int] | None:
+    """(commands processed, socket reads) of the Redis server: reads ~ round trips."""
+    if redis_url is None:
+        return None
+    client = redis.Redis.from_url(redis_url)
+    try:
+        stats = client.info("stats")
+        return int(stats["total_commands_processed"]), int(stats["total_reads_processed"])
+    finally:
+        client.close()
 
 
 def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_wrk(url: str, script: Path | None) -> tuple[float, float, float, int]:
+def run_wrk(url: str, script: Path | None) -> tuple[float, float, float, int, int]:
     cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", "--timeout", "5s"]
     if script is not None:
         cmd += ["-s", str(script)]
@@ -66,14 +81,16 @@ def run_wrk(url: str, script: Path | None) -> tuple[float, float, float, int]:
         [*cmd, url], check=True, capture_output=True, text=True, timeout=DURATION + 30
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    # Anchored: the "Latency ... +/- Stdev" column ends in "%" too (e.g. "75.50%").
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     errors = int(errors_match.group(1)) if errors_match else 0
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return rps, p50, p99, errors
+    return rps, p50, p99, errors, requests
 
 
 def lua(path: Path, token: str, method: str = "GET", body: str | None = None) -> Path:
@@ -174,8 +191,18 @@ def bench_variant(variant: str, env: dict[str, str], workdir: Path) -> list[Resu
         only = os.environ.get("BENCH_ONLY")  # e.g. "POST": the ceiling plus matching rows
         cases = [c for i, c in enumerate(cases) if i == 0 or not only or only in c[0]]
         for name, path, script in cases:
-            rps, p50, p99, errors = run_wrk(base + path, script)
-            results.append(Result(variant, name, rps, p50, p99, errors))
+            before = redis_counters(env.get("REDIS_URL"))
+            rps, p50, p99, errors, requests = run_wrk(base + path, script)
+            after = redis_counters(env.get("REDIS_URL"))
+            note = ""
+            if before is not None and after is not None and requests:
+                commands, reads = (a - b for a, b in zip(after, before, strict=True))
+                note = (
+                    f"{reads / requests:.2f} Redis socket reads (round trips) and "
+                    f"{commands / requests:.2f} commands as Redis counts them (a script's "
+                    "inner commands included) per request"
+                )
+            results.append(Result(variant, name, rps, p50, p99, errors, requests, note))
             print(f"  {variant:<18} {name:<28} {rps:>9.0f} req/s", file=sys.stderr)
     if any(r.errors for r in results):
         log = (workdir / f"{variant}.log").read_text(errors="replace").splitlines()
@@ -235,8 +262,11 @@ def main() -> int:
         if cached is not None:
             print(
                 f"\n{variant}: cached GET /todos/{{id}} at {100 * cached.rps / ceiling:.0f} % "
-                f"of the ceiling (target >= 50 %), p99 {cached.p99_ms:.1f} ms (target < 50 ms)\n"
+                f"of the ceiling (target >= 50 %), p99 {cached.p99_ms:.1f} ms (target < 50 ms)"
             )
+            if cached.redis_note:
+                print(f"{variant}: cached GET /todos/{{id}}: {cached.redis_note}")
+            print()
     if not ok:
         # Reported, not fatal: a timeout under overload is a result worth seeing.
         print("WARNING: some requests failed or timed out (see the errors column)")

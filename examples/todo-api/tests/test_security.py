@@ -147,3 +147,18 @@ async def test_unexpected_error_does_not_leak(app: FastAPI, alice: User) -> None
     assert response.headers["content-type"] == "application/problem+json"
     assert "secret internal detail" not in response.text
     assert "Traceback" not in response.text
+
+
+async def test_cached_todo_is_not_served_to_another_user(
+    client: httpx.AsyncClient, alice: User, bob: User
+) -> None:
+    created = await client.post("/api/v1/todos", json={"title": "secret"}, headers=alice.headers)
+    url = f"/api/v1/todos/{created.json()['id']}"
+    for _ in range(2):  # the second read is served from the cache
+        assert (await client.get(url, headers=alice.headers)).status_code == 200
+    # The cache key carries the verified caller's id: Bob misses and the database says 404.
+    other = await client.get(url, headers=bob.headers)
+    assert other.status_code == 404
+    assert "secret" not in other.text
+    # No credentials at all: 401 before any cache lookup.
+    assert (await client.get(url)).status_code == 401

@@ -17,13 +17,17 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
+from todo_api.autopipeline import AutoPipeline
+
 logger = logging.getLogger(__name__)
 
 
 class Cache(Protocol):
+    """Entries expire after the TTL the cache was built with (`CACHE_TTL_SECONDS`)."""
+
     async def get(self, key: str) -> bytes | None: ...
 
-    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
+    async def set(self, key: str, value: bytes) -> None: ...
 
     async def delete(self, key: str) -> None: ...
 
@@ -31,8 +35,9 @@ class Cache(Protocol):
 class MemoryCache:
     """Bounded LRU with per-entry expiry. Per process: fine for one worker only."""
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, ttl_seconds: int, max_entries: int = 10_000) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._ttl_seconds = ttl_seconds
         self._max_entries = max_entries
 
     async def get(self, key: str) -> bytes | None:
@@ -46,8 +51,8 @@ class MemoryCache:
         self._entries.move_to_end(key)
         return value
 
-    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        self._entries[key] = (time.monotonic() + ttl_seconds, value)
+    async def set(self, key: str, value: bytes) -> None:
+        self._entries[key] = (time.monotonic() + self._ttl_seconds, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
@@ -59,22 +64,24 @@ class MemoryCache:
 class RedisCache:
     """Shared by every worker, so an invalidation on one is seen by all."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, pipeline: AutoPipeline, prefix: str, ttl_seconds: int) -> None:
         self._redis = redis
+        self._pipeline = pipeline  # reads are batched with other requests' commands
         self._prefix = prefix
+        self._ttl_seconds = ttl_seconds
 
     async def get(self, key: str) -> bytes | None:
         try:
-            value = await self._redis.get(f"{self._prefix}:{key}")
+            value = await self._pipeline.execute("GET", f"{self._prefix}:{key}")
         except RedisError:
             logger.warning("cache get failed; treating as a miss", exc_info=True)
             return None
         # The client is created without decode_responses, so values are bytes.
         return value.encode() if isinstance(value, str) else value
 
-    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+    async def set(self, key: str, value: bytes) -> None:
         try:
-            await self._redis.set(f"{self._prefix}:{key}", value, ex=ttl_seconds)
+            await self._redis.set(f"{self._prefix}:{key}", value, ex=self._ttl_seconds)
         except RedisError:
             logger.warning("cache set failed", exc_info=True)
 
@@ -86,9 +93,13 @@ class RedisCache:
             logger.error("cache invalidation failed", exc_info=True)
 
 
-async def get_cache(conn: HTTPConnection) -> Cache:
+def cache_of(conn: HTTPConnection) -> Cache:
     cache: Cache = conn.app.state.resources.cache
     return cache
+
+
+async def get_cache(conn: HTTPConnection) -> Cache:
+    return cache_of(conn)
 
 
 CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -1,17 +1,25 @@
-"""Rate limiting with the `limits` library: in-process by default, Redis when configured.
+"""Rate limiting: fixed-window counters, in process by default, in Redis when configured.
 
 Limits are keyed per user for authenticated calls and per client IP for anonymous ones
 (behind a proxy, run uvicorn with `--proxy-headers --forwarded-allow-ips` so the IP is
-the client's). The fixed-window strategy costs one counter increment per request; it
-may let through up to twice the limit across a window boundary, which is acceptable for
-abuse protection. (It is the `limits` fixed-window strategy, driven through its storage
-API so that one increment also yields the remaining count.) Storage failures fail
-*open*: the limiter is not the source of truth and an outage of Redis should not take
-the API down with it.
+the client's). A fixed window costs one counter increment per request; it may let
+through up to twice the limit across a window boundary, which is acceptable for abuse
+protection. Storage failures fail *open*: the limiter is not the source of truth and an
+outage of Redis should not take the API down with it.
+
+The `limits` library parses the expressions (`120/minute`) and names the keys
+(`LIMITER/<scope>/<key>/<amount>/<multiples>/<unit>`, under `<REDIS_KEY_PREFIX>:rl:`).
+The counting itself is done here because `limits`' storages cost more than the request
+they protect: its Redis storage needs two round trips to learn the count and the window's
+remaining time (its `incr` script, then `TTL`), its memory storage takes a lock and
+starts an expiry task on every hit. Here a hit is one atomic Lua script in Redis (sent
+through the automatic pipeline, so concurrent requests share round trips; see
+`autopipeline.py`), or a dictionary update in process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -22,15 +30,31 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response, status
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from starlette.requests import HTTPConnection
 
+from todo_api.autopipeline import AutoPipeline
 from todo_api.problems import ProblemError
 from todo_api.settings import Settings, SettingsDep
 
 logger = logging.getLogger(__name__)
+
+# KEYS[1] the counter; ARGV[1] the window in seconds. Atomic on the server. The TTL
+# branch also repairs a counter that somehow lost its expiry (it would never reset).
+INCR_WITH_TTL = """
+local used = redis.call('INCR', KEYS[1])
+if used == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+    return {used, tonumber(ARGV[1])}
+end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1])
+end
+return {used, ttl}
+"""
+_INCR_WITH_TTL_SHA = hashlib.sha1(INCR_WITH_TTL.encode()).hexdigest()  # noqa: S324 - Redis' id
 
 
 @lru_cache(maxsize=64)
@@ -47,48 +71,89 @@ class RateLimitResult:
     window: int
 
 
+class MemoryCounters:
+    """Fixed-window counters of one process (one worker only).
+
+    What `limits`' MemoryStorage does for a fixed window, without the locks and the
+    expiry task it starts on every increment: the event loop runs one coroutine at a
+    time and nothing awaits between the read and the write, so the update is atomic.
+    Expired windows are pruned when the table is full; if it is still full (a flood of
+    distinct keys), the oldest half is dropped, which only ever forgets counts.
+    """
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._max_keys = max_keys
+
+    def incr(self, key: str, window: int) -> tuple[int, float]:
+        now = time.monotonic()
+        expires_at, used = self._windows.get(key, (0.0, 0))
+        if expires_at <= now:
+            expires_at, used = now + window, 0
+            if len(self._windows) >= self._max_keys:
+                self._prune(now)
+        used += 1
+        self._windows[key] = (expires_at, used)
+        return used, expires_at - now
+
+    def _prune(self, now: float) -> None:
+        live = {k: v for k, v in self._windows.items() if v[0] > now}
+        if len(live) >= self._max_keys:
+            live = dict(list(live.items())[len(live) // 2 :])
+        self._windows = live
+
+
 class RateLimiter:
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    """Fixed-window counters in process, or in Redis (one command per hit).
+
+    `limits` parses the expressions (`120/minute`) and names the keys.
+    """
+
+    def __init__(self, redis: AutoPipeline | None = None, prefix: str = "") -> None:
+        """Without `redis` (the app's automatic pipeline), counts in process."""
+        self._memory = MemoryCounters()
+        self._redis = redis
+        self._prefix = prefix
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis: Redis | None) -> RateLimiter:
+    def from_settings(cls, settings: Settings, redis: AutoPipeline | None) -> RateLimiter:
         if settings.redis_url and redis is not None:
-            # Share the application's connection pool instead of opening a second one.
-            storage: Storage = RedisStorage(
-                "async+" + settings.redis_url,
-                implementation="redispy",
-                key_prefix=f"{settings.redis_key_prefix}:rl",
-                connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-            )
-        else:
-            storage = MemoryStorage()
-        return cls(storage)
+            # Shares the application's Redis client (and its connection pool).
+            return cls(redis, prefix=f"{settings.redis_key_prefix}:rl")
+        return cls()
+
+    async def _incr(self, storage_key: str, window: int) -> tuple[int, float]:
+        """Count one hit; return (hits in the window, seconds until it resets)."""
+        if self._redis is None:
+            return self._memory.incr(storage_key, window)
+        key = f"{self._prefix}:{storage_key}"
+        try:
+            reply = await self._redis.execute("EVALSHA", _INCR_WITH_TTL_SHA, 1, key, window)
+        except NoScriptError:  # first call on this server (or after SCRIPT FLUSH): load it
+            reply = await self._redis.execute("EVAL", INCR_WITH_TTL, 1, key, window)
+        used, ttl = reply
+        return int(used), float(ttl)
 
     async def hit(self, expression: str, scope: str, key: str) -> RateLimitResult:
         item = parse_limit(expression)
         window = item.get_expiry()
-        storage_key = item.key_for(scope, key)
         try:
-            # What FixedWindowRateLimiter.hit() + get_window_stats() do, fused: the
-            # counter returned by the increment is the usage, so the separate read of
-            # the counter (one more Redis round trip per request) is skipped.
-            used = await self._storage.incr(storage_key, window)
-            reset_at = await self._storage.get_expiry(storage_key)
+            used, reset_in = await self._incr(item.key_for(scope, key), window)
         except (RedisError, OSError):
             logger.warning("rate limiter unavailable; allowing the request", exc_info=True)
             return RateLimitResult(True, item.amount, item.amount, window, window)
-        reset_after = max(0, math.ceil(reset_at - time.time()))
+        reset_after = max(0, math.ceil(reset_in))
         remaining = max(0, item.amount - used)
         return RateLimitResult(used <= item.amount, item.amount, remaining, reset_after, window)
 
-    async def reset(self) -> None:
-        await self._storage.reset()
+
+def rate_limiter_of(conn: HTTPConnection) -> RateLimiter:
+    limiter: RateLimiter = conn.app.state.resources.rate_limiter
+    return limiter
 
 
 async def get_rate_limiter(conn: HTTPConnection) -> RateLimiter:
-    limiter: RateLimiter = conn.app.state.resources.rate_limiter
-    return limiter
+    return rate_limiter_of(conn)
 
 
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from todo_api.auth.passwords import PasswordHasher
 from todo_api.auth.tokens import VerifiedTokenCache
+from todo_api.autopipeline import AutoPipeline
 from todo_api.cache import Cache, MemoryCache, RedisCache
 from todo_api.db import Base, make_engine, make_sessionmaker
 from todo_api.notifier import LoggingNotifier, Notifier
@@ -39,6 +40,7 @@ class Resources:
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     engine = make_engine(settings)
     redis: Redis | None = None
+    pipeline: AutoPipeline | None = None
     broker: Broker
     try:
         if settings.db_create_schema and not settings.is_production:
@@ -47,10 +49,13 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                 await connection.run_sync(Base.metadata.create_all)
         if settings.redis_url:
             redis = Redis.from_url(settings.redis_url, health_check_interval=30)
-            cache: Cache = RedisCache(redis, settings.redis_key_prefix)
+            pipeline = AutoPipeline(redis)
+            cache: Cache = RedisCache(
+                redis, pipeline, settings.redis_key_prefix, settings.cache_ttl_seconds
+            )
             broker = RedisBroker(redis, settings.redis_key_prefix)
         else:
-            cache = MemoryCache()
+            cache = MemoryCache(settings.cache_ttl_seconds)
             broker = MemoryBroker()
         await broker.start()
         try:
@@ -59,7 +64,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                 sessionmaker=make_sessionmaker(engine),
                 redis=redis,
                 cache=cache,
-                rate_limiter=RateLimiter.from_settings(settings, redis),
+                rate_limiter=RateLimiter.from_settings(settings, pipeline),
                 broker=broker,
                 notifier=LoggingNotifier(),
                 password_hasher=PasswordHasher(settings),
@@ -68,6 +73,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         finally:
             await broker.stop()
     finally:
+        if pipeline is not None:
+            await pipeline.drain()
         if redis is not None:
             await redis.aclose()
         await engine.dispose()

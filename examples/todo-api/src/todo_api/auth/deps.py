@@ -15,9 +15,9 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from todo_api.api_keys import service as api_key_service
 from todo_api.auth.tokens import InvalidTokenError, VerifiedTokenCache, decode_token
-from todo_api.db import SessionmakerDep
+from todo_api.db import sessionmaker_of
 from todo_api.problems import ProblemError
-from todo_api.ratelimit import RateLimiterDep, enforce
+from todo_api.ratelimit import enforce, rate_limiter_of
 from todo_api.settings import Settings, SettingsDep
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a URL, not a secret
@@ -67,7 +67,6 @@ def principal_from_access_token(
 async def get_principal(
     request: Request,
     settings: SettingsDep,
-    sessionmaker: SessionmakerDep,
     token: Annotated[str | None, Security(bearer_scheme)],
     api_key: Annotated[str | None, Security(api_key_scheme)],
 ) -> Principal:
@@ -78,7 +77,7 @@ async def get_principal(
         return principal_from_access_token(settings, token, cache)
     if api_key:
         # A session only for this lookup: bearer-token requests never open one here.
-        async with sessionmaker() as session:
+        async with sessionmaker_of(request)() as session:
             key = await api_key_service.authenticate(session, api_key)
         if key is None:
             raise unauthorized("Invalid API key.")
@@ -106,10 +105,23 @@ async def rate_limit_user(
     response: Response,
     principal: CurrentPrincipal,
     settings: SettingsDep,
-    limiter: RateLimiterDep,
-) -> None:
-    """Router-level dependency: one bucket per authenticated user."""
+) -> Principal:
+    """One bucket per authenticated user; returns the caller it counted.
+
+    Used as a router-level dependency (`dependencies=[Depends(rate_limit_user)]`), or as
+    the caller itself through `RateLimitedPrincipal`: a route that declares both
+    `CurrentPrincipal` and a router-level limiter makes FastAPI walk the principal's
+    dependency sub-tree twice per request (a cached dependency is still re-walked), and
+    the todos routes are the hot path. For the same reason the limiter is taken from the
+    app's resources directly rather than through one more dependency.
+    """
     if settings.rate_limit_enabled:
+        limiter = rate_limiter_of(request)
         await enforce(
             limiter, response, settings.rate_limit_default, "user", str(principal.user_id)
         )
+    return principal
+
+
+# The authenticated caller, counted against its per-user rate limit.
+RateLimitedPrincipal = Annotated[Principal, Depends(rate_limit_user)]

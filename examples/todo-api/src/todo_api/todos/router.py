@@ -20,10 +20,10 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm.exc import StaleDataError
 
 from todo_api.audit.service import record_activity
-from todo_api.auth.deps import CurrentPrincipal, rate_limit_user
-from todo_api.cache import Cache, CacheDep
+from todo_api.auth.deps import RateLimitedPrincipal
+from todo_api.cache import Cache, CacheDep, cache_of
 from todo_api.clock import Clock, get_clock
-from todo_api.db import SessionDep, SessionmakerDep, sessionmaker_of
+from todo_api.db import SessionDep, sessionmaker_of
 from todo_api.logs import request_id_var
 from todo_api.notifier import NotifierDep
 from todo_api.problems import ProblemError, problem_responses
@@ -37,10 +37,13 @@ from todo_api.todos.schemas import TodoCreate, TodoPage, TodoRead, TodoSort, Tod
 ClockDep = Annotated[Clock, Depends(get_clock)]
 TodoId = Annotated[uuid.UUID, Path(description="The todo's id.")]
 
+# Every route takes its caller as `RateLimitedPrincipal` (authenticated AND counted
+# against the per-user limit) instead of a router-level `Depends(rate_limit_user)` plus
+# `CurrentPrincipal`, which would resolve the authentication sub-tree twice per request.
+# tests/test_ratelimit.py checks that every route of this router is rate limited.
 router = APIRouter(
     prefix="/todos",
     tags=["todos"],
-    dependencies=[Depends(rate_limit_user)],
     responses=problem_responses(401, 422, 429),
 )
 
@@ -101,7 +104,7 @@ async def _after_write(
 )
 async def create_todo(
     payload: TodoCreate,
-    principal: CurrentPrincipal,
+    principal: RateLimitedPrincipal,
     session: SessionDep,
     cache: CacheDep,
     clock: ClockDep,
@@ -131,7 +134,7 @@ async def create_todo(
     responses=problem_responses(400),
 )
 async def list_todos(
-    principal: CurrentPrincipal,
+    principal: RateLimitedPrincipal,
     session: SessionDep,
     settings: SettingsDep,
     limit: Annotated[int | None, Query(ge=1, le=100, description="Page size (1-100).")] = None,
@@ -182,13 +185,14 @@ async def list_todos(
 )
 async def get_todo(
     todo_id: TodoId,
-    principal: CurrentPrincipal,
-    sessionmaker: SessionmakerDep,
-    cache: CacheDep,
-    settings: SettingsDep,
+    principal: RateLimitedPrincipal,
+    request: Request,
     response: Response,
     if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
 ) -> Response:
+    # The hot path: resources are taken from the app directly (each dependency, even a
+    # trivial one, costs FastAPI a resolution per request).
+    cache = cache_of(request)
     key = _cache_key(principal.user_id, todo_id)
     cached = await cache.get(key)
     if cached is not None:
@@ -196,12 +200,12 @@ async def get_todo(
         tag = etag.decode()
     else:
         # The hot path (a cache hit) never opens a session; a miss opens one briefly.
-        async with sessionmaker() as session:
+        async with sessionmaker_of(request)() as session:
             todo = await repository.get_owned(session, principal.user_id, todo_id)
         if todo is None:
             raise ProblemError(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
         tag, body = etag_of(todo.version), _serialise(todo)
-        await cache.set(key, tag.encode() + b"\n" + body, settings.cache_ttl_seconds)
+        await cache.set(key, tag.encode() + b"\n" + body)
     # The body is already JSON: returning a Response skips re-validation and re-encoding,
     # which is the point of caching it. Headers set by dependencies (RateLimit-*) are
     # carried over by hand because they are only merged into responses FastAPI builds.
@@ -225,7 +229,7 @@ async def get_todo(
 async def update_todo(
     todo_id: TodoId,
     payload: TodoUpdate,
-    principal: CurrentPrincipal,
+    principal: RateLimitedPrincipal,
     session: SessionDep,
     cache: CacheDep,
     clock: ClockDep,
@@ -270,7 +274,7 @@ async def update_todo(
 )
 async def delete_todo(
     todo_id: TodoId,
-    principal: CurrentPrincipal,
+    principal: RateLimitedPrincipal,
     session: SessionDep,
     cache: CacheDep,
     request: Request,
