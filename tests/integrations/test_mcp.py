@@ -20,34 +20,11 @@ pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextResourceContents
 
+from conftest import PAGINATION_GUIDE as GUIDE
 from fastapi_expert.integrations.mcp_server import build_server
 from fastapi_expert.review import catalogue
 
 T = TypeVar("T")
-
-GUIDE = """\
-# Pagination: offset and cursor
-
-How to paginate a list endpoint with `offset`/`limit` or a keyset cursor.
-
-## When to use what
-
-Offset pagination is simple; deep pages get slow because the database skips rows.
-
-## Example
-
-```python file=main.py
-from fastapi import FastAPI
-```
-
-## Mistakes to avoid
-
-- An unbounded `limit` (`FX314`).
-
-## References
-
-- https://fastapi.tiangolo.com/
-"""
 
 BLOCKING = """\
 import time
@@ -88,14 +65,6 @@ def project(tmp_path: Path) -> Path:
     (root / "app" / "service.py").write_text(SERVICE, encoding="utf-8")
     (tmp_path / "outside.py").write_text(BLOCKING, encoding="utf-8")
     return root
-
-
-@pytest.fixture
-def guides(tmp_path: Path) -> Path:
-    folder = tmp_path / "guides"
-    folder.mkdir()
-    (folder / "pagination.md").write_text(GUIDE, encoding="utf-8")
-    return folder
 
 
 def session(root: Path, guides: Path, body: Callable[[Client], Awaitable[T]]) -> T:

@@ -11,33 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PAGINATION_GUIDE as PAGINATION
 from fastapi_expert.cli import main
 from fastapi_expert.commands import guide as guide_cmd
 from fastapi_expert.knowledge.guides import GUIDES_ENV
-
-PAGINATION = """\
-# Pagination: offset and cursor
-
-How to paginate a list endpoint with `offset`/`limit` or a keyset cursor.
-
-## When to use what
-
-Offset pagination is simple; deep pages get slow because the database skips rows.
-
-## Example
-
-```python file=main.py
-from fastapi import FastAPI
-```
-
-## Mistakes to avoid
-
-- An unbounded `limit` (`FX314`).
-
-## References
-
-- https://fastapi.tiangolo.com/
-"""
 
 CORS = """\
 # CORS for a browser front end
@@ -65,14 +42,11 @@ from fastapi import FastAPI
 
 
 @pytest.fixture(autouse=True)
-def guides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "guides"
-    folder.mkdir()
-    (folder / "pagination.md").write_text(PAGINATION, encoding="utf-8")
-    (folder / "cors.md").write_text(CORS, encoding="utf-8")
-    monkeypatch.setenv(GUIDES_ENV, str(folder))
+def guides_env(guides: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (guides / "cors.md").write_text(CORS, encoding="utf-8")
+    monkeypatch.setenv(GUIDES_ENV, str(guides))
     monkeypatch.delenv("NO_COLOR", raising=False)
-    return folder
+    return guides
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

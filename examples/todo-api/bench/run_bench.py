@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from servers import (  # noqa: E402 - needs the sys.path entry above
-    free_port,
     postgres_bin_dir,
     redis_server_bin,
     run_postgres,
     run_redis,
-    wait_for_port,
+    run_uvicorn,
 )
 
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
@@ -104,41 +102,6 @@ def lua(path: Path, token: str, method: str = "GET", body: str | None = None) ->
     return path
 
 
-@contextlib.contextmanager
-def serve(env: dict[str, str], log: Path) -> Iterator[str]:
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "todo_api.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env=os.environ | env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, 30)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def migrate(env: dict[str, str]) -> None:
     subprocess.run(
         [str(Path(sys.executable).parent / "alembic"), "upgrade", "head"],
@@ -163,7 +126,8 @@ def bench_variant(variant: str, env: dict[str, str], workdir: Path) -> list[Resu
     }
     migrate(env)
     results: list[Result] = []
-    with serve(env, workdir / f"{variant}.log") as base:
+    with run_uvicorn(env, workdir / f"{variant}.log", "--log-level", "warning") as port:
+        base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=30) as client:
             email = f"bench-{secrets.token_hex(4)}@example.com"
             client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,6 +36,47 @@ def wait_for_port(port: int, timeout: float) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate `process`, killing it if it has not exited after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def run_uvicorn(env: dict[str, str], log: Path, *options: str) -> Iterator[int]:
+    """One uvicorn worker of the app on a free loopback port (`env` added to the
+    environment, its output in `log`); yields the port."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "todo_api.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                *options,
+            ],
+            env=os.environ | env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, 30)
+            yield port
+        finally:
+            stop_process(process)
 
 
 def postgres_bin_dir() -> Path | None:
@@ -171,10 +213,5 @@ def run_redis() -> Iterator[str]:
         wait_for_port(port, 15)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -7,11 +7,7 @@ which only works when the fan-out goes through Redis pub/sub.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +19,7 @@ import redis
 from websockets.asyncio.client import connect
 
 from conftest import PASSWORD, TEST_SECRET, _pg_admin
-from servers import PostgresServer, free_port, wait_for_port
+from servers import PostgresServer, run_uvicorn
 
 pytestmark = [pytest.mark.anyio, pytest.mark.external, pytest.mark.slow]
 
@@ -53,45 +49,12 @@ def shared_env(
     asyncio.run(_pg_admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@contextlib.contextmanager
-def uvicorn_worker(env: dict[str, str], log: Path) -> Iterator[int]:
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "todo_api.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env=os.environ | env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, 30)
-            yield port
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 @pytest.fixture
 def two_workers(shared_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[int, int]]:
     # A sync fixture: starting and stopping processes blocks, so it stays off the event loop.
     with (
-        uvicorn_worker(shared_env, tmp_path / "worker1.log") as port1,
-        uvicorn_worker(shared_env, tmp_path / "worker2.log") as port2,
+        run_uvicorn(shared_env, tmp_path / "worker1.log") as port1,
+        run_uvicorn(shared_env, tmp_path / "worker2.log") as port2,
     ):
         yield port1, port2
 

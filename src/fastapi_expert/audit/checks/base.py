@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
-from fastapi_expert.audit.model import AuditData
+from fastapi_expert.audit.model import AuditData, Exchange
 from fastapi_expert.types import Area, Finding, Location, Severity
 
 PROBE_DESCRIPTIONS = {
@@ -29,6 +29,16 @@ PROBE_DESCRIPTIONS = {
 
 def describe_probe(probe: str) -> str:
     return PROBE_DESCRIPTIONS.get(probe, probe)
+
+
+def probe_exchanges(data: AuditData) -> Iterator[tuple[Exchange, Location]]:
+    """Every probe request and its answer (none with --no-probe), with where to
+    report it: the route it went to, else the app."""
+    if data.probes is None:
+        return
+    for exchange in data.probes.exchanges:
+        location = exchange.route.location if exchange.route is not None else data.app.location
+        yield exchange, location
 
 
 REQUIRED_SECTIONS = ("## What it does", "## Why is this bad?", "## References")

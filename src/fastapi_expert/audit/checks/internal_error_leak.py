@@ -4,7 +4,7 @@ import os
 import re
 from collections.abc import Iterable
 
-from fastapi_expert.audit.checks.base import Check, describe_probe
+from fastapi_expert.audit.checks.base import Check, describe_probe, probe_exchanges
 from fastapi_expert.audit.model import AuditData
 from fastapi_expert.types import Finding, Severity
 
@@ -48,13 +48,10 @@ class InternalErrorLeak(Check):
     needs_probes = True
 
     def run(self, data: AuditData) -> Iterable[Finding]:
-        if data.probes is None:
-            return
-        for exchange in data.probes.exchanges:
+        for exchange, location in probe_exchanges(data):
             what = leaks(exchange.body)
             if what is None:
                 continue
-            location = exchange.route.location if exchange.route is not None else data.app.location
             yield self.finding(
                 location,
                 f"`{exchange.request_line}` with {describe_probe(exchange.probe)} sent {what} to the "

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fastapi_expert.audit.checks.base import Check
+from fastapi_expert.audit.checks.base import Check, probe_exchanges
 from fastapi_expert.audit.model import AuditData
 from fastapi_expert.types import Finding, Severity
 
@@ -32,11 +32,8 @@ class ProbeTimedOut(Check):
     needs_probes = True
 
     def run(self, data: AuditData) -> Iterable[Finding]:
-        if data.probes is None:
-            return
-        for exchange in data.probes.exchanges:
+        for exchange, location in probe_exchanges(data):
             if exchange.timed_out:
-                location = exchange.route.location if exchange.route is not None else data.app.location
                 yield self.finding(
                     location,
                     f"the {exchange.probe} probe `{exchange.request_line}` got no answer within the timeout; "

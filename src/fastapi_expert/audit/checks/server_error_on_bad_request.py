@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fastapi_expert.audit.checks.base import Check, describe_probe
+from fastapi_expert.audit.checks.base import Check, describe_probe, probe_exchanges
 from fastapi_expert.audit.model import AuditData
 from fastapi_expert.types import Finding, Severity
 
@@ -34,12 +34,9 @@ class ServerErrorOnBadRequest(Check):
     needs_probes = True
 
     def run(self, data: AuditData) -> Iterable[Finding]:
-        if data.probes is None:
-            return
-        for exchange in data.probes.exchanges:
+        for exchange, location in probe_exchanges(data):
             if exchange.probe == "unauthenticated" or exchange.status is None or exchange.status < 500:
                 continue
-            location = exchange.route.location if exchange.route is not None else data.app.location
             yield self.finding(
                 location,
                 f"`{exchange.request_line}` with {describe_probe(exchange.probe)} answered "

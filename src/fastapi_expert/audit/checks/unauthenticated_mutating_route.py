@@ -5,30 +5,24 @@ from collections.abc import Iterable
 
 from fastapi_expert.audit.checks.base import Check
 from fastapi_expert.audit.model import AuditData, RouteInfo
+from fastapi_expert.review.rules.security.unauthenticated_mutating_route import (
+    EXEMPT_PHRASES,
+    EXEMPT_WORDS,
+)
 from fastapi_expert.types import Finding, Severity
 
-# Routes unauthenticated by nature (login, sign-up, webhooks, health): the same
-# words as the static FX408, so review and audit agree on what is exempt.
-_EXEMPT_WORDS = frozenset(
-    {
-        "login", "logout", "signin", "token", "register", "registration",
-        "signup", "forgot", "webhook", "webhooks", "health", "healthz", "livez",
-        "readyz", "auth", "oauth", "oauth2", "callback", "refresh", "verify",
-        "verification", "confirm", "activate", "invite", "invitation", "reset", "recover",
-        "recovery", "otp", "mfa", "public", "contact", "subscribe", "unsubscribe", "newsletter",
-    }
-)
-_EXEMPT_PHRASES = ("password-reset", "reset-password", "password_reset", "reset_password", "sign-in", "sign-up", "sign_in", "sign_up")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
 def exempt(route: RouteInfo) -> bool:
+    """A route unauthenticated by nature (login, sign-up, webhooks, health), by the
+    words of the static FX408, so review and audit agree on what is exempt."""
     for text in (route.path, route.name):
         low = text.lower()
-        if any(p in low for p in _EXEMPT_PHRASES):
+        if any(p in low for p in EXEMPT_PHRASES):
             return True
         found = {w.lower() for w in _WORD.findall(text)} | {p.lower() for p in re.split(r"[^A-Za-z0-9]+", text)}
-        if found & _EXEMPT_WORDS:
+        if found & EXEMPT_WORDS:
             return True
     return False
 

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeGuard
 
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    parameter_defaults,
+    scope_nodes,
+)
 
 if TYPE_CHECKING:
     from fastapi_expert.review.model.project import Project
@@ -158,7 +164,7 @@ class FastAPIModel:
 
     def _collect_objects(self, module: ModuleInfo) -> None:
         for func, body in self._scopes(module):
-            for node in _walk_scope(body):
+            for node in scope_nodes(body):
                 if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     kind = self._object_kind(module, node.value)
@@ -240,7 +246,7 @@ class FastAPIModel:
                     if ref is not None:
                         self.middleware.append(Middleware(ref, module, deco, func.qualname))
         for scope, body in self._scopes(module):
-            for node in _walk_scope(body):
+            for node in scope_nodes(body):
                 if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                     continue
                 attr = node.func.attr
@@ -416,12 +422,7 @@ class FastAPIModel:
         module = func.module
         args = func.node.args
         positional = [*args.posonlyargs, *args.args]
-        defaults: dict[str, ast.expr] = {}
-        for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
-            defaults[arg.arg] = default
-        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-            if kw_default is not None:
-                defaults[arg.arg] = kw_default
+        defaults = parameter_defaults(func.node)
         out: list[Dependency] = []
         for arg in [*positional, *args.kwonlyargs]:
             found = self.marker(module, defaults.get(arg.arg))
@@ -494,14 +495,3 @@ class FastAPIModel:
 
 def _is_self_attribute(expr: ast.expr) -> TypeGuard[ast.Attribute]:
     return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
-
-
-def _walk_scope(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Nodes of a scope's body, without descending into nested functions/classes."""
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))

@@ -7,6 +7,7 @@ in parallel; cross-file questions are answered by `project.Project`.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePosixPath
@@ -49,6 +50,32 @@ class ClassInfo:
     module: ModuleInfo
     bases: list[str] = field(default_factory=list)
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
+
+
+def parameter_defaults(node: FunctionNode) -> dict[str, ast.expr]:
+    """Parameter name -> its default value, for the parameters that have one
+    (positional and keyword-only)."""
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    out: dict[str, ast.expr] = {}
+    for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=False):
+        out[arg.arg] = default
+    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=False):
+        if kw_default is not None:
+            out[arg.arg] = kw_default
+    return out
+
+
+def scope_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Nodes of a statement list in source order, not descending into nested
+    functions, classes or lambdas (uncached, unlike `own_nodes`)."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
 def own_nodes(func: ast.AST) -> tuple[ast.AST, ...]:

@@ -9,6 +9,29 @@ from fastapi_expert.types import Edit
 
 HTTP_MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+# ORM sessions, keyed by the qualname prefix of their methods.
+SESSION_PREFIXES = (
+    "sqlalchemy.orm.Session.",
+    "sqlalchemy.orm.session.Session.",
+    "sqlalchemy.ext.asyncio.AsyncSession.",
+    "sqlalchemy.ext.asyncio.session.AsyncSession.",
+    "sqlmodel.Session.",
+    "sqlmodel.orm.session.Session.",
+    "sqlmodel.ext.asyncio.session.AsyncSession.",
+)
+
+
+def method_under(target: str | None, prefixes: tuple[str, ...]) -> str | None:
+    """The method a qualified name calls on a class named by one of `prefixes`:
+    `execute` for `sqlalchemy.orm.Session.execute`; else None."""
+    if target is None:
+        return None
+    for prefix in prefixes:
+        if target.startswith(prefix):
+            rest = target[len(prefix) :]
+            return rest if rest and "." not in rest else None
+    return None
+
 
 def keyword(call: ast.Call, name: str) -> ast.keyword | None:
     return next((k for k in call.keywords if k.arg == name), None)

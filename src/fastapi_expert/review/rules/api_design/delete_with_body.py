@@ -4,7 +4,12 @@ import ast
 import re
 
 from fastapi_expert.review.model.fastapi_model import Route
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    parameter_defaults,
+)
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 
@@ -70,23 +75,11 @@ def _body_type(project: Project, module: ModuleInfo, ann: ast.expr) -> str | Non
     return None
 
 
-def _defaults(func: FunctionInfo) -> dict[str, ast.expr]:
-    args = func.node.args
-    positional = [*args.posonlyargs, *args.args]
-    out: dict[str, ast.expr] = {}
-    for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=False):
-        out[arg.arg] = default
-    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=False):
-        if kw_default is not None:
-            out[arg.arg] = kw_default
-    return out
-
-
 def body_parameters(project: Project, func: FunctionInfo, path: str | None) -> list[tuple[ast.arg, str]]:
     """Parameters of an endpoint that FastAPI reads from the request body, with why."""
     module = func.module
     path_params = set(_PATH_PARAM.findall(path or ""))
-    defaults = _defaults(func)
+    defaults = parameter_defaults(func.node)
     out: list[tuple[ast.arg, str]] = []
     args = func.node.args
     for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:

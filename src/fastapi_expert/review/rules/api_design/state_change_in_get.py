@@ -6,18 +6,10 @@ import re
 from fastapi_expert.review.model.fastapi_model import Route
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import SESSION_PREFIXES, method_under
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.types import ChainLink, Severity
 
-_SESSION_PREFIXES = (
-    "sqlalchemy.orm.Session.",
-    "sqlalchemy.orm.session.Session.",
-    "sqlalchemy.ext.asyncio.AsyncSession.",
-    "sqlalchemy.ext.asyncio.session.AsyncSession.",
-    "sqlmodel.Session.",
-    "sqlmodel.orm.session.Session.",
-    "sqlmodel.ext.asyncio.session.AsyncSession.",
-)
 _CONNECTION_PREFIXES = (
     "sqlalchemy.engine.Connection.",
     "sqlalchemy.ext.asyncio.AsyncConnection.",
@@ -61,16 +53,6 @@ _ORM_WRITES = frozenset(
 )
 # GET is mandated by the protocol for these (OAuth/OIDC/SAML redirects).
 _PROTOCOL_WORDS = frozenset({"callback", "oauth", "oauth2", "oidc", "sso", "saml"})
-
-
-def _session_method(target: str | None, prefixes: tuple[str, ...]) -> str | None:
-    if target is None:
-        return None
-    for prefix in prefixes:
-        if target.startswith(prefix):
-            rest = target[len(prefix) :]
-            return rest if rest and "." not in rest else None
-    return None
 
 
 def _root_call(expr: ast.expr) -> ast.expr:
@@ -148,10 +130,10 @@ class _Finder:
             text = ast.unparse(call.func)
             shown = f"{text}()" if len(text) <= 40 else f"{call.func.attr}()"
             target = self.project.call_target(self.module, self.func, call)
-            method = _session_method(target, _SESSION_PREFIXES)
+            method = method_under(target, SESSION_PREFIXES)
             if method in _WRITES:
                 return call, shown
-            executes = method in _EXECUTES or _session_method(target, _CONNECTION_PREFIXES) in _EXECUTES
+            executes = method in _EXECUTES or method_under(target, _CONNECTION_PREFIXES) in _EXECUTES
             if executes and call.args and self._is_dml(call.args[0]):
                 first = call.args[0]
                 inner = ast.unparse(_root_call(first) if not isinstance(first, ast.Name) else first)

@@ -74,22 +74,23 @@ def _value_module(project: Project, module: ModuleInfo, expr: ast.expr) -> tuple
     return None
 
 
-def is_session_factory(project: Project, module: ModuleInfo, expr: ast.expr) -> bool:
-    """Does `expr` name a module-level `sessionmaker(...)` (or similar) instance?"""
+def _names_result_of(project: Project, module: ModuleInfo, expr: ast.expr, factories: frozenset[str]) -> bool:
+    """Does `expr` name a module-level variable bound to a call of one of `factories`?"""
     found = _value_module(project, module, expr)
     if found is None:
         return False
     value_module, value = found
-    return isinstance(value, ast.Call) and project.resolve(value_module, value.func) in SESSION_FACTORIES
+    return isinstance(value, ast.Call) and project.resolve(value_module, value.func) in factories
+
+
+def is_session_factory(project: Project, module: ModuleInfo, expr: ast.expr) -> bool:
+    """Does `expr` name a module-level `sessionmaker(...)` (or similar) instance?"""
+    return _names_result_of(project, module, expr, SESSION_FACTORIES)
 
 
 def is_engine(project: Project, module: ModuleInfo, expr: ast.expr) -> bool:
     """Does `expr` name a module-level `create_engine(...)` result?"""
-    found = _value_module(project, module, expr)
-    if found is None:
-        return False
-    value_module, value = found
-    return isinstance(value, ast.Call) and project.resolve(value_module, value.func) in ENGINE_FACTORIES
+    return _names_result_of(project, module, expr, ENGINE_FACTORIES)
 
 
 def is_resource_call(ctx: FileContext, func: FunctionInfo | None, expr: ast.expr | None) -> bool:
@@ -124,6 +125,12 @@ def resource_names(ctx: FileContext, func: FunctionInfo) -> set[str]:
                 if isinstance(item.optional_vars, ast.Name) and is_resource_call(ctx, func, item.context_expr):
                     names.add(item.optional_vars.id)
     return names
+
+
+def comes_after(node: ast.AST, mark: ast.AST) -> bool:
+    """Does `node` start at or after the end of `mark` (in source order)?"""
+    end = (getattr(mark, "end_lineno", 0) or 0, getattr(mark, "end_col_offset", 0) or 0)
+    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0)) >= end
 
 
 def yields(func_node: FunctionNode) -> list[ast.Yield | ast.YieldFrom]:

@@ -6,6 +6,7 @@ from fastapi_expert.review.model.module import FunctionInfo, own_nodes
 from fastapi_expert.review.rules._util import literal_str
 from fastapi_expert.review.rules.architecture._deps import (
     FunctionNode,
+    comes_after,
     is_engine,
     is_generator_dependency,
     is_session_factory,
@@ -18,11 +19,6 @@ from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.types import Severity
 
 _TRANSACTION_OWNERS = ("sqlalchemy.", "sqlmodel.")
-
-
-def _after(node: ast.AST, mark: ast.AST) -> bool:
-    end = (getattr(mark, "end_lineno", 0) or 0, getattr(mark, "end_col_offset", 0) or 0)
-    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0)) >= end
 
 
 class CommitAfterYield(Rule):
@@ -203,7 +199,7 @@ class CommitAfterYield(Rule):
                 isinstance(child, ast.Call)
                 and isinstance(child.func, ast.Attribute)
                 and child.func.attr == "commit"
-                and _after(child, first)
+                and comes_after(child, first)
                 and self._is_session(child, sessions, func, ctx)
             ):
                 owner = ctx.source.segment(child.func.value)

@@ -6,6 +6,7 @@ from fastapi_expert.review.model.module import FunctionInfo, own_nodes
 from fastapi_expert.review.rules.architecture._deps import (
     CLOSE_METHODS,
     FunctionNode,
+    comes_after,
     is_generator_dependency,
     is_resource_call,
     resource_names,
@@ -39,11 +40,6 @@ def _local_names(func: FunctionNode) -> set[str]:
         elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
     return names
-
-
-def _after(node: ast.AST, mark: ast.AST) -> bool:
-    end = (getattr(mark, "end_lineno", 0) or 0, getattr(mark, "end_col_offset", 0) or 0)
-    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0)) >= end
 
 
 class DependencyYieldWithoutFinally(Rule):
@@ -261,7 +257,7 @@ class DependencyYieldWithoutFinally(Rule):
         resources = resource_names(ctx, func)
         owned = _local_names(node) | ({yielded} if yielded else set())
         closes = _close_calls(node)
-        after = [(name, method) for call, name, method in closes if name in owned and _after(call, first)]
+        after = [(name, method) for call, name, method in closes if name in owned and comes_after(call, first)]
         if after:
             name, method = after[0]
             ctx.report(

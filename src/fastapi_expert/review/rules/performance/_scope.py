@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import SESSION_PREFIXES, method_under
 from fastapi_expert.review.rules.base import FileContext
 from fastapi_expert.types import ChainLink
 
@@ -35,27 +36,9 @@ _CACHING_DECORATORS = frozenset(
     }
 )
 
-# ORM sessions, keyed by the qualname prefix of their methods.
-SESSION_PREFIXES = (
-    "sqlalchemy.orm.Session.",
-    "sqlalchemy.orm.session.Session.",
-    "sqlalchemy.ext.asyncio.AsyncSession.",
-    "sqlalchemy.ext.asyncio.session.AsyncSession.",
-    "sqlmodel.Session.",
-    "sqlmodel.orm.session.Session.",
-    "sqlmodel.ext.asyncio.session.AsyncSession.",
-)
-
-
 def session_method(target: str | None) -> str | None:
     """`execute` for `sqlalchemy.orm.Session.execute` (any known session class), else None."""
-    if target is None:
-        return None
-    for prefix in SESSION_PREFIXES:
-        if target.startswith(prefix):
-            rest = target[len(prefix) :]
-            return rest if rest and "." not in rest else None
-    return None
+    return method_under(target, SESSION_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -267,6 +250,15 @@ def short(target: str) -> str:
     if len(parts) >= 2 and parts[-2][:1].isupper():
         return ".".join(parts[-2:])
     return parts[-1]
+
+
+def created_per_request(ctx: FileContext, call: ast.Call) -> RequestScope | None:
+    """The request scope `call` runs in when the object it creates is built anew on
+    every request (not stored for reuse); None otherwise."""
+    scope = request_scope(ctx)
+    if scope is None or stored_for_reuse(ctx, call):
+        return None
+    return scope
 
 
 def stored_for_reuse(ctx: FileContext, call: ast.Call) -> bool:

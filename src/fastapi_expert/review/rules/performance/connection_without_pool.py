@@ -5,8 +5,7 @@ import ast
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     call_name,
-    request_scope,
-    stored_for_reuse,
+    created_per_request,
 )
 from fastapi_expert.types import Severity
 
@@ -147,8 +146,8 @@ class ConnectionWithoutPool(Rule):
         instead = RAW_CONNECTS.get(target) if target else None
         if instead is None:
             return
-        scope = request_scope(ctx)
-        if scope is None or stored_for_reuse(ctx, node):
+        scope = created_per_request(ctx, node)
+        if scope is None:
             return
         ctx.report(
             node,

@@ -6,9 +6,8 @@ from fastapi_expert.review.rules._util import keyword
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     call_name,
-    request_scope,
+    created_per_request,
     short,
-    stored_for_reuse,
 )
 from fastapi_expert.types import Severity
 
@@ -251,8 +250,8 @@ class EnginePerRequest(Rule):
             return
         if target.startswith(_REDIS) and keyword(node, "connection_pool") is not None:
             return
-        scope = request_scope(ctx)
-        if scope is None or stored_for_reuse(ctx, node):
+        scope = created_per_request(ctx, node)
+        if scope is None:
             return
         what = "session factory" if target.rsplit(".", 1)[-1].endswith("sessionmaker") else "connection pool"
         ctx.report(

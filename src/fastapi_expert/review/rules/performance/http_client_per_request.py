@@ -6,8 +6,7 @@ from fastapi_expert.review.rules._util import keyword
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     call_name,
-    request_scope,
-    stored_for_reuse,
+    created_per_request,
 )
 from fastapi_expert.types import Severity
 
@@ -138,8 +137,8 @@ class HttpClientPerRequest(Rule):
             return
         if keyword(node, "app") is not None or keyword(node, "transport") is not None:
             return
-        scope = request_scope(ctx)
-        if scope is None or stored_for_reuse(ctx, node):
+        scope = created_per_request(ctx, node)
+        if scope is None:
             return
         ctx.report(
             node,

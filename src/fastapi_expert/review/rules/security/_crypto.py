@@ -348,6 +348,17 @@ def jwt_payload(ctx: FileContext, call: ast.Call, expr: ast.expr | None) -> Payl
     return payload
 
 
+def encoded_payload(ctx: FileContext, call: ast.Call) -> Payload | None:
+    """The claims a JWT `encode(...)` call outside tests signs, when `jwt_payload`
+    can see them; None for any other call."""
+    if is_test(ctx):
+        return None
+    jwt = jwt_call(ctx, call)
+    if jwt is None or jwt.func != "encode":
+        return None
+    return jwt_payload(ctx, call, jwt.payload_arg(call))
+
+
 def _binds(target: ast.expr, name: str) -> bool:
     if isinstance(target, ast.Name):
         return target.id == name

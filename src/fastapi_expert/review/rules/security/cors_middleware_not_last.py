@@ -27,6 +27,18 @@ _HTTP_EXCEPTIONS = frozenset(
     {"fastapi.HTTPException", "fastapi.exceptions.HTTPException", "starlette.exceptions.HTTPException"}
 )
 
+# The example project's `app/middleware.py`: a middleware that answers 401 on its own.
+_AUTH_MIDDLEWARE = """
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.responses import JSONResponse
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request, call_next):
+        if "authorization" not in request.headers:
+            return JSONResponse({"detail": "Not authenticated"}, status_code=401)
+        return await call_next(request)
+"""
+
 
 def _answers_itself(project: Project, target: str | None) -> bool:
     """Can this middleware send a response of its own (instead of only passing the
@@ -122,18 +134,7 @@ class CorsMiddlewareNotLast(Rule):
             )
             """,
             filename="app/main.py",
-            files={
-                "app/middleware.py": """
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import JSONResponse
-
-class AuthMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request, call_next):
-        if "authorization" not in request.headers:
-            return JSONResponse({"detail": "Not authenticated"}, status_code=401)
-        return await call_next(request)
-""",
-            },
+            files={"app/middleware.py": _AUTH_MIDDLEWARE},
         ),
         Valid(
             """
@@ -185,18 +186,7 @@ class AuthMiddleware(BaseHTTPMiddleware):
             """,
             lines=(7,),
             filename="app/main.py",
-            files={
-                "app/middleware.py": """
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import JSONResponse
-
-class AuthMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request, call_next):
-        if "authorization" not in request.headers:
-            return JSONResponse({"detail": "Not authenticated"}, status_code=401)
-        return await call_next(request)
-""",
-            },
+            files={"app/middleware.py": _AUTH_MIDDLEWARE},
         ),
         Invalid(
             """

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from fastapi_expert.review.model.module import ClassInfo
+from fastapi_expert.review.model.module import ClassInfo, scope_nodes
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.types import Severity
 
@@ -43,17 +43,6 @@ _LEAKY_BUILTINS = frozenset(
     }
 )
 _EXC_ATTRS = frozenset({"args", "orig", "statement", "params", "message", "strerror", "filename"})
-
-
-def _own(stmts: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Nodes of a statement list, not descending into nested defs, classes, lambdas."""
-    stack: list[ast.AST] = list(reversed(stmts))
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
 class InternalErrorLeak(Rule):
@@ -225,7 +214,7 @@ class InternalErrorLeak(Rule):
 
     def _scan(self, body: list[ast.stmt], var: str | None, ctx: FileContext, returns: bool) -> None:
         seen: set[int] = set()
-        for node in _own(body):
+        for node in scope_nodes(body):
             values: list[ast.expr] = []
             if isinstance(node, ast.Call):
                 values = self._sink_values(node, ctx)

@@ -6,9 +6,7 @@ from fastapi_expert.review.model.module import own_nodes
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import (
     Payload,
-    is_test,
-    jwt_call,
-    jwt_payload,
+    encoded_payload,
     str_value,
 )
 from fastapi_expert.types import Severity
@@ -150,12 +148,7 @@ class JwtWithoutExpiry(Rule):
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
-        if is_test(ctx):
-            return
-        jwt = jwt_call(ctx, node)
-        if jwt is None or jwt.func != "encode":
-            return
-        payload = jwt_payload(ctx, node, jwt.payload_arg(node))
+        payload = encoded_payload(ctx, node)
         if payload is None:
             return
         if "exp" not in payload.keys:

@@ -5,9 +5,7 @@ import ast
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import (
     PASSWORD_WORDS,
-    is_test,
-    jwt_call,
-    jwt_payload,
+    encoded_payload,
     terminal_name,
     words,
 )
@@ -128,12 +126,7 @@ class SecretInJwtPayload(Rule):
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
-        if is_test(ctx):
-            return
-        jwt = jwt_call(ctx, node)
-        if jwt is None or jwt.func != "encode":
-            return
-        payload = jwt_payload(ctx, node, jwt.payload_arg(node))
+        payload = encoded_payload(ctx, node)
         if payload is None:
             return
         for key, values in payload.keys.items():

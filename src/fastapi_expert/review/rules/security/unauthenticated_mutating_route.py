@@ -50,7 +50,7 @@ _NOT_AUTH_WORDS = frozenset(
     }
 )
 # Path / endpoint-name words of routes that are unauthenticated by nature.
-_EXEMPT_WORDS = frozenset(
+EXEMPT_WORDS = frozenset(
     {
         "login", "logout", "signin", "token", "register", "registration",
         "signup", "forgot", "webhook", "webhooks", "health", "healthz", "livez",
@@ -59,7 +59,7 @@ _EXEMPT_WORDS = frozenset(
         "recovery", "otp", "mfa", "public", "contact", "subscribe", "unsubscribe", "newsletter",
     }
 )
-_EXEMPT_PHRASES = ("password-reset", "reset-password", "password_reset", "reset_password",
+EXEMPT_PHRASES = ("password-reset", "reset-password", "password_reset", "reset_password",
                    "sign-in", "sign-up", "sign_in", "sign_up")
 _AUTH_MIDDLEWARE_WORDS = frozenset({"auth", "authentication", "jwt", "token", "session", "apikey"})
 _NOT_AUTH = frozenset(
@@ -97,13 +97,13 @@ def _exempt(route: Route) -> str | None:
         texts.append(route.endpoint.name)
     for text in texts:
         low = text.lower()
-        if any(p in low for p in _EXEMPT_PHRASES):
+        if any(p in low for p in EXEMPT_PHRASES):
             return "auth"
         for part in _SPLIT.split(text):
             found = set(words(part)) | {part.lower()}
             if found & {"webhook", "webhooks"}:
                 return "webhook"
-            if found & _EXEMPT_WORDS:
+            if found & EXEMPT_WORDS:
                 return "auth"
     return None
 

@@ -14,7 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi_expert.review.model.fastapi_model import Route
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    own_nodes,
+    parameter_defaults,
+)
 from fastapi_expert.review.model.project import Project
 
 MODEL_BASES = frozenset(
@@ -345,12 +351,7 @@ def parameters(project: Project, func: FunctionInfo) -> list[Param]:
     module = func.module
     args = func.node.args
     positional = [*args.posonlyargs, *args.args]
-    defaults: dict[str, ast.expr] = {}
-    for arg, pos_default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=False):
-        defaults[arg.arg] = pos_default
-    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=False):
-        if kw_default is not None:
-            defaults[arg.arg] = kw_default
+    defaults = parameter_defaults(func.node)
     out: list[Param] = []
     for arg in [*positional, *args.kwonlyargs]:
         if arg.arg in {"self", "cls"}:
@@ -378,6 +379,14 @@ def path_names(route: Route) -> set[str]:
     names: set[str] = set()
     for path in [route.path or "", *route.full_paths]:
         names |= {m.split(":", 1)[0] for m in re.findall(r"{([^}]*)}", path)}
+    return names
+
+
+def routes_path_names(routes: list[Route]) -> set[str]:
+    """The path parameter names of all `routes` (of one endpoint) together."""
+    names: set[str] = set()
+    for route in routes:
+        names |= path_names(route)
     return names
 
 

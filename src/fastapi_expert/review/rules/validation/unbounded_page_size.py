@@ -13,7 +13,7 @@ from fastapi_expert.review.rules.validation._models import (
     local_name_for,
     name_is_free,
     parameters,
-    path_names,
+    routes_path_names,
 )
 from fastapi_expert.types import Edit, Fix, Severity
 
@@ -221,9 +221,7 @@ class UnboundedPageSize(Rule):
         func = ctx.module.function_of_node.get(node)
         if func is None:
             return
-        in_path: set[str] = set()
-        for route in routes:
-            in_path |= path_names(route)
+        in_path = routes_path_names(routes)
         clamped: set[str] | None = None
         for p in parameters(ctx.project, func):
             name = p.arg.arg

@@ -10,7 +10,7 @@ from fastapi_expert.review.rules.validation._models import (
     http_routes,
     model_class,
     parameters,
-    path_names,
+    routes_path_names,
 )
 from fastapi_expert.types import Severity
 
@@ -220,9 +220,7 @@ class UntypedRequestBody(Rule):
         func = ctx.module.function_of_node.get(node)
         if not routes or func is None:
             return
-        in_path: set[str] = set()
-        for route in routes:
-            in_path |= path_names(route)
+        in_path = routes_path_names(routes)
         request_params: list[str] = []
         for p in parameters(ctx.project, func):
             name = p.arg.arg
