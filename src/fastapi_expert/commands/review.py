@@ -11,7 +11,6 @@ from fastapi_expert.config import Config, find_config_file, load_config
 from fastapi_expert.errors import ConfigError, UsageError
 from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_paths, review_sources
 from fastapi_expert.review.fixes import apply_fixes
-from fastapi_expert.review.registry import all_rules
 from fastapi_expert.review.selection import validate_selectors
 from fastapi_expert.review.tool_codes import INTERNAL_ERROR, NEWER_SYNTAX_ANALYSED
 from fastapi_expert.types import Severity
@@ -32,31 +31,24 @@ def _config(args: argparse.Namespace, paths: list[Path]) -> Config:
         if args.stdin_filename:
             start = Path(args.stdin_filename).parent if Path(args.stdin_filename).parent.exists() else Path.cwd()
         config = load_config(find_config_file(start if start.exists() else Path.cwd()))
-    # Selectors may name any code the tool reports (rules, audit checks, FX0xx),
-    # so one [tool.fastapi-expert] table serves both `review` and `audit`.
-    from fastapi_expert.audit.checks import ALL_CHECKS
-    from fastapi_expert.review.tool_codes import TOOL_CODES
-
-    codes = [r.code for r in all_rules()] + [c.code for c in ALL_CHECKS] + [t.code for t in TOOL_CODES]
-    names = [r.name for r in all_rules()] + [c.name for c in ALL_CHECKS] + [t.name for t in TOOL_CODES]
     for key in ("select", "extend_select", "ignore"):
         value = getattr(config, key)
         if value:
-            validate_selectors(value, codes, names, key.replace("_", "-"))
+            validate_selectors(value, key.replace("_", "-"))
     for glob, selectors in config.per_file_ignores.items():
-        validate_selectors(selectors, codes, names, f"per-file-ignores.{glob}")
+        validate_selectors(selectors, f"per-file-ignores.{glob}")
     if args.jobs is not None:
         if args.jobs < 1:
             raise UsageError("--jobs takes a whole number of at least 1")
         config.jobs = args.jobs
     if args.select is not None:
-        validate_selectors(args.select, codes, names, "--select")
+        validate_selectors(args.select, "--select")
         config.select = tuple(args.select)
     if args.extend_select:
-        validate_selectors(args.extend_select, codes, names, "--extend-select")
+        validate_selectors(args.extend_select, "--extend-select")
         config.extend_select = (*config.extend_select, *args.extend_select)
     if args.ignore:
-        validate_selectors(args.ignore, codes, names, "--ignore")
+        validate_selectors(args.ignore, "--ignore")
         config.ignore = (*config.ignore, *args.ignore)
     return config
 

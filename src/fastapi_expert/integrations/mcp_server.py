@@ -55,7 +55,6 @@ from fastapi_expert.review.engine import (
     review_sources,
     run_review,
 )
-from fastapi_expert.review.registry import all_rules
 from fastapi_expert.review.reporters.summary import summary
 from fastapi_expert.review.selection import validate_selectors
 from fastapi_expert.review.source import MAX_FILE_BYTES
@@ -193,14 +192,12 @@ def _close(word: str, options: list[str], n: int = 3) -> list[str]:
 
 
 def _config(base: Config, select: list[str] | None, ignore: list[str] | None) -> Config:
-    codes = [r.code for r in all_rules()]
-    names = [r.name for r in all_rules()]
     try:
         if select:
-            validate_selectors(select, codes, names, "select")
+            validate_selectors(select, "select")
             base.select = tuple(select)
         if ignore:
-            validate_selectors(ignore, codes, names, "ignore")
+            validate_selectors(ignore, "ignore")
             base.ignore = (*base.ignore, *ignore)
     except ConfigError as exc:  # a bad argument here, not a bad pyproject.toml
         raise ToolCallError("invalid_arguments", str(exc)) from exc

@@ -8,6 +8,7 @@ those off by default.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 from fastapi_expert.errors import ConfigError
 
@@ -43,10 +44,23 @@ def is_enabled(
     return chosen >= 0 and chosen > _match_length(code, name, ignore)
 
 
-def validate_selectors(selectors: Iterable[str], known_codes: Iterable[str], known_names: Iterable[str], key: str) -> None:
+@cache
+def known_selectors() -> tuple[tuple[str, ...], frozenset[str]]:
+    """Every code and name the tool reports: the rules, the FX0xx tool codes and
+    the audit's runtime checks, so one `[tool.fastapi-expert]` table serves both
+    `review` and `audit`. Built only when a selector has to be checked, so a
+    plain review does not pay for importing the audit checks."""
+    from fastapi_expert.audit.checks import ALL_CHECKS
+    from fastapi_expert.review.registry import all_rules
+    from fastapi_expert.review.tool_codes import TOOL_CODES
+
+    items = [*((r.code, r.name) for r in all_rules()), *((c.code, c.name) for c in ALL_CHECKS), *((t.code, t.name) for t in TOOL_CODES)]
+    return tuple(code for code, _ in items), frozenset(name for _, name in items)
+
+
+def validate_selectors(selectors: Iterable[str], key: str) -> None:
     """Refuse a selector that matches nothing (a typo would silently do nothing)."""
-    codes = list(known_codes)
-    names = set(known_names)
+    codes, names = known_selectors()
     for sel in selectors:
         s = sel.strip()
         if s.upper() == "ALL" or s in names:
