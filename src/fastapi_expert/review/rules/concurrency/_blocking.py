@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from functools import lru_cache
 from typing import ClassVar
 
 from fastapi_expert.review.model.blocking import (
@@ -106,11 +105,21 @@ def is_known_coroutine(target: str | None) -> bool:
 _AMBIGUOUS = ast.Pass()  # a name bound to several different values
 
 
-@lru_cache(maxsize=512)
 def _bindings(func_node: ast.AST) -> dict[str, ast.AST]:
     """Name -> the call expression bound to it in a function's own body, by
     `name = call(...)` or `with call(...) as name`; `_AMBIGUOUS` for a name
-    bound to several values, or bound by anything else (loops, params...)."""
+    bound to several values, or bound by anything else (loops, params...).
+
+    Kept on the node, like `own_nodes`: a module-level cache would keep the
+    trees of every earlier review alive."""
+    cached: dict[str, ast.AST] | None = getattr(func_node, "_fx_bindings", None)
+    if cached is None:
+        cached = _collect_bindings(func_node)
+        func_node._fx_bindings = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _collect_bindings(func_node: ast.AST) -> dict[str, ast.AST]:
     out: dict[str, ast.AST] = {}
 
     def bind(name: str, value: ast.AST) -> None:
@@ -274,26 +283,16 @@ def receiver_type(ctx: FileContext, expr: ast.expr) -> str | None:
     return _expr_type(ctx.project, ctx.module, expr, 0, ctx.function())
 
 
-class _TargetCache:
-    """Targets of the calls of the file being walked: several rules ask about
-    the same call. Reset when the engine moves to another module."""
-
-    module: ModuleInfo | None = None
-    project: Project | None = None
-    targets: dict[ast.Call, str | None] = {}
-
-
 def effective_target(ctx: FileContext, call: ast.Call) -> str | None:
     """`ctx.call_target(call)`, improved for method calls on receivers that
-    the core inference cannot type (session factories, module-level instances)."""
-    if _TargetCache.module is not ctx.module or _TargetCache.project is not ctx.project:
-        _TargetCache.module, _TargetCache.project = ctx.module, ctx.project
-        _TargetCache.targets = {}
-    if call in _TargetCache.targets:
-        return _TargetCache.targets[call]
-    target = _effective_target(ctx, call)
-    _TargetCache.targets[call] = target
-    return target
+    the core inference cannot type (session factories, module-level instances).
+    Several rules ask about the same call: the answer is kept on the node, as
+    the core does for `call_target`."""
+    cached: tuple[str | None] | None = getattr(call, "_fx_effective_target", None)
+    if cached is None:
+        cached = (_effective_target(ctx, call),)
+        call._fx_effective_target = cached  # type: ignore[attr-defined]
+    return cached[0]
 
 
 def _effective_target(ctx: FileContext, call: ast.Call) -> str | None:
