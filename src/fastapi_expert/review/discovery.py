@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from fastapi_expert.config import Config
@@ -33,38 +35,62 @@ def display_path(path: Path, cwd: Path) -> str:
 
 
 def is_excluded(rel: PurePosixPath, patterns: tuple[str, ...]) -> bool:
-    text = rel.as_posix()
-    for pattern in patterns:
-        if any(fnmatch.fnmatch(part, pattern) for part in rel.parts):
-            return True
-        if fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(text, pattern.rstrip("/") + "/*"):
-            return True
-    return False
+    """Does a pattern match one component of `rel`, the whole of it, or a folder above it?"""
+    part, whole = _compiled(patterns)
+    if part is None or whole is None:
+        return False
+    return any(part.match(p) for p in rel.parts) or whole.match(rel.as_posix()) is not None
 
 
-def module_name(path: Path, review_root: Path, has_init: set[Path] | None = None) -> str:
-    """Dotted name: through `__init__.py` packages, else relative to the review root."""
+@lru_cache(maxsize=32)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """The patterns as two regular expressions, compiled once per configuration
+    (calling fnmatch per pattern per path component dominated discovery)."""
+    if not patterns:
+        return None, None
+    part = "|".join(fnmatch.translate(p) for p in patterns)
+    whole = "|".join(
+        [*(fnmatch.translate(p) for p in patterns), *(fnmatch.translate(p.rstrip("/") + "/*") for p in patterns)]
+    )
+    return re.compile(part), re.compile(whole)
 
-    def is_package(directory: Path) -> bool:
-        if has_init is not None:
-            return directory in has_init
-        return (directory / "__init__.py").is_file()
 
-    parts = [path.stem] if path.name != "__init__.py" else []
+def module_name(
+    path: Path, review_root: Path, has_init: set[Path] | None = None, prefixes: dict[Path, list[str]] | None = None
+) -> str:
+    """Dotted name: through `__init__.py` packages, else relative to the review root.
+
+    `prefixes` caches the answer for a folder, so the files of one folder cost
+    one look-up (discovery passes it; every file of a folder shares its prefix)."""
+    stem = [path.stem] if path.name != "__init__.py" else []
     directory = path.parent
+    prefix = prefixes.get(directory) if prefixes is not None else None
+    if prefix is None:
+        prefix = _folder_prefix(directory, review_root, has_init)
+        if prefixes is not None:
+            prefixes[directory] = prefix
+    return ".".join(p for p in [*prefix, *stem] if p)
+
+
+def _folder_prefix(directory: Path, review_root: Path, has_init: set[Path] | None) -> list[str]:
+    def is_package(folder: Path) -> bool:
+        if has_init is not None:
+            return folder in has_init
+        return (folder / "__init__.py").is_file()
+
     if is_package(directory):
+        parts: list[str] = []
         while is_package(directory):
             parts.insert(0, directory.name)
             if directory.parent == directory:
                 break
             directory = directory.parent
-        return ".".join(p for p in parts if p)
+        return parts
     try:
-        rel = path.parent.resolve().relative_to(review_root.resolve())
-        prefix = [p for p in rel.parts if p not in {"", "."}]
+        rel = directory.resolve().relative_to(review_root.resolve())
     except ValueError:
-        prefix = []
-    return ".".join([*prefix, *parts])
+        return []
+    return [p for p in rel.parts if p not in {"", "."}]
 
 
 def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> list[DiscoveredFile]:
@@ -75,6 +101,7 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> list
         # A folder named on the command line is reviewed even when the
         # configuration excludes it; excludes apply to what lies below it.
         given_excluded = _is_config_excluded(given, config)
+        prefixes: dict[Path, list[str]] = {}
         if given.is_dir():
             for dirpath, dirnames, filenames in os.walk(given):
                 base = Path(dirpath)
@@ -92,7 +119,7 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> list
                     ):
                         continue
                     shown = display_path(file_path, cwd)
-                    out.setdefault(shown, DiscoveredFile(file_path, shown, module_name(file_path, root)))
+                    out.setdefault(shown, DiscoveredFile(file_path, shown, module_name(file_path, root, prefixes=prefixes)))
         else:
             shown = display_path(given, cwd)
             out.setdefault(shown, DiscoveredFile(given, shown, module_name(given, root)))
