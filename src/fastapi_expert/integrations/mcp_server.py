@@ -30,7 +30,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -292,7 +292,7 @@ def explain_rule_impl(code: str) -> RuleDoc:
 
 
 def list_rules_impl(prefix: str | None) -> RuleList:
-    entries = catalogue.entries()
+    entries: Sequence[catalogue.Entry] = catalogue.entries()
     if prefix:
         key = prefix.strip().upper()
         entries = [e for e in entries if e.code.startswith(key) or e.name.startswith(prefix.strip().lower())]

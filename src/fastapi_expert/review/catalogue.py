@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import dataclass
+from functools import cache
 
 from fastapi_expert.review.registry import all_rules
 from fastapi_expert.review.rules.base import Rule
@@ -42,7 +43,10 @@ class Entry:
         }
 
 
-def entries() -> list[Entry]:
+@cache
+def entries() -> tuple[Entry, ...]:
+    """Every code the tool reports, with its rendered docs (built once: the
+    rules are fixed for the life of the process)."""
     out = [
         Entry(t.code, t.name, Area.TOOL, t.severity.value, False, True, t.summary, t.doc, None)
         for t in TOOL_CODES
@@ -53,7 +57,7 @@ def entries() -> list[Entry]:
     ]
     known = {e.code for e in out}
     out += [e for e in audit_entries() if e.code not in known]
-    return sorted(out, key=lambda e: e.code)
+    return tuple(sorted(out, key=lambda e: e.code))
 
 
 def audit_entries() -> list[Entry]:
