@@ -11,6 +11,7 @@ from fastapi_expert.review.engine import review_sources
 from fastapi_expert.review.fixes import apply_fixes
 from fastapi_expert.review.registry import all_rules
 from fastapi_expert.review.rules.base import Invalid, Rule, Valid
+from fastapi_expert.types import Finding
 
 CASES = [
     pytest.param(rule, example, id=f"{rule.code}-{kind}-{i}")
@@ -20,7 +21,7 @@ CASES = [
 ]
 
 
-def _review(rule: type[Rule], example: Valid | Invalid, text: str | None = None) -> list:  # type: ignore[type-arg]
+def _review(rule: type[Rule], example: Valid | Invalid, text: str | None = None) -> list[Finding]:
     sources = example.sources
     if text is not None:
         sources[example.filename] = text

@@ -13,7 +13,7 @@ from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_pat
 from fastapi_expert.review.fixes import apply_fixes
 from fastapi_expert.review.selection import validate_selectors
 from fastapi_expert.review.tool_codes import INTERNAL_ERROR, NEWER_SYNTAX_ANALYSED
-from fastapi_expert.types import Severity
+from fastapi_expert.types import Finding, Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MAX_FIX_PASSES = 10
@@ -71,7 +71,7 @@ def _fix_loop(args: argparse.Namespace, config: Config, stdin_text: str | None) 
     current = dict(result.sources)
     for _ in range(MAX_FIX_PASSES):
         changed = False
-        by_path: dict[str, list] = {}  # type: ignore[type-arg]
+        by_path: dict[str, list[Finding]] = {}
         for f in result.findings:
             by_path.setdefault(f.path, []).append(f)
         for path, findings in by_path.items():
