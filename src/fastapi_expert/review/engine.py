@@ -12,10 +12,12 @@ from __future__ import annotations
 import ast
 import dataclasses
 import fnmatch
+import gc
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -83,6 +85,7 @@ class RuleSet:
                 self.by_node.setdefault(node_type, []).append((rule, getattr(rule, f"visit_{name}")))
         self.file_rules = [r for r in self.rules if r.has_file_check()]
         self.project_rules = [r for r in self.rules if r.has_project_check()]
+        self.fields = _Fields(self.by_node)
 
 
 def enabled_rules(config: Config) -> list[type[Rule]]:
@@ -134,6 +137,28 @@ def _tool_finding(tool: ToolCode, path: str, message: str, line: int = 1, column
 
 
 def run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
+    with _without_cyclic_gc():
+        return _run_review(inputs, config)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one review.
+
+    A review allocates millions of AST nodes that all live until it ends; each
+    collection would walk every one of them again, for nothing (on the corpus,
+    parsing took 2.7x longer with the collector on). Reference counting still
+    frees what the review drops; the collector resumes, and catches up, after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
     started = time.perf_counter()
     result = ReviewResult()
     rule_set = RuleSet(enabled_rules(config))
@@ -234,16 +259,64 @@ def _internal(rule: Rule, path: str, exc: BaseException, node: ast.AST | None = 
     )
 
 
+# Fields never holding a node a rule can subscribe to, or holding only operator and
+# context singletons (`Load`, `Add`, `Eq`): skipping them spares the walk about a
+# third of the nodes it would otherwise push and pop.
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "arg", "module", "asname", "level", "kind",
+     "type_comment", "conversion", "is_async", "simple", "tag"}
+)
+_OPERATOR_BASES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
+
+
+class _Fields:
+    """Per node type, the fields whose values may be child nodes the rules walk into."""
+
+    def __init__(self, by_node: Mapping[type[ast.AST], object]) -> None:
+        # A (plugin) rule that subscribes to operators or contexts gets them walked.
+        self.skip = (
+            _LEAF_FIELDS - {"ctx", "op", "ops"}
+            if any(issubclass(t, _OPERATOR_BASES) for t in by_node)
+            else _LEAF_FIELDS
+        )
+        self.by_type: dict[type[ast.AST], tuple[str, ...]] = {}
+
+    def of(self, node_type: type[ast.AST]) -> tuple[str, ...]:
+        fields = self.by_type.get(node_type)
+        if fields is None:
+            skip = self.skip | ({"value"} if node_type is ast.Constant else set())
+            fields = tuple(f for f in node_type._fields if f not in skip)
+            self.by_type[node_type] = fields
+        return fields
+
+
+def _children(node: ast.AST, fields: tuple[str, ...]) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if value is None:
+            continue
+        if value.__class__ is list:
+            out.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
 def _run_file_rules(module: ModuleInfo, project: Project, rule_set: RuleSet, emit: Callable[[Finding], None]) -> None:
+    """One walk of the file's tree, in source order, calling each rule's `visit_*`
+    with the ancestors and enclosing functions kept up to date on the context."""
     ctx = FileContext(module.source, module, project, emit)
     crashed: set[str] = set()
     by_node = rule_set.by_node
+    fields_of = rule_set.fields.of
     ENTER_BODY, LEAVE = 1, 2  # noqa: N806 - local event tags
     stack: list[tuple[ast.AST, int]] = [(module.tree, 0)]
+    pop, push = stack.pop, stack.append
     ancestors = ctx.ancestors
     functions = ctx.functions
     while stack:
-        node, event = stack.pop()
+        node, event = pop()
         if event == LEAVE:
             ancestors.pop()
             if isinstance(node, _FUNCTIONS):
@@ -252,7 +325,8 @@ def _run_file_rules(module: ModuleInfo, project: Project, rule_set: RuleSet, emi
         if event == ENTER_BODY:
             functions.append(node)
             continue
-        handlers = by_node.get(type(node))
+        node_type = type(node)
+        handlers = by_node.get(node_type)
         if handlers:
             for rule, method in handlers:
                 if rule.code in crashed:
@@ -263,17 +337,19 @@ def _run_file_rules(module: ModuleInfo, project: Project, rule_set: RuleSet, emi
                 except Exception as exc:  # report, skip this rule for the file, go on
                     crashed.add(rule.code)
                     emit(_internal(rule, module.path, exc, node))
+        children = _children(node, fields_of(node_type))
+        if not children:
+            continue  # a leaf: no need to enter and leave it
         ancestors.append(node)
-        stack.append((node, LEAVE))
+        push((node, LEAVE))
         if isinstance(node, _FUNCTIONS):
             body = node.body if isinstance(node.body, list) else [node.body]
-            stack.extend((child, 0) for child in reversed(body))
-            stack.append((node, ENTER_BODY))
             in_body = {id(b) for b in body}
-            head = [c for c in ast.iter_child_nodes(node) if id(c) not in in_body]
-            stack.extend((child, 0) for child in reversed(head))
+            stack.extend((child, 0) for child in reversed(body))
+            push((node, ENTER_BODY))
+            stack.extend((child, 0) for child in reversed(children) if id(child) not in in_body)
         else:
-            stack.extend((child, 0) for child in reversed(list(ast.iter_child_nodes(node))))
+            stack.extend((child, 0) for child in reversed(children))
     for rule in rule_set.file_rules:
         if rule.code in crashed:
             continue

@@ -204,8 +204,26 @@ def _resolve_relative(module: str, is_package: bool, level: int, target: str | N
     return base
 
 
-class _Collector(ast.NodeVisitor):
-    """Fills a ModuleInfo in one walk of the tree."""
+_STATEMENT_LISTS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_blocks_of: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _blocks(node_type: type[ast.AST]) -> tuple[str, ...]:
+    """The statement-list fields of a node type, in `_fields` order (the order a
+    full walk would visit them in: a later binding of a name wins)."""
+    found = _blocks_of.get(node_type)
+    if found is None:
+        found = tuple(f for f in node_type._fields if f in _STATEMENT_LISTS)
+        _blocks_of[node_type] = found
+    return found
+
+
+class _Collector:
+    """Fills a ModuleInfo in one pass over the statements.
+
+    Imports, definitions and assignments are statements, so expressions are
+    never entered (a lambda is not a definition here): that keeps this pass a
+    fraction of a full walk."""
 
     def __init__(self, info: ModuleInfo) -> None:
         self.info = info
@@ -217,7 +235,34 @@ class _Collector(ast.NodeVisitor):
         parts = [self.info.name] if self.info.name else []
         return ".".join([*parts, *self.scope, name])
 
-    def visit_Import(self, node: ast.Import) -> None:
+    def statements(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            self.statement(stmt)
+
+    def statement(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Import):
+            self._import(node)
+        elif isinstance(node, ast.ImportFrom):
+            self._import_from(node)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            self._function(node)
+        elif isinstance(node, ast.ClassDef):
+            self._class(node)
+        else:
+            if isinstance(node, ast.Assign):
+                self._assign(node)
+            elif isinstance(node, ast.AnnAssign):
+                self._ann_assign(node)
+            elif type(node).__name__ == "TypeAlias":  # Python 3.12 `type X = ...`
+                self._type_alias(node)
+            # Compound statements (if, try, with, for, while, match): their
+            # blocks, in source order; except handlers and match cases hold theirs.
+            for field_name in _blocks(type(node)):
+                block = getattr(node, field_name, None)
+                if block:
+                    self.statements(block)
+
+    def _import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.info.imported_modules.add(alias.name)
             if not self.func_stack and not self.class_stack:
@@ -227,22 +272,20 @@ class _Collector(ast.NodeVisitor):
                     top = alias.name.split(".")[0]
                     self.info.imports[top] = top
 
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+    def _import_from(self, node: ast.ImportFrom) -> None:
         if node.level:
             base = _resolve_relative(self.info.name, self.info.is_package, node.level, node.module)
         else:
             base = node.module or ""
         self.info.imported_modules.add(base)
-        if self.func_stack or self.class_stack:
-            # Imports inside functions still tell us what the file uses, and the
-            # names they bind are resolved as if module-level (rarely ambiguous).
-            pass
         for alias in node.names:
             if alias.name == "*":
                 continue
             local = alias.asname or alias.name
             full = f"{base}.{alias.name}" if base else alias.name
             self.info.imported_modules.add(full)
+            # Imports inside functions still tell us what the file uses, and the
+            # names they bind are resolved as if module-level (rarely ambiguous).
             self.info.imports.setdefault(local, full)
             if not self.func_stack and not self.class_stack:
                 self.info.imports[local] = full
@@ -261,22 +304,13 @@ class _Collector(ast.NodeVisitor):
             self.info.functions[node.name] = info
         elif self.class_stack and not self.func_stack:
             self.class_stack[-1].methods[node.name] = info
-        for deco in node.decorator_list:
-            self.visit(deco)
-        for default in [*node.args.defaults, *node.args.kw_defaults]:
-            if default is not None:
-                self.visit(default)
-        self.scope.append(node.name if not self.func_stack else f"{node.name}")
+        self.scope.append(node.name)
         self.func_stack.append(info)
-        for stmt in node.body:
-            self.visit(stmt)
+        self.statements(node.body)
         self.func_stack.pop()
         self.scope.pop()
 
-    visit_FunctionDef = _function
-    visit_AsyncFunctionDef = _function
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+    def _class(self, node: ast.ClassDef) -> None:
         bases = [b for b in (self.info.resolve(base) for base in node.bases) if b]
         cls = ClassInfo(self._qual(node.name), node, self.info, bases)
         if not self.scope:
@@ -285,25 +319,22 @@ class _Collector(ast.NodeVisitor):
         self.class_stack.append(cls)
         saved = self.func_stack
         self.func_stack = []
-        for stmt in node.body:
-            self.visit(stmt)
+        self.statements(node.body)
         self.func_stack = saved
         self.class_stack.pop()
         self.scope.pop()
 
-    def visit_Assign(self, node: ast.Assign) -> None:
+    def _assign(self, node: ast.Assign) -> None:
         if not self.scope:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     self.info.assignments[target.id] = node.value
-        self.generic_visit(node)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+    def _ann_assign(self, node: ast.AnnAssign) -> None:
         if not self.scope and isinstance(node.target, ast.Name) and node.value is not None:
             self.info.assignments[node.target.id] = node.value
-        self.generic_visit(node)
 
-    def visit_TypeAlias(self, node: ast.AST) -> None:  # Python 3.12 `type X = ...`
+    def _type_alias(self, node: ast.AST) -> None:
         name = getattr(node, "name", None)
         value = getattr(node, "value", None)
         if not self.scope and isinstance(name, ast.Name) and isinstance(value, ast.expr):
@@ -315,8 +346,9 @@ def build_module(source: SourceFile, name: str | None = None) -> ModuleInfo:
     is_package = PurePosixPath(source.path).name == "__init__.py"
     info = ModuleInfo(source=source, name=name if name is not None else module_name_for(source.path), is_package=is_package)
     # Imports first, so class bases and decorators resolve whatever the order.
+    collector = _Collector(info)
     for stmt in source.tree.body:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
-            _Collector(info).visit(stmt)
-    _Collector(info).visit(source.tree)
+            collector.statement(stmt)
+    collector.statements(source.tree.body)
     return info
