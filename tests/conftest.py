@@ -6,6 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from fastapi_expert.review.cache import CACHE_DIR_ENV
+
+
+@pytest.fixture(autouse=True)
+def _private_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test reviews with an empty cache of its own: a test that patches a
+    rule must not be answered from another test's results, and the suite must
+    not write into the checkout."""
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path_factory.mktemp("result-cache")))
+
 # A minimal guide with every required section (`fastapi-expert guide`, the MCP server).
 PAGINATION_GUIDE = """\
 # Pagination: offset and cursor

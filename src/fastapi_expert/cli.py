@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--stdin-filename", help="the path of the code read from stdin")
     review.add_argument("-j", "--jobs", type=int, help="processes for the per-file rules (default: one per core when there are many files)")
     review.add_argument("-o", "--output-file", type=Path, help="write the report to a file")
+    review.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    review.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="where the result cache lives (default: $FASTAPI_EXPERT_CACHE_DIR, else .fastapi_expert_cache in the project root)",
+    )
 
     audit = sub.add_parser("audit", help="import a live FastAPI app, inspect what FastAPI built, probe it in-process")
     audit.add_argument("target", help="the app as uvicorn takes it: MODULE:ATTRIBUTE (app.main:app)")

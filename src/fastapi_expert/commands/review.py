@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi_expert.config import Config, find_config_file, load_config
 from fastapi_expert.errors import ConfigError, UsageError
+from fastapi_expert.review.cache import ResultCache, default_cache_dir
 from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_paths, review_sources
 from fastapi_expert.review.fixes import apply_fixes
 from fastapi_expert.review.selection import validate_selectors
@@ -60,7 +61,14 @@ def _review(args: argparse.Namespace, config: Config, stdin_text: str | None) ->
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise UsageError(f"no such file or directory: {missing[0]}")
-    return review_paths(paths, config)
+    return review_paths(paths, config, cache=_cache(args, config))
+
+
+def _cache(args: argparse.Namespace, config: Config) -> ResultCache | None:
+    if args.no_cache:
+        return None
+    folder = args.cache_dir if args.cache_dir is not None else default_cache_dir(config)
+    return ResultCache(folder, config, (r.code for r in enabled_rules(config)))
 
 
 def _fix_loop(args: argparse.Namespace, config: Config, stdin_text: str | None) -> tuple[ReviewResult, dict[str, str], dict[str, str]]:

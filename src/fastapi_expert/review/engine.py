@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from fastapi_expert.config import Config
 from fastapi_expert.review import parallel
+from fastapi_expert.review.cache import FileState, ResultCache, content_digest
 from fastapi_expert.review.discovery import discover, module_name
 from fastapi_expert.review.model.module import ModuleInfo, build_module
 from fastapi_expert.review.model.project import Project
@@ -59,6 +60,7 @@ class ReviewResult:
     lines: int = 0
     seconds: float = 0.0
     sources: dict[str, str] = field(default_factory=dict)
+    from_cache: bool = False
 
     @property
     def internal_errors(self) -> int:
@@ -97,28 +99,57 @@ def enabled_rules(config: Config) -> list[type[Rule]]:
 
 
 def read_file(path: Path) -> tuple[str | None, SourceError | None]:
+    _, text, error = _read(path)
+    return text, error
+
+
+def _read(path: Path) -> tuple[bytes | None, str | None, SourceError | None]:
+    """The bytes (for the cache's content hash), the decoded text, or why not."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return None, SourceError(
+            return None, None, SourceError(
                 f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for source files"
             )
         data = path.read_bytes()
     except OSError as exc:
-        return None, SourceError(f"cannot read file: {exc.strerror or exc}")
+        return None, None, SourceError(f"cannot read file: {exc.strerror or exc}")
     try:
-        return decode_source(data), None
+        return data, decode_source(data), None
     except SourceError as exc:
-        return None, exc
+        return data, None, exc
 
 
-def review_paths(paths: list[Path], config: Config, cwd: Path | None = None) -> ReviewResult:
-    files = discover(paths, config, cwd)
-    inputs = []
-    for found in files:
-        text, error = read_file(found.path)
+def review_paths(paths: list[Path], config: Config, cwd: Path | None = None, cache: ResultCache | None = None) -> ReviewResult:
+    """Review files and folders; with a cache, an unchanged scope is answered from it."""
+    started = time.perf_counter()
+    inputs: list[InputFile] = []
+    states: list[FileState] = []
+    for found in discover(paths, config, cwd):
+        data, text, error = _read(found.path)
         inputs.append(InputFile(found.display, found.module, text, error))
-    return run_review(inputs, config)
+        if cache is not None:
+            digest = content_digest(data) if data is not None else f"unreadable: {error}"
+            states.append(FileState(found.display, found.module, digest))
+    if cache is not None:
+        hit = cache.load(states)
+        if hit is not None:
+            return ReviewResult(
+                findings=hit.findings,
+                files=len(inputs),
+                lines=sum(hit.lines.values()),
+                seconds=time.perf_counter() - started,
+                sources={i.display: i.text for i in inputs if i.text is not None},
+                from_cache=True,
+            )
+    result = run_review(inputs, config)
+    if cache is not None and not result.internal_errors:
+        cache.store(states, result.findings, {path: count_lines(text) for path, text in result.sources.items()})
+    return result
+
+
+def count_lines(text: str) -> int:
+    return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
 
 
 def review_sources(sources: Mapping[str, str], config: Config | None = None) -> ReviewResult:
@@ -172,7 +203,7 @@ def _run_review(inputs: list[InputFile], config: Config) -> ReviewResult:
             raw.append(_tool_finding(FILE_NOT_ANALYSED, item.display, str(err), err.line, err.column))
             continue
         result.sources[item.display] = item.text
-        result.lines += item.text.count("\n") + (0 if item.text.endswith("\n") or not item.text else 1)
+        result.lines += count_lines(item.text)
         try:
             parsed = parse_source_detailed(item.text, item.display)
             modules.append(build_module(SourceFile(item.display, item.text, parsed.tree), item.module))

@@ -21,4 +21,5 @@ def summary(result: ReviewResult) -> dict[str, object]:
         "fixable": safe,
         "unsafe_fixable": unsafe,
         "seconds": round(result.seconds, 3),
+        "from_cache": result.from_cache,
     }

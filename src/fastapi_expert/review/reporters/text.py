@@ -93,7 +93,8 @@ def _summary_line(result: ReviewResult, style: _Style) -> str:
             f" ({counts[Severity.ERROR]} error, {counts[Severity.WARNING]} warning, "
             f"{counts[Severity.INFO]} info)"
         )
-    tail = f" in {result.files} file{'s' if result.files != 1 else ''} ({result.lines} lines, {result.seconds:.2f} s)."
+    cached = ", from the cache" if result.from_cache else ""
+    tail = f" in {result.files} file{'s' if result.files != 1 else ''} ({result.lines} lines, {result.seconds:.2f} s{cached})."
     fixes = ""
     if safe:
         fixes += f"\n{safe} fixable with --fix"
