@@ -74,7 +74,7 @@ test: lint pytest test-pythons test-audit-oldest example-tests
 docs: install
 	$(BIN)/python scripts/gen_docs.py
 
-bench: install bench-ask
+bench: install bench-ask bench-peers
 	$(BIN)/python benchmarks/review_stdlib.py
 
 # `ask`: top-3 hit rate on benchmarks/ask_questions.tsv (target 90 %)
@@ -85,10 +85,12 @@ bench-ask: install
 bench-corpus: install
 	$(BIN)/python benchmarks/review_corpus.py
 
-# Our cold review beside the floor, ruff and bandit on the same corpus (bandit is
-# installed into the venv for the run; semgrep only if present).
+# Our cold, warm and one-file-changed reviews beside the floor, ruff, bandit and
+# semgrep on the same corpus (bandit goes into the venv; semgrep into its own,
+# .venv-semgrep, because its pinned dependencies clash with ours).
 bench-peers: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check bandit
+	test -x .venv-semgrep/bin/semgrep || { $(PYTHON) -m venv .venv-semgrep && .venv-semgrep/bin/python -m pip install --quiet --disable-pip-version-check semgrep; }
 	$(BIN)/python benchmarks/compare_peers.py
 
 # Wall time of `audit` on examples/todo-api (through its own venv), probes included.
@@ -96,4 +98,4 @@ bench-audit:
 	$(PYTHON) benchmarks/audit_todo_api.py
 
 clean:
-	rm -rf $(VENV) .venv-py3.* $(OLDEST_VENV) .pytest_cache .mypy_cache .ruff_cache .fastapi_expert_cache
+	rm -rf $(VENV) .venv-py3.* .venv-semgrep $(OLDEST_VENV) .pytest_cache .mypy_cache .ruff_cache .fastapi_expert_cache

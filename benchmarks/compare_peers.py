@@ -12,7 +12,9 @@ committed), in the same run:
 - the peers installed in this environment: `ruff check --select FAST,ASYNC,S
   --no-cache`, `bandit -r`, and `semgrep scan` with the local rules of
   `benchmarks/semgrep-rules/` when semgrep is installed (`make bench-peers`
-  installs bandit into the venv and semgrep into `.venv-semgrep`).
+  installs bandit into the venv and semgrep into `.venv-semgrep`; semgrep gets
+  `--jobs` = the cores, as we do, and no version check: offline, that check
+  stalls each run for about 97 s).
 
 Prints a markdown table with the ratios and each run's peak memory. Figures are
 printed, never asserted.
@@ -155,7 +157,10 @@ def measure(project: Project, folder: Path) -> Row:
         ruff=timed([tool("ruff"), "check", "--select", "FAST,ASYNC,S", "--no-cache", "--exit-zero", "--isolated", "-q", str(folder)]),
         bandit=timed([tool("bandit"), "-r", "-q", "-f", "json", "-o", os.devnull, str(folder)]),
         semgrep=timed(
-            [tool("semgrep"), "scan", "--config", str(rules), "--quiet", "--metrics=off", "--disable-version-check", str(folder)],
+            [
+                tool("semgrep"), "scan", "--config", str(rules), "--quiet", "--metrics=off",
+                "--disable-version-check", "--jobs", str(os.cpu_count() or 1), str(folder),
+            ],
             SEMGREP_ENV,
         )
         if rules.is_dir()
