@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi_expert.review.model.blocking import THREAD_OFFLOADERS, Blocking, blocking_call
-from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import FunctionInfo, own_nodes_of
 
 if TYPE_CHECKING:
     from fastapi_expert.review.model.project import Project
@@ -56,9 +56,7 @@ class CallGraph:
     def _call_sites(self, func: FunctionInfo) -> list[CallSite]:
         out: list[CallSite] = []
         offloaded: set[int] = set()
-        for node in own_nodes(func.node):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in own_nodes_of(func.node, ast.Call):
             target = self.project.call_target(func.module, func, node)
             if _is_offloader(target) or _offloader_shape(node):
                 # Arguments handed to a thread are not called here; a call *inside*

@@ -7,14 +7,16 @@ in parallel; cross-file questions are answered by `project.Project`.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePosixPath
+from typing import TypeVar, cast
 
 from fastapi_expert.review.source import SourceFile
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_N = TypeVar("_N", bound=ast.AST)
 
 
 @dataclass(eq=False)
@@ -38,7 +40,7 @@ class FunctionInfo:
     @cached_property
     def is_generator(self) -> bool:
         """True when the body yields (a FastAPI dependency with teardown)."""
-        return any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own_nodes(self.node))
+        return bool(own_nodes_of(self.node, ast.Yield) or own_nodes_of(self.node, ast.YieldFrom))
 
 
 @dataclass(eq=False)
@@ -73,30 +75,102 @@ def scope_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+        if isinstance(node, _NESTED_SCOPES):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        children = child_nodes(node)
+        children.reverse()
+        stack.extend(children)
 
 
 def own_nodes(func: ast.AST) -> tuple[ast.AST, ...]:
     """Nodes of a function's own body, not of functions or classes nested in it.
 
     Many rules ask this of the same function, so the answer is kept on the node
-    itself (its lifetime is the tree's)."""
+    itself (its lifetime is the tree's). The nodes and their order are those of
+    a walk with `ast.iter_child_nodes`; the children are gathered inline because
+    the generator it uses was most of the cost of building the call graph."""
     cached: tuple[ast.AST, ...] | None = getattr(func, "_fx_own_nodes", None)
     if cached is not None:
         return cached
     out: list[ast.AST] = []
-    stack: list[ast.AST] = list(ast.iter_child_nodes(func))
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
+    append = out.append
+    stack: list[ast.AST] = []
+    push = stack.append
+    pop = stack.pop
+    fields_of = _child_fields_of
+    node = func
+    while True:
+        fields = fields_of.get(node.__class__)
+        if fields is None:
+            fields = _child_fields(node.__class__)
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        push(item)
+            elif isinstance(value, ast.AST):
+                push(value)
+        while stack:
+            node = pop()
+            append(node)
+            if not isinstance(node, _NESTED_SCOPES):
+                break
+        else:
+            break
     result = tuple(out)
     func._fx_own_nodes = result  # type: ignore[attr-defined]
     return result
+
+
+def own_nodes_of(func: ast.AST, node_type: type[_N]) -> Sequence[_N]:
+    """The nodes of `own_nodes(func)` of exactly `node_type`, in the same order.
+
+    Most callers want one or two node types out of hundreds of nodes: an index
+    by type, kept on the node, spares each of them a pass over all of them."""
+    index: dict[type[ast.AST], list[ast.AST]] | None = getattr(func, "_fx_own_index", None)
+    if index is None:
+        index = {}
+        for node in own_nodes(func):
+            found = index.get(node.__class__)
+            if found is None:
+                index[node.__class__] = [node]
+            else:
+                found.append(node)
+        func._fx_own_index = index  # type: ignore[attr-defined]
+    return cast("list[_N]", index.get(node_type, []))
+
+
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# Fields that only ever hold names, flags or constants, never a node: not worth a getattr.
+_NEVER_NODES = frozenset(
+    {"id", "attr", "arg", "module", "asname", "level", "kind", "type_comment", "conversion", "is_async", "simple", "tag"}
+)
+_child_fields_of: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """`list(ast.iter_child_nodes(node))`, without its generators."""
+    out: list[ast.AST] = []
+    for name in _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            for item in value:
+                if isinstance(item, ast.AST):
+                    out.append(item)
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
+def _child_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node type that may hold child nodes, in `_fields` order."""
+    found = _child_fields_of.get(node_type)
+    if found is None:
+        skip = _NEVER_NODES | ({"value"} if node_type is ast.Constant else set())
+        found = tuple(f for f in node_type._fields if f not in skip)
+        _child_fields_of[node_type] = found
+    return found
 
 
 def module_name_for(path: str) -> str:
@@ -124,6 +198,7 @@ class ModuleInfo:
     function_of_node: dict[ast.AST, FunctionInfo] = field(default_factory=dict)
     imported_modules: set[str] = field(default_factory=set)
     _imports_cache: dict[str, bool] = field(default_factory=dict, repr=False)
+    _packages_cache: dict[tuple[str, ...], bool] = field(default_factory=dict, repr=False)
 
     @property
     def path(self) -> str:
@@ -139,6 +214,16 @@ class ModuleInfo:
         if known is None:
             known = any(m == prefix or m.startswith(prefix + ".") for m in self.imported_modules)
             self._imports_cache[prefix] = known
+        return known
+
+    def imports_any_package(self, packages: tuple[str, ...]) -> bool:
+        """Does the file import a module of one of the top-level `packages`?
+        Rules ask this for every call they see: the answer is kept per tuple."""
+        known = self._packages_cache.get(packages)
+        if known is None:
+            tops = {m.split(".", 1)[0] for m in self.imported_modules}
+            known = any(p in tops for p in packages)
+            self._packages_cache[packages] = known
         return known
 
     @cached_property

@@ -15,7 +15,7 @@ from fastapi_expert.review.model.module import (
     ClassInfo,
     FunctionInfo,
     ModuleInfo,
-    own_nodes,
+    own_nodes_of,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ class Project:
                 self._by_suffix[".".join(parts[i:])].append(module)
         self._var_types: dict[ast.AST, dict[str, str]] = {}
         self._lookups: dict[str, Symbol | None] = {}
+        # Keyed by the node itself, not its id: a node parsed from a string
+        # annotation may be freed and its id reused.
+        self._resolved: dict[ast.AST, tuple[ModuleInfo, str | None]] = {}
 
     # -- modules and symbols ---------------------------------------------
 
@@ -132,8 +135,16 @@ class Project:
         return out
 
     def resolve(self, module: ModuleInfo, expr: ast.expr) -> str | None:
-        """Canonical qualified name of a dotted expression in `module`."""
-        return self.canonical(module.resolve(expr))
+        """Canonical qualified name of a dotted expression in `module`.
+
+        Rules ask this of the same expressions (a call's callee) many times
+        over: the answer is kept per node, with the module it was asked in."""
+        cached = self._resolved.get(expr)
+        if cached is not None and cached[0] is module:
+            return cached[1]
+        found = self.canonical(module.resolve(expr))
+        self._resolved[expr] = (module, found)
+        return found
 
     def function_for(self, module: ModuleInfo, node: ast.AST) -> FunctionInfo | None:
         return module.function_of_node.get(node)
@@ -208,8 +219,12 @@ class Project:
             t = self.annotation_type(module, arg.annotation)
             if t:
                 types[arg.arg] = TYPE_ALIASES.get(t, t)
-        bindings = [
-            n for n in own_nodes(func.node) if isinstance(n, ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith)
+        # Sorted by position: the order of the types in this list does not matter.
+        bindings: list[ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith] = [
+            *own_nodes_of(func.node, ast.Assign),
+            *own_nodes_of(func.node, ast.AnnAssign),
+            *own_nodes_of(func.node, ast.With),
+            *own_nodes_of(func.node, ast.AsyncWith),
         ]
         bindings.sort(key=lambda n: (n.lineno, n.col_offset))
         for node in bindings:

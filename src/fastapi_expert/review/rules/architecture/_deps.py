@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.fastapi_model import DEPENDS, ROUTE_DECORATORS, SECURITY
-from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes, own_nodes_of
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext
 
@@ -135,7 +135,7 @@ def comes_after(node: ast.AST, mark: ast.AST) -> bool:
 
 def yields(func_node: FunctionNode) -> list[ast.Yield | ast.YieldFrom]:
     """The function's own `yield` expressions, in source order."""
-    found = [n for n in own_nodes(func_node) if isinstance(n, ast.Yield | ast.YieldFrom)]
+    found: list[ast.Yield | ast.YieldFrom] = [*own_nodes_of(func_node, ast.Yield), *own_nodes_of(func_node, ast.YieldFrom)]
     return sorted(found, key=lambda n: (n.lineno, n.col_offset))
 
 

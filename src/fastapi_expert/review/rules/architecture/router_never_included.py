@@ -4,7 +4,13 @@ import ast
 from collections import Counter
 
 from fastapi_expert.review.model.fastapi_model import FastAPIModel, RouterObject
-from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.module import (
+    FunctionInfo,
+    ModuleInfo,
+    child_nodes,
+    own_nodes,
+    own_nodes_of,
+)
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.architecture._deps import is_route_owner_use
 from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
@@ -29,8 +35,8 @@ def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
     dynamic = False
     for module in project.modules:
         for func, scope in _scopes(module):
-            for node in _own(scope):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _INCLUDES):
+            for node in own_nodes_of(scope, ast.Call):
+                if not (isinstance(node.func, ast.Attribute) and node.func.attr in _INCLUDES):
                     continue
                 if node.func.attr == "include_router":
                     child = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "router"), None)
@@ -64,19 +70,18 @@ def _referenced(project: Project, model: FastAPIModel, candidates: list[RouterOb
     found: set[str] = set()
     for module in project.modules:
         for func, scope in _scopes(module):
-            nodes = _own(scope)
-            hits = [
-                n
-                for n in nodes
-                if isinstance(n, ast.Name | ast.Attribute)
-                and isinstance(n.ctx, ast.Load)
-                and (n.id if isinstance(n, ast.Name) else n.attr) in wanted
+            # Names first, then attributes: each hit is judged on its own, so
+            # their order does not change what is found.
+            hits: list[ast.Name | ast.Attribute] = [
+                n for n in own_nodes_of(scope, ast.Name) if n.id in wanted and isinstance(n.ctx, ast.Load)
             ]
+            hits += [n for n in own_nodes_of(scope, ast.Attribute) if n.attr in wanted and isinstance(n.ctx, ast.Load)]
             if not hits:
                 continue
+            nodes = _own(scope)
             parents: dict[int, ast.AST] = {}
             for node in nodes:
-                for child in ast.iter_child_nodes(node):
+                for child in child_nodes(node):
                     parents[id(child)] = node
             for node in hits:
                 if is_route_owner_use(parents.get(id(node)), node):

@@ -135,6 +135,8 @@ def _collect_bindings(func_node: ast.AST) -> dict[str, ast.AST]:
             if arg is not None:
                 bind(arg.arg, _AMBIGUOUS)
     for node in own_nodes(func_node):
+        if node.__class__ not in _BINDERS:
+            continue  # most nodes: one set lookup instead of six isinstance checks
         if isinstance(node, ast.Assign):
             if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 bind(node.targets[0].id, node.value)
@@ -153,6 +155,14 @@ def _collect_bindings(func_node: ast.AST) -> dict[str, ast.AST]:
             for name in node.names:
                 out.pop(name, None)
     return out
+
+
+_BINDERS: frozenset[type[ast.AST]] = frozenset(
+    {
+        ast.Assign, ast.AnnAssign, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor,
+        ast.comprehension, ast.NamedExpr, ast.AugAssign, ast.Global, ast.Nonlocal,
+    }
+)
 
 
 def _bind_stores(target: ast.AST, bind: Callable[[str, ast.AST], None]) -> None:

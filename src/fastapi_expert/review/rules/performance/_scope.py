@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi_expert.review.model.callgraph import CallSite
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, child_nodes, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import SESSION_PREFIXES, method_under
 from fastapi_expert.review.rules.base import FileContext
@@ -322,7 +322,9 @@ def loop_body_nodes(loop: ast.AST) -> Iterator[ast.AST]:
             if inner_iter is not None:
                 stack.append(inner_iter)
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        children = child_nodes(node)
+        children.reverse()
+        stack.extend(children)
 
 
 def loop_iter(loop: ast.AST) -> ast.expr | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import FunctionInfo, child_nodes, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
@@ -101,13 +101,28 @@ def _awaited_calls(nodes: Iterable[ast.AST]) -> tuple[list[ast.AST], set[int]]:
     return seq, awaited
 
 
+_BATCH_METHODS = frozenset({"in_", "any_"})
+
+
+def _may_batch(loop: ast.AST) -> bool:
+    """Is there an `.in_(...)`/`.any_(...)` call anywhere in the loop? Without one
+    no call in it is `_batched`: one walk of the loop instead of one per call."""
+    stack = [loop]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _BATCH_METHODS:
+            return True
+        stack.extend(child_nodes(node))
+    return False
+
+
 def _batched(call: ast.Call, names: set[str]) -> bool:
     """`select(X).where(X.id.in_(chunk))` with `chunk` the loop variable: a batch query."""
     for sub in ast.walk(call):
         if (
             isinstance(sub, ast.Call)
             and isinstance(sub.func, ast.Attribute)
-            and sub.func.attr in {"in_", "any_"}
+            and sub.func.attr in _BATCH_METHODS
             and any(isinstance(n, ast.Name) and n.id in names for a in sub.args for n in ast.walk(a))
         ):
             return True
@@ -352,9 +367,10 @@ class QueryInLoop(Rule):
             return  # a retry, search or paging loop that stops early
         imports_db = any(ctx.module.imports_module(m) for m in _DB_MODULES)
         sites = {id(s.node): s for s in ctx.project.calls.sites_of(func)}
-        where = describe_iter(ctx, iterable)
+        may_batch = _may_batch(loop)
+        # The loop is described (`describe_iter`) only in a finding's message.
         for node in nodes:
-            if not isinstance(node, ast.Call) or _batched(node, names):
+            if not isinstance(node, ast.Call) or (may_batch and _batched(node, names)):
                 continue
             target = ctx.call_target(node)
             if _query_label(target, node, id(node) in awaited, imports_db):
@@ -362,13 +378,13 @@ class QueryInLoop(Rule):
                 if node.args and _is_dml(ctx, node.args[0]):
                     ctx.report(
                         node,
-                        f"`{call}` runs one write statement per iteration of {where}; pass all the rows to a "
+                        f"`{call}` runs one write statement per iteration of {describe_iter(ctx, iterable)}; pass all the rows to a "
                         "single `execute(stmt, [params, ...])` (executemany) or build one bulk statement.",
                     )
                     continue
                 ctx.report(
                     node,
-                    f"`{call}` queries the database on every iteration of {where} (N+1 queries); "
+                    f"`{call}` queries the database on every iteration of {describe_iter(ctx, iterable)} (N+1 queries); "
                     "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query.",
                 )
                 continue
@@ -382,7 +398,7 @@ class QueryInLoop(Rule):
             inner_text = _call_text(callee.module.source.segment(inner.func))
             ctx.report(
                 node,
-                f"`{callee.name}()` runs a query (`{inner_text}`) on every iteration of {where} (N+1 queries); "
+                f"`{callee.name}()` runs a query (`{inner_text}`) on every iteration of {describe_iter(ctx, iterable)} (N+1 queries); "
                 "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query.",
                 chain=[
                     ChainLink(

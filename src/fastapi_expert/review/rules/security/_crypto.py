@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.rules._util import keyword_value
 from fastapi_expert.review.rules.base import FileContext
 
@@ -84,29 +83,14 @@ def jwt_call(ctx: FileContext, call: ast.Call) -> JwtCall | None:
     return None
 
 
-_USES: weakref.WeakKeyDictionary[ModuleInfo, dict[tuple[str, ...], bool]] = weakref.WeakKeyDictionary()
-
-
 def module_uses(ctx: FileContext, packages: tuple[str, ...]) -> bool:
     """Does the file import any of `packages` (or a submodule)? Cached per module."""
-    cache = _USES.setdefault(ctx.module, {})
-    found = cache.get(packages)
-    if found is None:
-        tops = {m.split(".", 1)[0] for m in ctx.module.imported_modules}
-        found = any(p in tops for p in packages)
-        cache[packages] = found
-    return found
-
-
-_TEST: weakref.WeakKeyDictionary[ModuleInfo, bool] = weakref.WeakKeyDictionary()
+    return ctx.module.imports_any_package(packages)
 
 
 def is_test(ctx: FileContext) -> bool:
-    """`ctx.module.is_test`, computed once per module (it parses the path on every call)."""
-    found = _TEST.get(ctx.module)
-    if found is None:
-        found = _TEST[ctx.module] = ctx.module.is_test
-    return found
+    """`ctx.module.is_test` (a cached property)."""
+    return ctx.module.is_test
 
 
 def has_star_args(call: ast.Call) -> bool:

@@ -154,13 +154,13 @@ class HttpRequestWithoutTimeout(Rule):
         target = ctx.call_target(node)
         if target is None:
             return
-        label = ast.unparse(node.func)
+        # The callee's text is unparsed only for a finding: this runs on every call.
         if target in _TLS_OFF_TARGETS or target in {"httpx.Client.__init__", "httpx.AsyncClient.__init__"}:
             verify = keyword(node, "verify")
             if verify is not None and isinstance(verify.value, ast.Constant) and verify.value.value is False:
                 ctx.report(
                     verify,
-                    f"`{label}(..., verify=False)` turns off TLS certificate checks, so anyone on "
+                    f"`{ast.unparse(node.func)}(..., verify=False)` turns off TLS certificate checks, so anyone on "
                     "the network path can impersonate the server; remove it or pass the CA bundle "
                     "path to `verify=`.",
                 )
@@ -171,7 +171,7 @@ class HttpRequestWithoutTimeout(Rule):
             ):
                 ctx.report(
                     timeout,
-                    f"`{label}(..., timeout=None)` can wait forever for a silent upstream and hold "
+                    f"`{ast.unparse(node.func)}(..., timeout=None)` can wait forever for a silent upstream and hold "
                     "the worker; set a finite timeout (e.g. `timeout=10`).",
                 )
             return
@@ -181,7 +181,7 @@ class HttpRequestWithoutTimeout(Rule):
             edit = append_arguments_edit(ctx, node, "timeout=10")
             ctx.report(
                 node,
-                f"`{label}()` has no timeout, so a silent upstream blocks this worker forever; "
+                f"`{ast.unparse(node.func)}()` has no timeout, so a silent upstream blocks this worker forever; "
                 "pass `timeout=` (e.g. `timeout=10`).",
                 fix=Fix("Add `timeout=10`", (edit,), safe=False) if edit is not None else None,
             )
