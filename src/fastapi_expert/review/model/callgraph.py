@@ -44,14 +44,27 @@ class BlockingPath:
 class CallGraph:
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.sites: dict[ast.AST, list[CallSite]] = {}
+        # Call sites are resolved when first asked for: "runs on the event loop"
+        # needs those of the functions reachable from an `async def`, the rules
+        # those of the functions they look at; a forked worker resolves what its
+        # files need (in parallel with the others) instead of the parent
+        # resolving every call of the project before forking.
+        self._sites: dict[ast.AST, list[CallSite]] = {}
+        self._complete = False
         self.by_qualname: dict[str, FunctionInfo] = {}
         for func in project.all_functions():
             self.by_qualname[func.qualname] = func
-        for func in project.all_functions():
-            self.sites[func.node] = self._call_sites(func)
         self._blocking_memo: dict[ast.AST, BlockingPath | None] = {}
         self.on_loop_via: dict[ast.AST, CallSite | None] = self._loop_reachability()
+
+    @property
+    def sites(self) -> dict[ast.AST, list[CallSite]]:
+        """The call sites of every function of the project, by function node."""
+        if not self._complete:
+            for func in self.project.all_functions():
+                self.sites_of(func)
+            self._complete = True
+        return self._sites
 
     def _call_sites(self, func: FunctionInfo) -> list[CallSite]:
         out: list[CallSite] = []
@@ -67,7 +80,10 @@ class CallGraph:
         return [s for s in out if id(s.node) not in offloaded]
 
     def sites_of(self, func: FunctionInfo) -> list[CallSite]:
-        return self.sites.get(func.node, [])
+        found = self._sites.get(func.node)
+        if found is None:
+            found = self._sites[func.node] = self._call_sites(func)
+        return found
 
     def _loop_reachability(self) -> dict[ast.AST, CallSite | None]:
         via: dict[ast.AST, CallSite | None] = {}
