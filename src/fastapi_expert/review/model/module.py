@@ -7,6 +7,7 @@ in parallel; cross-file questions are answered by `project.Project`.
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,6 +41,8 @@ class FunctionInfo:
     @cached_property
     def is_generator(self) -> bool:
         """True when the body yields (a FastAPI dependency with teardown)."""
+        if not self.module.may_yield(self.node):
+            return False
         return bool(own_nodes_of(self.node, ast.Yield) or own_nodes_of(self.node, ast.YieldFrom))
 
 
@@ -141,6 +144,26 @@ def own_nodes_of(func: ast.AST, node_type: type[_N]) -> Sequence[_N]:
     return cast("list[_N]", index.get(node_type, []))
 
 
+def own_statements(func: FunctionNode) -> list[ast.AST]:
+    """The statements of a function's own body, blocks of compound statements
+    included (with their except handlers and match cases), nested functions and
+    classes not entered. Statements are a small part of a tree: a caller that
+    wants only statement types (assignments, `with`) walks far fewer nodes
+    than with `own_nodes`, which nothing else may have computed yet."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(reversed(func.body))
+    while stack:
+        stmt = stack.pop()
+        out.append(stmt)
+        if isinstance(stmt, _NESTED_SCOPES):
+            continue
+        for name in reversed(_blocks(type(stmt))):
+            block = getattr(stmt, name, None)
+            if block:
+                stack.extend(reversed(block))
+    return out
+
+
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # Fields that only ever hold names, flags or constants, never a node: not worth a getattr.
 _NEVER_NODES = frozenset(
@@ -225,6 +248,24 @@ class ModuleInfo:
             known = any(p in tops for p in packages)
             self._packages_cache[packages] = known
         return known
+
+    @cached_property
+    def yield_lines(self) -> list[int]:
+        """The numbers of the lines where `yield` is written (in code or not)."""
+        if "yield" not in self.source.text:
+            return []
+        return [number for number, line in enumerate(self.source.lines, 1) if "yield" in line]
+
+    def may_yield(self, func: FunctionNode) -> bool:
+        """Can `func` have a `yield` of its own? Not when none of its lines (from
+        its first decorator to its end) spells the keyword: a cheap test that
+        spares walking most functions to find out."""
+        lines = self.yield_lines
+        if not lines:
+            return False
+        start = min([func.lineno, *(d.lineno for d in func.decorator_list)])
+        i = bisect_left(lines, start)
+        return i < len(lines) and (func.end_lineno is None or lines[i] <= func.end_lineno)
 
     @cached_property
     def is_test(self) -> bool:

@@ -169,6 +169,7 @@ class FileContext:
         self.rule: Rule | None = None
         self.ancestors: list[ast.AST] = []
         self.functions: list[ast.AST] = []
+        self._resolved: dict[ast.expr, str | None] = {}
 
     # -- where are we -----------------------------------------------------
 
@@ -187,7 +188,8 @@ class FileContext:
 
     def in_async_function(self) -> bool:
         """Does the current node run directly in the body of an `async def`?"""
-        return bool(self.functions) and isinstance(self.functions[-1], ast.AsyncFunctionDef)
+        functions = self.functions
+        return bool(functions) and functions[-1].__class__ is ast.AsyncFunctionDef
 
     def in_class(self) -> ast.ClassDef | None:
         for node in reversed(self.ancestors):
@@ -201,10 +203,21 @@ class FileContext:
 
     def resolve(self, expr: ast.expr) -> str | None:
         """Canonical qualified name of a dotted expression."""
-        return self.project.resolve(self.module, expr)
+        # Asked of most calls by several rules: the answers of this file are at
+        # hand here, a step shorter than the project's own cache.
+        resolved = self._resolved
+        if expr in resolved:
+            return resolved[expr]
+        found = resolved[expr] = self.project.resolve(self.module, expr)
+        return found
 
     def call_target(self, call: ast.Call) -> str | None:
         """What a call calls, with receiver types inferred in the current function."""
+        # Rules ask this several times per call: once known, the answer is on the
+        # node (see `Project.call_target`), and the function is not looked up.
+        cached: tuple[str | None] | None = getattr(call, "_fx_target", None)
+        if cached is not None:
+            return cached[0]
         return self.project.call_target(self.module, self.function(), call)
 
     def routes_of(self, func: ast.AST) -> list[Route]:

@@ -133,8 +133,11 @@ def comes_after(node: ast.AST, mark: ast.AST) -> bool:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0)) >= end
 
 
-def yields(func_node: FunctionNode) -> list[ast.Yield | ast.YieldFrom]:
-    """The function's own `yield` expressions, in source order."""
+def yields(module: ModuleInfo, func_node: FunctionNode) -> list[ast.Yield | ast.YieldFrom]:
+    """The function's own `yield` expressions, in source order (`func_node` is
+    defined in `module`)."""
+    if not module.may_yield(func_node):
+        return []
     found: list[ast.Yield | ast.YieldFrom] = [*own_nodes_of(func_node, ast.Yield), *own_nodes_of(func_node, ast.YieldFrom)]
     return sorted(found, key=lambda n: (n.lineno, n.col_offset))
 
@@ -146,7 +149,7 @@ def yielded_name(node: ast.Yield | ast.YieldFrom) -> str | None:
 def is_generator_dependency(ctx: FileContext, func: FunctionInfo) -> bool:
     """A generator used as a dependency, or a `get_*` generator that yields an
     opened session or connection."""
-    found = yields(func.node)
+    found = yields(func.module, func.node)
     if not found:
         return False
     if ctx.is_dependency(func.node):

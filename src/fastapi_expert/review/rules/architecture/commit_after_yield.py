@@ -186,7 +186,7 @@ class CommitAfterYield(Rule):
         func = ctx.module.function_of_node.get(node)
         if func is None:
             return
-        found = yields(node)
+        found = yields(ctx.module, node)
         if not found or not is_generator_dependency(ctx, func) or self._function_scoped(func, ctx):
             return
         first = found[0]

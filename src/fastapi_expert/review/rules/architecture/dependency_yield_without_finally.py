@@ -233,7 +233,7 @@ class DependencyYieldWithoutFinally(Rule):
         func = ctx.module.function_of_node.get(node)
         if func is None:
             return
-        found = yields(node)
+        found = yields(ctx.module, node)
         if found:
             if is_generator_dependency(ctx, func):
                 self._check_generator(node, func, found[0], ctx)

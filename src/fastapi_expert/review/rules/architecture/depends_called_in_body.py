@@ -132,7 +132,7 @@ class DependsCalledInBody(Rule):
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
-        if ctx.function() is None or not ctx.functions:
+        if not ctx.functions or ctx.function() is None:
             return
         if not is_marker(ctx, node):
             return

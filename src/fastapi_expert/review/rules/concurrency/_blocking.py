@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from fastapi_expert.review.model.blocking import (
+    BLOCKING_CALLS,
     FACTORY_RETURNS,
     TYPE_ALIASES,
     Blocking,
@@ -305,6 +306,21 @@ def effective_target(ctx: FileContext, call: ast.Call) -> str | None:
     return cached[0]
 
 
+def effective_target_among(
+    ctx: FileContext, call: ast.Call, targets: frozenset[str], methods: frozenset[str]
+) -> str | None:
+    """`effective_target(ctx, call)` when it is one of `targets`, else None;
+    `methods` holds the last part of each of `targets`. The effective target
+    of a method call is its core target or "<receiver>.<attr>": when the attr
+    is none of `methods`, only the core target can match, so the (costly)
+    receiver typing is skipped unless it does."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr not in methods and ctx.call_target(call) not in targets:
+        return None
+    target = effective_target(ctx, call)
+    return target if target in targets else None
+
+
 def _effective_target(ctx: FileContext, call: ast.Call) -> str | None:
     target = ctx.call_target(call)
     func = call.func
@@ -341,8 +357,22 @@ def enclosing_name(ctx: FileContext) -> str:
 # -- FX202-FX206 --------------------------------------------------------------------
 
 
+# The last part of every name `blocking_call` knows (directly or through an
+# alias): a method call named otherwise can only block through its core target.
+_BLOCKING_METHODS = frozenset(
+    name.rpartition(".")[2]
+    for name in (*BLOCKING_CALLS, *(alias for alias, canon in TYPE_ALIASES.items() if canon in BLOCKING_CALLS))
+)
+
+
 def blocking_target(ctx: FileContext, call: ast.Call) -> tuple[str, Blocking] | None:
-    target = effective_target(ctx, call)
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr not in _BLOCKING_METHODS:
+        # `effective_target` is the core target or "<receiver>.<attr>", and the
+        # latter never blocks here: skip typing the receiver.
+        target = ctx.call_target(call)
+    else:
+        target = effective_target(ctx, call)
     fact = blocking_call(target)
     if target is None or fact is None:
         return None
@@ -358,9 +388,16 @@ class DirectBlockingCall:
     what: ClassVar[str]  # "synchronous HTTP request", shown in parentheses
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
-        if not ctx.in_async_function() or isinstance(ctx.parent, ast.Await):
+        # Five rules run this on every call: the cheap tests are inlined and the
+        # answer is kept on the node for the others.
+        functions = ctx.functions
+        if not functions or functions[-1].__class__ is not ast.AsyncFunctionDef or ctx.ancestors[-1].__class__ is ast.Await:
             return
-        found = blocking_target(ctx, node)
+        cached: tuple[tuple[str, Blocking] | None] | None = getattr(node, "_fx_blocking", None)
+        if cached is None:
+            cached = (blocking_target(ctx, node),)
+            node._fx_blocking = cached  # type: ignore[attr-defined]
+        found = cached[0]
         if found is None or found[1].kind is not self.kind:
             return
         ctx.report(node, self.message(ctx, node, found[0], found[1]))

@@ -4,7 +4,11 @@ import ast
 
 from fastapi_expert.review.model.module import FunctionInfo
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.concurrency._blocking import call_name, effective_target
+from fastapi_expert.review.rules.concurrency._blocking import (
+    call_name,
+    effective_target,
+    effective_target_among,
+)
 from fastapi_expert.types import ChainLink, Fix, Severity
 
 _RUNNERS = frozenset(
@@ -16,12 +20,13 @@ _RUNNERS = frozenset(
         "anyio.run",
     }
 )
+_RUNNER_METHODS = frozenset(name.rpartition(".")[2] for name in _RUNNERS)
 
 
 def _is_runner(ctx: FileContext, call: ast.Call) -> bool:
     if isinstance(call.func, ast.Attribute) and call.func.attr == "run_until_complete":
         return True  # on a loop of any (uninferred) type
-    return effective_target(ctx, call) in _RUNNERS
+    return effective_target_among(ctx, call, _RUNNERS, _RUNNER_METHODS) is not None
 
 
 def _awaitable_text(ctx: FileContext, call: ast.Call) -> str | None:

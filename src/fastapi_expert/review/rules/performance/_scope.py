@@ -296,9 +296,11 @@ LOOP_NODES = (ast.For, ast.AsyncFor, ast.ListComp, ast.SetComp, ast.DictComp, as
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
-def loop_body_nodes(loop: ast.AST) -> Iterator[ast.AST]:
+def loop_body_nodes(loop: ast.AST) -> list[ast.AST]:
     """Nodes that run once per iteration of `loop`, not descending into nested
-    functions, classes or nested loops (those are examined on their own)."""
+    functions, classes or nested loops (those are examined on their own).
+    A list rather than a generator: every loop of the project is walked."""
+    out: list[ast.AST] = []
     stack: list[ast.AST] = []
     if isinstance(loop, ast.For | ast.AsyncFor):
         stack = list(reversed(loop.body))
@@ -313,7 +315,7 @@ def loop_body_nodes(loop: ast.AST) -> Iterator[ast.AST]:
                 stack.append(gen.iter)
     while stack:
         node = stack.pop()
-        yield node
+        out.append(node)
         if isinstance(node, _FUNCTION_NODES):
             continue
         if isinstance(node, LOOP_NODES):
@@ -325,6 +327,7 @@ def loop_body_nodes(loop: ast.AST) -> Iterator[ast.AST]:
         children = child_nodes(node)
         children.reverse()
         stack.extend(children)
+    return out
 
 
 def loop_iter(loop: ast.AST) -> ast.expr | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import FunctionInfo, child_nodes, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
@@ -362,18 +363,33 @@ class QueryInLoop(Rule):
             and ctx.resolve(iterable.func) == "builtins.range"
         ):
             return  # `for _ in range(n)`: repetition or retries, not items
-        nodes, awaited = _awaited_calls(loop_body_nodes(loop))
-        if any(isinstance(n, ast.Break | ast.Return) for n in nodes):
-            return  # a retry, search or paging loop that stops early
+        calls: list[ast.Call] = []
+        awaited: set[int] = set()
+        # One pass over the body: its calls, the awaited ones, and an early stop.
+        for node in loop_body_nodes(loop):
+            cls = node.__class__
+            if cls is ast.Call:
+                calls.append(node)  # type: ignore[arg-type]
+            elif cls is ast.Await:
+                if node.value.__class__ is ast.Call:  # type: ignore[attr-defined]
+                    awaited.add(id(node.value))  # type: ignore[attr-defined]
+            elif cls is ast.Break or cls is ast.Return:
+                return  # a retry, search or paging loop that stops early
+        if not calls:
+            return
         imports_db = any(ctx.module.imports_module(m) for m in _DB_MODULES)
-        sites = {id(s.node): s for s in ctx.project.calls.sites_of(func)}
-        may_batch = _may_batch(loop)
-        # The loop is described (`describe_iter`) only in a finding's message.
-        for node in nodes:
-            if not isinstance(node, ast.Call) or (may_batch and _batched(node, names)):
-                continue
+        sites: dict[int, CallSite] | None = None
+        may_batch: bool | None = None
+        # The loop is described (`describe_iter`) only in a finding's message;
+        # a batch query (`_batched`) is looked for only for a call that would
+        # be reported (the costly part, rarely needed).
+        for node in calls:
             target = ctx.call_target(node)
             if _query_label(target, node, id(node) in awaited, imports_db):
+                if may_batch is None:
+                    may_batch = _may_batch(loop)
+                if may_batch and _batched(node, names):
+                    continue
                 call = _call_text(ctx.source.segment(node.func))
                 if node.args and _is_dml(ctx, node.args[0]):
                     ctx.report(
@@ -388,12 +404,18 @@ class QueryInLoop(Rule):
                     "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query.",
                 )
                 continue
+            if sites is None:
+                sites = {id(s.node): s for s in ctx.project.calls.sites_of(func)}
             site = sites.get(id(node))
             callee = site.callee if site is not None else None
             if callee is None or callee is func:
                 continue
             inner = _query_in(ctx.project, callee)
             if inner is None:
+                continue
+            if may_batch is None:
+                may_batch = _may_batch(loop)
+            if may_batch and _batched(node, names):
                 continue
             inner_text = _call_text(callee.module.source.segment(inner.func))
             ctx.report(
@@ -410,7 +432,16 @@ class QueryInLoop(Rule):
 
 
 def _query_in(project: Project, func: FunctionInfo) -> ast.Call | None:
-    """The first query a project function runs in its own body."""
+    """The first query a project function runs in its own body (kept on the
+    node: asked for every call of it in a loop)."""
+    cached: tuple[ast.Call | None] | None = getattr(func.node, "_fx_query_in", None)
+    if cached is None:
+        cached = (_first_query(project, func),)
+        func.node._fx_query_in = cached  # type: ignore[union-attr]
+    return cached[0]
+
+
+def _first_query(project: Project, func: FunctionInfo) -> ast.Call | None:
     module = func.module
     imports_db = any(module.imports_module(m) for m in _DB_MODULES)
     nodes, awaited = _awaited_calls(own_nodes(func.node))

@@ -11,6 +11,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.rules._util import keyword_value
@@ -59,7 +60,7 @@ class JwtCall:
 
 def jwt_call(ctx: FileContext, call: ast.Call) -> JwtCall | None:
     """Recognise a call into a JWT library, through any import alias."""
-    if not module_uses(ctx, _JWT_MODULES):
+    if not ctx.module.imports_any_package(_JWT_MODULES):  # asked of every call: no extra call layer
         return None
     target = ctx.call_target(call)
     f = call.func
@@ -168,7 +169,13 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 def words(name: str) -> list[str]:
     """`SECRET_KEY` -> [secret, key]; `tokenUrl` -> [token, url]; `X-API-Key` -> [x, api, key]."""
-    return [w.lower() for w in _WORD.findall(name)]
+    return list(_words(name))
+
+
+@lru_cache(maxsize=8192)
+def _words(name: str) -> tuple[str, ...]:
+    # The same names (keywords, attributes) come back on most calls: split each once.
+    return tuple(w.lower() for w in _WORD.findall(name))
 
 
 def terminal_name(expr: ast.expr) -> str | None:

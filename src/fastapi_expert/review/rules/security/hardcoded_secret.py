@@ -260,16 +260,18 @@ class HardcodedSecret(Rule):
                     f"`jwt.{jwt.func}()` signs with a hard-coded key; load the key from settings "
                     "(environment or secret store) and rotate the leaked one.",
                 )
-        is_login = isinstance(node.func, ast.Attribute) and node.func.attr == "login"
-        call_target = (ctx.call_target(node) or "") if is_login else ""
-        if call_target.endswith(("smtplib.SMTP.login", "smtplib.SMTP_SSL.login")) and len(node.args) > 1:
-            password = node.args[1]
-            text = str_value(password)
-            if text and text.strip():
-                done.add(id(password))
-                ctx.report(password, "Hard-coded SMTP password; read it from the environment.")
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "login" and len(node.args) > 1:
+            call_target = ctx.call_target(node) or ""
+            if call_target.endswith(("smtplib.SMTP.login", "smtplib.SMTP_SSL.login")):
+                password = node.args[1]
+                text = str_value(password)
+                if text and text.strip():
+                    done.add(id(password))
+                    ctx.report(password, "Hard-coded SMTP password; read it from the environment.")
+        if target in _FIELD_FACTORIES:
+            return
         for kw in node.keywords:
-            if kw.arg is None or id(kw.value) in done or target in _FIELD_FACTORIES:
+            if kw.arg is None or id(kw.value) in done:
                 continue
             text = str_value(kw.value)
             if text is None or not is_secret_name(kw.arg) or not looks_like_secret_value(text, kw.arg):

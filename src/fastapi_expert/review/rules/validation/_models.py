@@ -450,8 +450,10 @@ def response_models(project: Project, route: Route) -> list[ClassInfo]:
     return [c for c in classes if is_model_class(project, c)]
 
 
-def _nested(project: Project, roots: list[ClassInfo]) -> list[ClassInfo]:
-    """Roots and the models their fields contain, transitively."""
+def _nested(project: Project, roots: list[ClassInfo], memo: dict[ClassInfo, list[ClassInfo]]) -> list[ClassInfo]:
+    """Roots and the models their fields contain, transitively. `memo` keeps the
+    models each class's fields name (in order, repeats included): many routes
+    share their models."""
     out: list[ClassInfo] = []
     stack = list(roots)
     while stack and len(out) < 500:
@@ -459,15 +461,23 @@ def _nested(project: Project, roots: list[ClassInfo]) -> list[ClassInfo]:
         if cls in out:
             continue
         out.append(cls)
-        for owner, f in inherited_fields(project, cls):
-            for sub in annotation_classes(project, owner.module, f.annotation):
-                if sub not in out and is_model_class(project, sub):
-                    stack.append(sub)
+        subs = memo.get(cls)
+        if subs is None:
+            subs = memo[cls] = [
+                sub
+                for owner, f in inherited_fields(project, cls)
+                for sub in annotation_classes(project, owner.module, f.annotation)
+                if is_model_class(project, sub)
+            ]
+        for sub in subs:
+            if sub not in out:
+                stack.append(sub)
     return out
 
 
 def _build_usage(project: Project) -> Usage:
     result = Usage()
+    memo: dict[ClassInfo, list[ClassInfo]] = {}
     for route in project.fastapi.routes:
         if route.is_websocket:
             continue
@@ -477,9 +487,9 @@ def _build_usage(project: Project) -> Usage:
             result.direct_request.setdefault(cls.qualname, []).append(route)
         for cls in resp:
             result.direct_response.setdefault(cls.qualname, []).append(route)
-        for cls in _nested(project, req):
+        for cls in _nested(project, req, memo):
             result.request.setdefault(cls.qualname, []).append(route)
-        for cls in _nested(project, resp):
+        for cls in _nested(project, resp, memo):
             result.response.setdefault(cls.qualname, []).append(route)
     return result
 

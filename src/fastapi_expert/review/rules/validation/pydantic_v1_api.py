@@ -446,7 +446,7 @@ class PydanticV1Api(Rule):
             if self._active(ctx):
                 self._method(ctx, node, func)
             return
-        if not isinstance(func, ast.Name | ast.Attribute) or not any(
+        if not node.keywords or not isinstance(func, ast.Name | ast.Attribute) or not any(
             kw.arg in _FIELD_RENAMES or kw.arg in _FIELD_REMOVED for kw in node.keywords
         ):
             return
