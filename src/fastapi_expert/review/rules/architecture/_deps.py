@@ -93,6 +93,19 @@ def is_engine(project: Project, module: ModuleInfo, expr: ast.expr) -> bool:
     return _names_result_of(project, module, expr, ENGINE_FACTORIES)
 
 
+def is_state_session_factory(callee: ast.expr) -> bool:
+    """`request.app.state.sessionmaker()`, `app.state.session_factory()`: the
+    sessionmaker a lifespan handler stored on the app's state. Its type is not
+    known statically, so the name decides: an attribute of a `.state` whose
+    name says session (`sessionmaker`, `async_session`, `SessionLocal`)."""
+    return (
+        isinstance(callee, ast.Attribute)
+        and "session" in callee.attr.lower()
+        and isinstance(callee.value, ast.Attribute)
+        and callee.value.attr == "state"
+    )
+
+
 def is_resource_call(ctx: FileContext, func: FunctionInfo | None, expr: ast.expr | None) -> bool:
     """Does `expr` open a session or connection (`SessionLocal()`, `Session(engine)`,
     `engine.connect()`, `psycopg2.connect(...)`, `await asyncpg.connect(...)`)?"""
@@ -104,7 +117,7 @@ def is_resource_call(ctx: FileContext, func: FunctionInfo | None, expr: ast.expr
     target = ctx.project.call_target(module, func, expr)
     if target in RESOURCE_CONSTRUCTORS:
         return True
-    if is_session_factory(ctx.project, module, expr.func):
+    if is_session_factory(ctx.project, module, expr.func) or is_state_session_factory(expr.func):
         return True
     callee = expr.func
     if isinstance(callee, ast.Attribute) and callee.attr == "connect":

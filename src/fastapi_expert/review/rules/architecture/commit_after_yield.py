@@ -120,6 +120,16 @@ class CommitAfterYield(Rule):
                 return tag
             """
         ),
+        Valid(
+            """
+            from fastapi import Request
+
+
+            async def get_db(request: Request):
+                async with request.app.state.sessionmaker() as session:
+                    yield session
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -173,6 +183,18 @@ class CommitAfterYield(Rule):
                 return tag
             """,
             lines=(11,),
+        ),
+        Invalid(
+            """
+            from fastapi import Request
+
+
+            async def get_db(request: Request):
+                async with request.app.state.sessionmaker() as session:
+                    yield session
+                    await session.commit()
+            """,
+            lines=(7,),
         ),
     )
 
