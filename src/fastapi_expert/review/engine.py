@@ -26,7 +26,12 @@ from fastapi_expert.config import Config
 from fastapi_expert.review import parallel
 from fastapi_expert.review.cache import FileState, ResultCache, content_digest
 from fastapi_expert.review.discovery import discover, module_name
-from fastapi_expert.review.model.module import ModuleInfo, build_module
+from fastapi_expert.review.model.module import (
+    NEVER_NODE_FIELDS,
+    ModuleInfo,
+    build_module,
+    fields_but,
+)
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.registry import all_rules
 from fastapi_expert.review.rules.base import FileContext, ProjectContext, Rule
@@ -290,13 +295,9 @@ def _internal(rule: Rule, path: str, exc: BaseException, node: ast.AST | None = 
     )
 
 
-# Fields never holding a node a rule can subscribe to, or holding only operator and
-# context singletons (`Load`, `Add`, `Eq`): skipping them spares the walk about a
-# third of the nodes it would otherwise push and pop.
-_LEAF_FIELDS = frozenset(
-    {"ctx", "op", "ops", "id", "attr", "arg", "module", "asname", "level", "kind",
-     "type_comment", "conversion", "is_async", "simple", "tag"}
-)
+# Operators and contexts are singletons (`Load`, `Add`, `Eq`) no rule visits:
+# skipping them spares the walk about a third of the nodes it would push and pop.
+_OPERATOR_FIELDS = frozenset({"ctx", "op", "ops"})
 _OPERATOR_BASES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
 
 
@@ -306,18 +307,16 @@ class _Fields:
     def __init__(self, by_node: Mapping[type[ast.AST], object]) -> None:
         # A (plugin) rule that subscribes to operators or contexts gets them walked.
         self.skip = (
-            _LEAF_FIELDS - {"ctx", "op", "ops"}
+            NEVER_NODE_FIELDS
             if any(issubclass(t, _OPERATOR_BASES) for t in by_node)
-            else _LEAF_FIELDS
+            else NEVER_NODE_FIELDS | _OPERATOR_FIELDS
         )
         self.by_type: dict[type[ast.AST], tuple[str, ...]] = {}
 
     def of(self, node_type: type[ast.AST]) -> tuple[str, ...]:
         fields = self.by_type.get(node_type)
         if fields is None:
-            skip = self.skip | ({"value"} if node_type is ast.Constant else set())
-            fields = tuple(f for f in node_type._fields if f not in skip)
-            self.by_type[node_type] = fields
+            fields = self.by_type[node_type] = fields_but(node_type, self.skip)
         return fields
 
 

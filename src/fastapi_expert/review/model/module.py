@@ -166,7 +166,7 @@ def own_statements(func: FunctionNode) -> list[ast.AST]:
 
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 # Fields that only ever hold names, flags or constants, never a node: not worth a getattr.
-_NEVER_NODES = frozenset(
+NEVER_NODE_FIELDS = frozenset(
     {"id", "attr", "arg", "module", "asname", "level", "kind", "type_comment", "conversion", "is_async", "simple", "tag"}
 )
 _child_fields_of: dict[type[ast.AST], tuple[str, ...]] = {}
@@ -190,10 +190,14 @@ def _child_fields(node_type: type[ast.AST]) -> tuple[str, ...]:
     """The fields of a node type that may hold child nodes, in `_fields` order."""
     found = _child_fields_of.get(node_type)
     if found is None:
-        skip = _NEVER_NODES | ({"value"} if node_type is ast.Constant else set())
-        found = tuple(f for f in node_type._fields if f not in skip)
-        _child_fields_of[node_type] = found
+        found = _child_fields_of[node_type] = fields_but(node_type, NEVER_NODE_FIELDS)
     return found
+
+
+def fields_but(node_type: type[ast.AST], skip: frozenset[str]) -> tuple[str, ...]:
+    """The fields of `node_type` not in `skip`, in `_fields` order (a constant's
+    `value` is never a node either)."""
+    return tuple(f for f in node_type._fields if f not in skip and not (node_type is ast.Constant and f == "value"))
 
 
 def module_name_for(path: str) -> str:
