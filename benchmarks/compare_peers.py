@@ -80,9 +80,9 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> Run | None:
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
     )
-    _, _, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not the sum of all children
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not the sum of all children
     elapsed = time.perf_counter() - started
-    proc.returncode = 0
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen
     return Run(elapsed, usage.ru_maxrss / 1024)
 
 
