@@ -63,7 +63,7 @@ _BATCHES_PER_JOB = 8
 
 
 def batches(modules: Sequence[ModuleInfo], indices: list[int], jobs: int) -> list[list[int]]:
-    """Split the files into batches of about equal size in lines, the largest
+    """Split the files into batches of about equal size in characters, the largest
     files first, so the work that remains at the end is small."""
     count = max(1, min(len(indices), jobs * _BATCHES_PER_JOB))
     out: list[list[int]] = [[] for _ in range(count)]
