@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from fastapi_expert.review.engine import review_sources
 from fastapi_expert.review.model.module import build_module
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.source import SourceFile, parse_source
@@ -291,3 +292,31 @@ def test_include_in_a_method_on_an_app_passed_as_parameter() -> None:
     assert [d.target for d in route.dependencies] == ["app.auth.http_basic_or_jwt_token"]
     assert p.fastapi.is_security_dependency(route.dependencies[0])
     assert "app.server.ApiServer.<self.app>" in p.fastapi.objects
+
+
+def test_a_project_module_named_like_a_library_does_not_capture_it() -> None:
+    """`app/utils/time.py` defining `sleep` is not the standard library's `time`:
+    `time.sleep()` in an `async def` is still the blocking call."""
+    result = review_sources(
+        {
+            "app/__init__.py": "",
+            "app/utils/__init__.py": "",
+            "app/utils/time.py": "def sleep(seconds: float) -> None:\n    pass\n",
+            "app/main.py": "import time\n\n\nasync def handler() -> None:\n    time.sleep(1)\n",
+        }
+    )
+    assert [(f.code, f.path) for f in result.findings if f.code == "FX201"] == [("FX201", "app/main.py")]
+
+
+def test_a_project_reviewed_from_above_its_import_root_still_resolves_across_modules() -> None:
+    """Module names carry an extra prefix (`proj.app.services`) while the code
+    imports `app.services`: a suffix that starts at a package still matches."""
+    result = review_sources(
+        {
+            "proj/__init__.py": "",
+            "proj/app/__init__.py": "",
+            "proj/app/services.py": "import requests\n\n\ndef fetch() -> object:\n    return requests.get('https://x', timeout=5)\n",
+            "proj/app/main.py": "from app.services import fetch\n\n\nasync def handler() -> object:\n    return fetch()\n",
+        }
+    )
+    assert [(f.code, f.path) for f in result.findings if f.code == "FX210"] == [("FX210", "proj/app/main.py")]

@@ -36,12 +36,19 @@ class Project:
     def __init__(self, modules: Iterable[ModuleInfo]) -> None:
         self.modules: list[ModuleInfo] = list(modules)
         self.by_name: dict[str, ModuleInfo] = {}
+        # A project reviewed from above its import root names its modules with an
+        # extra prefix (`myproject.app.services` for `import app.services`): a
+        # unique suffix matches too, but only one that starts at a package of the
+        # project. A plain module never starts one: `app/utils/time.py` must not
+        # capture the standard library's `time` (nor `app/core/json.py` `json`).
+        packages = {m.name for m in self.modules if m.is_package}
         self._by_suffix: dict[str, list[ModuleInfo]] = defaultdict(list)
         for module in self.modules:
             self.by_name.setdefault(module.name, module)
             parts = module.name.split(".")
             for i in range(1, len(parts)):
-                self._by_suffix[".".join(parts[i:])].append(module)
+                if ".".join(parts[: i + 1]) in packages:
+                    self._by_suffix[".".join(parts[i:])].append(module)
         self._var_types: dict[ast.AST, dict[str, str]] = {}
         self._lookups: dict[str, Symbol | None] = {}
         # Keyed by the node itself, not its id: a node parsed from a string
