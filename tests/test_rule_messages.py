@@ -71,3 +71,21 @@ def test_fx205_input_waits_for_terminal_input() -> None:
     )
     messages = _messages("FX205", example)
     assert "waits for terminal input" in messages[2], messages[2]
+
+
+def test_fx314_offers_no_fix_inside_an_alias_another_file_defines() -> None:
+    """`Limit = Annotated[int, Query()]` lives in app/types.py: adding `le=` there is
+    not an edit of app/main.py, where the finding is (its positions are the alias
+    file's), so the finding comes without a fix."""
+    # Lines chosen so that the alias's `Query()` lands on text of main.py's own
+    # `def` line: the old fix then produced an edit there instead of giving up.
+    sources = {
+        "app/__init__.py": "",
+        "app/types.py": "from typing import Annotated\nfrom fastapi import Query\n\n\n\nLimit = Annotated[int, Query()]\n",
+        "app/main.py": (
+            "from fastapi import FastAPI\nfrom app.types import Limit\napp = FastAPI()\n\n"
+            "@app.get('/items')\ndef items(limit: Limit = 5000):\n    return []\n"
+        ),
+    }
+    findings = [f for f in review_sources(sources, Config(select=("FX314",))).findings if f.code == "FX314"]
+    assert [(f.path, f.fix) for f in findings] == [("app/main.py", None)]

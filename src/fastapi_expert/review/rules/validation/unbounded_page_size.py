@@ -300,6 +300,10 @@ class UnboundedPageSize(Rule):
 
     def _fix(self, ctx: FileContext, p: Param, bound: int, default: int | None) -> Fix | None:
         if p.marker is not None:
+            if p.module is not ctx.module:
+                # The marker is in an alias another file defines (`Limit = Annotated[int,
+                # Query()]` in app/types.py): its positions are not this file's.
+                return None
             return self._add_keyword(ctx, p.marker, f"le={bound}")
         annotation = p.arg.annotation
         if annotation is None or p.meta or annotation is not p.inner:
