@@ -320,3 +320,32 @@ def test_a_project_reviewed_from_above_its_import_root_still_resolves_across_mod
         }
     )
     assert [(f.code, f.path) for f in result.findings if f.code == "FX210"] == [("FX210", "proj/app/main.py")]
+
+
+_CYCLE = """
+import requests
+
+def a(flag):
+    c()
+    if flag:
+        b()
+
+def b():
+    a(False)
+
+def c():
+    requests.get("https://x", timeout=1)
+"""
+
+
+def test_blocking_paths_do_not_depend_on_which_function_is_asked_first() -> None:
+    """a -> b -> a is a cycle, a -> c blocks. Asking a first used to cut the cycle
+    at a, settle "b does not block" for good, and then miss b -> a -> c."""
+    for first, second in (("a", "b"), ("b", "a")):
+        p = project({"app/__init__.py": "", "app/helpers.py": _CYCLE})
+        helpers = p.by_name["app.helpers"]
+        graph = p.calls
+        answers = {name: graph.blocking_path(helpers.functions[name]) for name in (first, second)}
+        assert {name: path is not None for name, path in answers.items()} == {"a": True, "b": True}, first
+        path = answers["b"]
+        assert path is not None and [s.caller.name for s in path.steps] == ["b", "a", "c"]

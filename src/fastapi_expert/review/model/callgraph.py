@@ -107,28 +107,60 @@ class CallGraph:
 
     def blocking_path(self, func: FunctionInfo) -> BlockingPath | None:
         """The first blocking call a sync function makes, directly or through
-        other sync project functions (memoised; cycles are cut)."""
+        other sync project functions; the same whichever function is asked first."""
         if func.is_async:
             return None
-        if func.node in self._blocking_memo:
-            return self._blocking_memo[func.node]
-        self._blocking_memo[func.node] = None  # cut cycles
-        result: BlockingPath | None = None
-        for site in self.sites_of(func):
+        return self._path(func, set(), {})[0]
+
+    def _path(
+        self,
+        func: FunctionInfo,
+        active: set[ast.AST],
+        provisional: dict[ast.AST, BlockingPath | None],
+    ) -> tuple[BlockingPath | None, bool]:
+        """The path from `func`, and whether it is provisional: found while a
+        cycle was cut at a function still being searched (`active`). Only final
+        answers are memoised for good: a provisional "no path" for B, found while
+        A -> B -> A was cut at A, is wrong when B is asked on its own (B -> A ->
+        C -> requests.get), and would make findings depend on the order of the
+        questions (and differ between one process and several). Provisional
+        answers are kept for the current question only."""
+        node = func.node
+        if node in self._blocking_memo:
+            return self._blocking_memo[node], False
+        if node in provisional:
+            return provisional[node], True
+        if node in active:
+            return None, True  # a cycle: cut here
+        active.add(node)
+        result, unsure = self._search(func, active, provisional)
+        active.discard(node)
+        if unsure:
+            provisional[node] = result
+        else:
+            self._blocking_memo[node] = result
+        return result, unsure
+
+    def _search(
+        self,
+        func: FunctionInfo,
+        active: set[ast.AST],
+        provisional: dict[ast.AST, BlockingPath | None],
+    ) -> tuple[BlockingPath | None, bool]:
+        sites = self.sites_of(func)
+        for site in sites:
             fact = blocking_call(site.target)
             if fact is not None:
-                result = BlockingPath((site,), fact)
-                break
-        if result is None:
-            for site in self.sites_of(func):
-                if site.callee is None or site.callee.is_async:
-                    continue
-                below = self.blocking_path(site.callee)
-                if below is not None:
-                    result = BlockingPath((site, *below.steps), below.blocking)
-                    break
-        self._blocking_memo[func.node] = result
-        return result
+                return BlockingPath((site,), fact), False
+        unsure = False
+        for site in sites:
+            if site.callee is None or site.callee.is_async:
+                continue
+            below, below_unsure = self._path(site.callee, active, provisional)
+            unsure = unsure or below_unsure
+            if below is not None:
+                return BlockingPath((site, *below.steps), below.blocking), unsure
+        return None, unsure
 
 
 def _is_offloader(target: str | None) -> bool:
