@@ -145,3 +145,20 @@ def test_blocking_call_three_calls_deep_across_two_modules_carries_the_chain() -
         ("app/clients.py", 8),
     ]
     assert "requests.get" in finding.chain[-1].note
+
+
+def test_fx308_reads_the_default_of_an_alias_in_the_module_that_defines_it() -> None:
+    """`MaybeName = Annotated[str | None, F(None)]` in app/types.py, with `F` imported
+    there only: the field has a default, in the alias's own module's names."""
+    sources = {
+        "app/__init__.py": "",
+        "app/types.py": (
+            "from typing import Annotated\n\nfrom pydantic import Field as F\n\n"
+            "MaybeName = Annotated[str | None, F(None)]\n"
+        ),
+        "app/models.py": (
+            "from pydantic import BaseModel\n\nfrom app.types import MaybeName\n\n\n"
+            "class ItemCreate(BaseModel):\n    name: MaybeName\n"
+        ),
+    }
+    assert [f for f in review_sources(sources, Config(select=("FX308",))).findings] == []

@@ -194,11 +194,12 @@ class OptionalWithoutDefault(Rule):
     @staticmethod
     def _default_in_metadata(ctx: FileContext, annotation: ast.expr) -> bool:
         """`Annotated[T | None, Field(None)]` / `Field(default=...)` / `Field(...)`: explicit either way."""
-        _module, _inner, meta = ctx.project.annotated_parts(ctx.module, annotation)
+        # The metadata may be an alias's, written in another module: resolve it there.
+        module, _inner, meta = ctx.project.annotated_parts(ctx.module, annotation)
         for m in meta:
             if not isinstance(m, ast.Call) or not isinstance(m.func, ast.Name | ast.Attribute):
                 continue
-            if ctx.resolve(m.func) not in PYDANTIC_FIELD:
+            if ctx.project.resolve(module, m.func) not in PYDANTIC_FIELD:
                 continue
             if m.args or any(k.arg in {"default", "default_factory"} for k in m.keywords):
                 return True
