@@ -169,7 +169,6 @@ class FileContext:
         self.rule: Rule | None = None
         self.ancestors: list[ast.AST] = []
         self.functions: list[ast.AST] = []
-        self._resolved: dict[ast.expr, str | None] = {}
 
     # -- where are we -----------------------------------------------------
 
@@ -202,14 +201,8 @@ class FileContext:
     # -- names ------------------------------------------------------------
 
     def resolve(self, expr: ast.expr) -> str | None:
-        """Canonical qualified name of a dotted expression."""
-        # Asked of most calls by several rules: the answers of this file are at
-        # hand here, a step shorter than the project's own cache.
-        resolved = self._resolved
-        if expr in resolved:
-            return resolved[expr]
-        found = resolved[expr] = self.project.resolve(self.module, expr)
-        return found
+        """Canonical qualified name of a dotted expression (kept per node by the project)."""
+        return self.project.resolve(self.module, expr)
 
     def call_target(self, call: ast.Call) -> str | None:
         """What a call calls, with receiver types inferred in the current function."""
