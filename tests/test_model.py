@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 from fastapi_expert.review.engine import review_sources
@@ -349,3 +350,53 @@ def test_blocking_paths_do_not_depend_on_which_function_is_asked_first() -> None
         assert {name: path is not None for name, path in answers.items()} == {"a": True, "b": True}, first
         path = answers["b"]
         assert path is not None and [s.caller.name for s in path.steps] == ["b", "a", "c"]
+
+
+_NESTED_HANDLER = """
+from fastapi import FastAPI
+
+class Server:
+    def configure(self, app: FastAPI):
+        @app.on_event("startup")
+        async def started():
+            await self.warm_up()
+
+    async def warm_up(self):
+        return None
+"""
+
+
+def test_a_call_target_does_not_depend_on_the_function_it_was_first_asked_in() -> None:
+    """A nested function's decorator belongs to two functions: it runs in the
+    enclosing one (where `app` is typed) and is a node of the nested one (as its
+    call sites, which the event-loop search resolves). The answer given in one
+    used to be the answer for both, whichever asked first."""
+    p = project({"app/__init__.py": "", "app/server.py": _NESTED_HANDLER})
+    module = p.by_name["app.server"]
+    configure = module.classes["Server"].methods["configure"]
+    started = next(f for f in module.all_functions if f.name == "started")
+    decorator = started.node.decorator_list[0]
+    assert isinstance(decorator, ast.Call)
+    _ = p.calls  # resolves the call sites of every async def, `started` included
+    assert p.call_target(module, started, decorator) is None  # `app` is not typed in `started`
+    assert p.call_target(module, configure, decorator) == "fastapi.FastAPI.on_event"
+    assert p.call_target(module, started, decorator) is None
+
+
+def test_a_nested_startup_handler_is_reported_whatever_resolved_it_first() -> None:
+    # `jobs.py`, reviewed first, makes the rules build the call graph before the
+    # walk reaches the decorator: the order in which the handler went unreported.
+    jobs = """
+    import time
+
+    async def tick():
+        pause()
+
+    def pause():
+        time.sleep(1)
+    """
+    result = review_sources(
+        {"app/__init__.py": "", "app/jobs.py": textwrap.dedent(jobs), "app/server.py": textwrap.dedent(_NESTED_HANDLER)}
+    )
+    assert any(f.code == "FX210" for f in result.findings)  # the call graph was built
+    assert [(f.code, f.location.line) for f in result.findings if f.code == "FX108"] == [("FX108", 6)]

@@ -340,12 +340,18 @@ class Project:
         """What a call calls, as a canonical qualified name (`requests.get`,
         `sqlalchemy.orm.Session.execute`, `app.services.fetch_user`).
 
-        Several rules ask about the same call: the answer is kept on the node."""
-        cached: tuple[str | None] | None = getattr(call, "_fx_target", None)
-        if cached is not None:
-            return cached[0]
+        Several rules ask about the same call: the answer is kept on the node,
+        with the function it was asked in. Receiver types depend on that function,
+        and the same call can be asked about from two (a nested function's
+        decorators are walked in the enclosing function but are nodes of the
+        nested one too): an answer from one is never given to the other, so no
+        finding depends on who asked first."""
+        scope = func.node if func is not None else None
+        cached: tuple[ast.AST | None, str | None] | None = getattr(call, "_fx_target", None)
+        if cached is not None and cached[0] is scope:
+            return cached[1]
         target = self._call_target(module, func, call)
-        call._fx_target = (target,)  # type: ignore[attr-defined]
+        call._fx_target = (scope, target)  # type: ignore[attr-defined]
         return target
 
     def _call_target(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> str | None:

@@ -206,11 +206,14 @@ class FileContext:
 
     def call_target(self, call: ast.Call) -> str | None:
         """What a call calls, with receiver types inferred in the current function."""
-        # Rules ask this several times per call: once known, the answer is on the
-        # node (see `Project.call_target`), and the function is not looked up.
-        cached: tuple[str | None] | None = getattr(call, "_fx_target", None)
+        # Rules ask this several times per call: once known for this function,
+        # the answer is on the node (see `Project.call_target`), and the
+        # function's facts are not looked up.
+        cached: tuple[ast.AST | None, str | None] | None = getattr(call, "_fx_target", None)
         if cached is not None:
-            return cached[0]
+            inner = self.functions[-1] if self.functions else None
+            if cached[0] is (None if inner.__class__ is ast.Lambda else inner):
+                return cached[1]
         return self.project.call_target(self.module, self.function(), call)
 
     def routes_of(self, func: ast.AST) -> list[Route]:
