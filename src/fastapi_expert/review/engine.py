@@ -28,6 +28,7 @@ from fastapi_expert.review.cache import FileState, ResultCache, content_digest
 from fastapi_expert.review.discovery import discover, module_name
 from fastapi_expert.review.model.module import (
     NEVER_NODE_FIELDS,
+    OPERATOR_FIELDS,
     ModuleInfo,
     build_module,
     fields_but,
@@ -297,7 +298,6 @@ def _internal(rule: Rule, path: str, exc: BaseException, node: ast.AST | None = 
 
 # Operators and contexts are singletons (`Load`, `Add`, `Eq`) no rule visits:
 # skipping them spares the walk about a third of the nodes it would push and pop.
-_OPERATOR_FIELDS = frozenset({"ctx", "op", "ops"})
 _OPERATOR_BASES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
 
 
@@ -309,7 +309,7 @@ class _Fields:
         self.skip = (
             NEVER_NODE_FIELDS
             if any(issubclass(t, _OPERATOR_BASES) for t in by_node)
-            else NEVER_NODE_FIELDS | _OPERATOR_FIELDS
+            else NEVER_NODE_FIELDS | OPERATOR_FIELDS
         )
         self.by_type: dict[type[ast.AST], tuple[str, ...]] = {}
 
