@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fastapi_expert.review.model.blocking import THREAD_OFFLOADERS, Blocking, blocking_call
+from fastapi_expert.review.model.blocking import Blocking, blocking_call
 from fastapi_expert.review.model.module import FunctionInfo, own_nodes_of
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class CallGraph:
         self.by_qualname: dict[str, FunctionInfo] = {}
         for func in project.all_functions():
             self.by_qualname[func.qualname] = func
+        self._callable_names = _callable_names(project)
         self._blocking_memo: dict[ast.AST, BlockingPath | None] = {}
         self.on_loop_via: dict[ast.AST, CallSite | None] = self._loop_reachability()
 
@@ -67,17 +68,45 @@ class CallGraph:
         return self._sites
 
     def _call_sites(self, func: FunctionInfo) -> list[CallSite]:
+        # A function handed to a thread (`run_in_threadpool(f)`) is an argument,
+        # not a call, so it has no site here; a call inside the arguments
+        # (`run_in_threadpool(f())`) runs here and has one.
         out: list[CallSite] = []
-        offloaded: set[int] = set()
         for node in own_nodes_of(func.node, ast.Call):
             target = self.project.call_target(func.module, func, node)
-            if _is_offloader(target) or _offloader_shape(node):
-                # Arguments handed to a thread are not called here; a call *inside*
-                # the arguments (run_in_threadpool(f())) still runs here.
-                offloaded.update(id(a) for a in node.args if not isinstance(a, ast.Call))
             callee = self.by_qualname.get(target) if target else None
             out.append(CallSite(func, node, target, callee))
-        return [s for s in out if id(s.node) not in offloaded]
+        return out
+
+    def _project_calls(self, func: FunctionInfo) -> list[CallSite]:
+        """The sites of `func` that call a project function, in order.
+
+        The event-loop search needs only these, and three calls in four are to
+        libraries: a call whose written name (`f` of `f()`, `m` of `x.m()`) is
+        no project function, class or imported name cannot resolve to a project
+        function (a resolved name ends with the written one, except through an
+        import alias or a class's `__init__`), so it is not resolved here; the
+        rules that need its target resolve it in the worker that reviews its file."""
+        known = self._sites.get(func.node)
+        if known is not None:
+            return [site for site in known if site.callee is not None]
+        names = self._callable_names
+        out: list[CallSite] = []
+        for node in own_nodes_of(func.node, ast.Call):
+            callee_expr = node.func
+            if callee_expr.__class__ is ast.Attribute:
+                written = callee_expr.attr
+            elif callee_expr.__class__ is ast.Name:
+                written = callee_expr.id
+            else:
+                continue  # `f()()`, `handlers[k]()`: never resolved to a target
+            if written not in names:
+                continue
+            target = self.project.call_target(func.module, func, node)
+            callee = self.by_qualname.get(target) if target else None
+            if callee is not None:
+                out.append(CallSite(func, node, target, callee))
+        return out
 
     def sites_of(self, func: FunctionInfo) -> list[CallSite]:
         found = self._sites.get(func.node)
@@ -94,7 +123,7 @@ class CallGraph:
                 queue.append(func)
         while queue:
             func = queue.popleft()
-            for site in self.sites_of(func):
+            for site in self._project_calls(func):
                 callee = site.callee
                 if callee is None or callee.is_async or callee.node in via:
                     continue
@@ -163,20 +192,13 @@ class CallGraph:
         return None, unsure
 
 
-def _is_offloader(target: str | None) -> bool:
-    if target is None:
-        return False
-    if target in THREAD_OFFLOADERS:
-        return True
-    # loop.run_in_executor(None, f) on any loop object
-    return target.endswith((".run_in_executor", ".to_thread", ".run_in_threadpool"))
-
-
-_OFFLOAD_NAMES = frozenset({"run_in_executor", "to_thread", "run_sync", "run_in_threadpool"})
-
-
-def _offloader_shape(call: ast.Call) -> bool:
-    """`loop.run_in_executor(...)` on a loop whose type we cannot infer."""
-    func = call.func
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-    return name in _OFFLOAD_NAMES
+def _callable_names(project: Project) -> frozenset[str]:
+    """Every name a call to a project function can be written with: the names
+    of its functions and classes, and every name its imports bind."""
+    names: set[str] = set()
+    for module in project.modules:
+        names.update(f.node.name for f in module.all_functions)
+        names.update(module.classes)  # only these are looked up, and then called through `__init__`
+        for local in module.imports:
+            names.update(local.split("."))
+    return frozenset(names)
