@@ -400,3 +400,39 @@ def test_a_nested_startup_handler_is_reported_whatever_resolved_it_first() -> No
     )
     assert any(f.code == "FX210" for f in result.findings)  # the call graph was built
     assert [(f.code, f.location.line) for f in result.findings if f.code == "FX108"] == [("FX108", 6)]
+
+
+def test_functions_reached_through_an_import_alias_or_a_constructor_run_on_the_loop() -> None:
+    """The event-loop search skips calls whose written name is no project
+    function's; an alias (`helper as tidy`), a re-export under another name and
+    a class (its `__init__`) are still project functions."""
+    p = project(
+        {
+            "app/__init__.py": "from app.util import compact as squeeze\n",
+            "app/util.py": """
+            def helper():
+                return 1
+
+            def compact():
+                return 2
+
+            class Worker:
+                def __init__(self):
+                    self.ready = True
+            """,
+            "app/main.py": """
+            from app import squeeze, util
+            from app.util import helper as tidy
+
+            async def handler():
+                tidy()
+                squeeze()
+                util.Worker()
+            """,
+        }
+    )
+    util = p.by_name["app.util"]
+    graph = p.calls
+    assert graph.runs_on_loop(util.functions["helper"])
+    assert graph.runs_on_loop(util.functions["compact"])
+    assert graph.runs_on_loop(util.classes["Worker"].methods["__init__"])
