@@ -232,6 +232,7 @@ class ModuleInfo:
     imported_modules: set[str] = field(default_factory=set)
     _imports_cache: dict[str, bool] = field(default_factory=dict, repr=False)
     _packages_cache: dict[tuple[str, ...], bool] = field(default_factory=dict, repr=False)
+    _node_index: dict[type[ast.AST], list[ast.AST]] | None = field(default=None, repr=False)
 
     @property
     def path(self) -> str:
@@ -240,6 +241,40 @@ class ModuleInfo:
     @property
     def tree(self) -> ast.Module:
         return self.source.tree
+
+    def nodes_of(self, node_type: type[_N]) -> Sequence[_N]:
+        """Every node of exactly `node_type` in the whole file (nested functions,
+        classes and lambdas included), in no promised order. One walk per file
+        builds the index for every type: a rule that scans all the project's
+        calls asks this rather than walking every tree with `ast.walk`, whose
+        generators cost several times as much. Operators and contexts are not
+        indexed."""
+        index = self._node_index
+        if index is None:
+            index = self._node_index = {}
+            fields_of = _own_fields_of
+            skip = NEVER_NODE_FIELDS | OPERATOR_FIELDS
+            stack: list[ast.AST] = [self.tree]
+            while stack:
+                node = stack.pop()
+                node_class = node.__class__
+                found = index.get(node_class)
+                if found is None:
+                    index[node_class] = [node]
+                else:
+                    found.append(node)
+                fields = fields_of.get(node_class)
+                if fields is None:
+                    fields = fields_of[node_class] = fields_but(node_class, skip)
+                for name in fields:
+                    value = getattr(node, name, None)
+                    if value.__class__ is list:
+                        for item in value:
+                            if isinstance(item, ast.AST):
+                                stack.append(item)
+                    elif isinstance(value, ast.AST):
+                        stack.append(value)
+        return cast("list[_N]", index.get(node_type, []))
 
     def imports_module(self, prefix: str) -> bool:
         """Does the file import `prefix` or any submodule of it?"""
