@@ -15,6 +15,27 @@ _VERB_LED = re.compile(rf"^({'|'.join(_VERBS)})(?:$|[-_.]|(?=[A-Z]))")
 _MIXED_CASE = re.compile(r"[a-z][A-Z]")
 # Nouns that happen to be verb-led compounds.
 _NOUNS = frozenset({"add-on", "add-ons", "add_on", "add_ons", "addOns", "get-started", "get_started", "set-up", "make-up"})
+_HTML_RESPONSES = frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_page(ctx: FileContext, route: Route) -> bool:
+    """Is the route a page of a server-rendered site rather than an API operation?
+    One endpoint that answers GET and a write method shows a form and handles its
+    submission (`/users/create` with GET and POST); a route answering with
+    `HTMLResponse` (its own `response_class` or its router's default) is a page.
+    A browser form can only GET or POST, so such URLs name the action."""
+    methods = set(route.methods)
+    if "GET" in methods and methods & _WRITE_METHODS:
+        return True
+    candidates = [(route.module, route.keyword("response_class"))]
+    owner = ctx.project.fastapi.objects.get(route.router)
+    if owner is not None:
+        candidates.append((owner.module, owner.keyword("default_response_class")))
+    for module, expr in candidates:
+        if expr is not None:
+            return ctx.project.resolve(module, expr) in _HTML_RESPONSES
+    return False
 
 
 def _problem(path: str) -> tuple[str, str] | None:
@@ -43,7 +64,12 @@ class VerbInPath(Rule):
     and for mixed-case segments (`/userProfiles`). Nouns that merely start with
     those letters (`/settings`, `/updates`, `/address`) are not verbs. An action
     as the last segment right after a path parameter (`/orders/{id}/cancel`) is an
-    accepted controller-style sub-resource and is not reported.
+    accepted controller-style sub-resource and is not reported. Pages of a
+    server-rendered site are not API resources and are left alone: one endpoint
+    that answers both GET and a write method (the form page `/users/create`
+    shown on GET and submitted with POST: an HTML form can send no other
+    method), or a route answering with `HTMLResponse`. The message names the
+    route's full path (with its router and include prefixes) when it is known.
 
     ## Why is this bad?
     In an HTTP API the method is the verb and the path names the resource:
@@ -111,6 +137,29 @@ class VerbInPath(Rule):
                 return []
             """
         ),
+        Valid(
+            """
+            from fastapi import APIRouter, Request
+            from fastapi.responses import HTMLResponse, RedirectResponse
+            from fastapi.templating import Jinja2Templates
+
+            router = APIRouter(prefix="/admin/projects")
+            templates = Jinja2Templates(directory="templates")
+
+
+            @router.api_route("/create", methods=["GET", "POST"])
+            async def create_project(request: Request):
+                if request.method == "POST":
+                    form = await request.form()
+                    return RedirectResponse(f"/admin/projects?created={form['name']}", status_code=303)
+                return templates.TemplateResponse(request, "projects/create.html")
+
+
+            @router.get("/add-from-template", response_class=HTMLResponse)
+            async def add_from_template_page(request: Request):
+                return templates.TemplateResponse(request, "projects/add_from_template.html")
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -166,17 +215,20 @@ class VerbInPath(Rule):
         if route is None or route.is_websocket or route.path is None:
             return
         found = _problem(route.path)
-        if found is None:
+        if found is None or _is_page(ctx, route):
             return
         segment, kind = found
+        # Only the route's own path is checked (a prefix is the include's business),
+        # but the message shows the full path so the reader finds the URL.
+        shown = route.display_path
         if kind == "verb":
             message = (
-                f"Path `{route.path}` names an action (`{segment}`); name the resource "
+                f"Path `{shown}` names an action (`{segment}`); name the resource "
                 "(`/users/{id}`, `/items`) and let the HTTP method be the verb."
             )
         else:
             message = (
-                f"Path segment `{segment}` in `{route.path}` is camelCase; use lowercase, "
+                f"Path segment `{segment}` in `{shown}` is camelCase; use lowercase, "
                 "hyphen-separated resource names (`user-profiles`)."
             )
         ctx.report(node, message)

@@ -64,15 +64,20 @@ def _key(expr: ast.expr) -> str:
     return ast.dump(expr, annotate_fields=False)
 
 
-def _missing_keys(test: ast.expr) -> set[tuple[str, str]]:
+# A local name bound to a lookup (`config = X.get("config")`) -> that (container, key).
+_Aliases = dict[str, tuple[str, str]]
+
+
+def _missing_keys(test: ast.expr, aliases: _Aliases) -> set[tuple[str, str]]:
     """(container, key) pairs a test checks to be absent: `k not in X`,
-    `X.get(k) is None`, `X[k] is None`, `not X.get(k)` (also inside `and`/`or`)."""
+    `X.get(k) is None`, `X[k] is None`, `not X.get(k)` (also inside `and`/`or`),
+    or the same of a local bound to `X.get(k)` (`if config is None:`)."""
     out: set[tuple[str, str]] = set()
     if isinstance(test, ast.BoolOp):
         for value in test.values:
-            out |= _missing_keys(value)
+            out |= _missing_keys(value, aliases)
     elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        found = _lookup(test.operand)
+        found = _lookup(test.operand, aliases)
         if found is not None:
             out.add(found)
     elif isinstance(test, ast.Compare) and len(test.ops) == 1:
@@ -80,36 +85,38 @@ def _missing_keys(test: ast.expr) -> set[tuple[str, str]]:
         if isinstance(op, ast.NotIn) and isinstance(right, ast.Name):
             out.add((right.id, _key(test.left)))
         elif isinstance(op, ast.Is | ast.Eq) and isinstance(right, ast.Constant) and right.value is None:
-            found = _lookup(test.left)
+            found = _lookup(test.left, aliases)
             if found is not None:
                 out.add(found)
     return out
 
 
-def _present_keys(test: ast.expr) -> set[tuple[str, str]]:
+def _present_keys(test: ast.expr, aliases: _Aliases) -> set[tuple[str, str]]:
     """(container, key) pairs a test checks to be present: `k in X`,
-    `X.get(k) is not None`, `X.get(k)`."""
+    `X.get(k) is not None`, `X.get(k)` (or a local bound to `X.get(k)`)."""
     out: set[tuple[str, str]] = set()
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
         for value in test.values:
-            out |= _present_keys(value)
+            out |= _present_keys(value, aliases)
     elif isinstance(test, ast.Compare) and len(test.ops) == 1:
         op, right = test.ops[0], test.comparators[0]
         if isinstance(op, ast.In) and isinstance(right, ast.Name):
             out.add((right.id, _key(test.left)))
         elif isinstance(op, ast.IsNot | ast.NotEq) and isinstance(right, ast.Constant) and right.value is None:
-            found = _lookup(test.left)
+            found = _lookup(test.left, aliases)
             if found is not None:
                 out.add(found)
     else:
-        found = _lookup(test)
+        found = _lookup(test, aliases)
         if found is not None:
             out.add(found)
     return out
 
 
-def _lookup(expr: ast.expr) -> tuple[str, str] | None:
-    """`X.get(k)` or `X[k]` -> (X, k)."""
+def _lookup(expr: ast.expr, aliases: _Aliases | None = None) -> tuple[str, str] | None:
+    """`X.get(k)` or `X[k]` -> (X, k); a local in `aliases` -> the lookup it holds."""
+    if isinstance(expr, ast.Name) and aliases:
+        return aliases.get(expr.id)
     if (
         isinstance(expr, ast.Call)
         and isinstance(expr.func, ast.Attribute)
@@ -172,18 +179,19 @@ def _lazy_inits(func: FunctionNode, local: set[str]) -> set[int]:
                 ):
                     out.add(id(sub))
 
-    def block(stmts: list[ast.stmt]) -> None:
+    def block(stmts: list[ast.stmt], aliases: _Aliases) -> None:
         guards: set[tuple[str, str]] = set()
+        aliases = dict(aliases)
         for stmt in stmts:
             if guards:
                 writes([stmt], guards)
             if isinstance(stmt, ast.If):
-                missing = _missing_keys(stmt.test)
+                missing = _missing_keys(stmt.test, aliases)
                 if missing:
                     writes(stmt.body, missing)
                     if _exits(stmt.orelse):
                         guards |= missing
-                present = _present_keys(stmt.test)
+                present = _present_keys(stmt.test, aliases)
                 if present:
                     writes(stmt.orelse, present)
                     if _exits(stmt.body):
@@ -191,14 +199,34 @@ def _lazy_inits(func: FunctionNode, local: set[str]) -> set[int]:
             for field in ("body", "orelse", "finalbody", "handlers"):
                 inner = getattr(stmt, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    block(inner)
+                    block(inner, aliases)
                 elif isinstance(inner, list):
                     for handler in inner:
                         if isinstance(handler, ast.ExceptHandler):
-                            block(handler.body)
+                            block(handler.body, aliases)
+            _track_aliases(stmt, aliases)
 
-    block(func.body)
+    block(func.body, {})
     return out
+
+
+def _track_aliases(stmt: ast.stmt, aliases: _Aliases) -> None:
+    """Update `aliases` after `stmt`: `config = X.get("config")` makes `config`
+    stand for that lookup in the tests that follow (`if config is None:`);
+    any other binding of the name ends it. A test reads the alias before its own
+    body rebinds the name (`config = build()`), so the guard still holds there."""
+    target: ast.expr | None = None
+    value: ast.expr | None = None
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target, value = stmt.targets[0], stmt.value
+    elif isinstance(stmt, ast.AnnAssign):
+        target, value = stmt.target, stmt.value
+    for sub in ast.walk(stmt):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del):
+            aliases.pop(sub.id, None)
+    looked_up = _lookup(value) if value is not None else None
+    if isinstance(target, ast.Name) and looked_up is not None:
+        aliases[target.id] = looked_up
 
 
 class GlobalMutableState(Rule):
@@ -215,7 +243,9 @@ class GlobalMutableState(Rule):
     initialisation of an entry under a fixed key (a literal or a module-level
     name): `x["db"] = build()` or `x.setdefault("db", ...)` guarded by a check
     that `x` has no value for that same key yet (`if x.get("db") is None:`,
-    `if "db" not in x:`, or an early `if "db" in x: return x["db"]`). A cache
+    `if "db" not in x:`, an early `if "db" in x: return x["db"]`, or the same
+    test of a local read from it first: `db = x.get("db")` then
+    `if db is None: ... x["db"] = db`). A cache
     keyed by request data (`if item_id not in x: x[item_id] = ...`) grows with
     the requests and is still flagged.
 
@@ -306,6 +336,35 @@ class GlobalMutableState(Rule):
                 return []
             """
         ),
+        Valid(
+            """
+            from fastapi import Depends, FastAPI
+
+            from app.search import ElasticBackend, SearchService, SqliteBackend
+            from app.settings import SEARCH_URL
+
+            app = FastAPI()
+            _PARTS: dict[str, object | None] = {"backend": None, "service_class": None}
+
+            def provide_search() -> SearchService:
+                # read each part once, then fill in what is still missing from the settings
+                backend = _PARTS.get("backend")
+                service_class = _PARTS.get("service_class")
+                if backend is None:
+                    if SEARCH_URL.startswith("http"):
+                        backend = ElasticBackend(SEARCH_URL)
+                    else:
+                        backend = SqliteBackend(SEARCH_URL)
+                    _PARTS["backend"] = backend
+                if not service_class:
+                    service_class = SearchService
+                return service_class(backend)
+
+            @app.get("/search")
+            def search(q: str, service: SearchService = Depends(provide_search)) -> list[str]:
+                return service.find(q)
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -352,6 +411,25 @@ class GlobalMutableState(Rule):
                 return {"sessions": len(active_sessions)}
             """,
             lines=(7,),
+        ),
+        Invalid(
+            """
+            from fastapi import FastAPI
+
+            from app.pricing import quote_for
+
+            app = FastAPI()
+            _quotes: dict[str, float] = {}
+
+            @app.get("/quotes/{symbol}")
+            def quote(symbol: str) -> float:
+                cached = _quotes.get(symbol)
+                if cached is None:
+                    cached = quote_for(symbol)
+                    _quotes[symbol] = cached
+                return cached
+            """,
+            lines=(13,),
         ),
     )
 
