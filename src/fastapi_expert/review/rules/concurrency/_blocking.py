@@ -20,7 +20,13 @@ from fastapi_expert.review.model.blocking import (
     BlockingKind,
     blocking_call,
 )
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    own_nodes,
+    own_nodes_of,
+)
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext
 
@@ -354,6 +360,82 @@ def enclosing_name(ctx: FileContext) -> str:
     return func.name if func is not None else "<module>"
 
 
+def awaits_in_body(func_node: ast.AST) -> bool:
+    """Does a function's own body `await`, `async for` or `async with`? Then it
+    cannot simply become a plain `def`: the advice to let FastAPI run it in the
+    threadpool would produce code that does not compile."""
+    for node in own_nodes(func_node):
+        if node.__class__ in _ASYNC_SYNTAX:
+            return True
+        if isinstance(node, ast.comprehension) and node.is_async:
+            return True
+    return False
+
+
+_ASYNC_SYNTAX: frozenset[type[ast.AST]] = frozenset({ast.Await, ast.AsyncFor, ast.AsyncWith})
+
+
+# -- command-line entry points -------------------------------------------------------
+
+# A CLI framework runs an `async def` command alone on a loop it creates for that
+# command (`asyncio.run`/`anyio.run`) and exits when it returns: a blocking call
+# there delays no request and no other task, unlike on a server's loop.
+_CLI_PACKAGES = ("typer", "click", "asyncclick", "cyclopts")
+# `@app.command()`, `@app.callback()` (Typer), `@group.command()`, `@click.group()`,
+# `@app.default` / `@app.meta.default` (Cyclopts).
+_CLI_DECORATORS = frozenset({"command", "callback", "default", "group", "result_callback"})
+
+
+# Calls that start a task beside the caller: a command that makes one shares its
+# loop with that task from then on. (`gather` and an awaited `server.start()`
+# are not here: the command waits for them, so its own calls never overlap them.)
+_SPAWNERS = frozenset({"create_task", "ensure_future", "start_soon", "TaskGroup", "create_task_group"})
+
+
+def is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> bool:
+    """Is `func_node` registered as a command of a command-line app (Typer,
+    Click, asyncclick, Cyclopts) by one of its decorators, and alone on its
+    loop (it starts no task of its own)? Kept on the node."""
+    cached: bool | None = getattr(func_node, "_fx_cli_command", None)
+    if cached is None:
+        cached = _is_cli_command(project, module, func_node) and not _spawns_tasks(func_node)
+        func_node._fx_cli_command = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _spawns_tasks(func_node: ast.AST) -> bool:
+    for call in own_nodes_of(func_node, ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in _SPAWNERS:
+            return True
+    return False
+
+
+def _is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> bool:
+    for decorator in getattr(func_node, "decorator_list", ()):
+        expr = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if not isinstance(expr, ast.Attribute) or expr.attr not in _CLI_DECORATORS:
+            continue
+        if _is_cli_name(project.resolve(module, expr)) or _is_cli_name(project.resolve(module, expr.value)):
+            return True  # `@click.command()`, `@typer_app.command()` resolved through the import
+        owner = _expr_type(project, module, expr.value, 0, None)
+        if _is_cli_name(owner) or _is_cli_class(project, owner):
+            return True  # `app = cyclopts.App()`, `app = MyTyper()` (a project subclass)
+        if module.imports_any_package(_CLI_PACKAGES):
+            return True  # an app object typed by nothing we can follow, in a CLI module
+    return False
+
+
+def _is_cli_name(qualname: str | None) -> bool:
+    return qualname is not None and qualname.split(".", 1)[0] in _CLI_PACKAGES
+
+
+def _is_cli_class(project: Project, qualname: str | None) -> bool:
+    cls = project.lookup(qualname)
+    return isinstance(cls, ClassInfo) and any(_is_cli_name(base) for base in project.class_bases(cls))
+
+
 # -- FX202-FX206 --------------------------------------------------------------------
 
 
@@ -400,6 +482,8 @@ class DirectBlockingCall:
         found = cached[0]
         if found is None or found[1].kind is not self.kind:
             return
+        if is_cli_command(ctx.project, ctx.module, functions[-1]):
+            return
         ctx.report(node, self.message(ctx, node, found[0], found[1]))
 
     def describe(self, target: str) -> str:
@@ -411,7 +495,11 @@ class DirectBlockingCall:
         name = func.name if func is not None else "?"
         where = f"`async def {name}`"
         extra = ""
-        if func is not None and (ctx.routes_of(func.node) or ctx.is_dependency(func.node)):
+        if (
+            func is not None
+            and (ctx.routes_of(func.node) or ctx.is_dependency(func.node))
+            and not awaits_in_body(func.node)
+        ):
             extra = f", or make `{name}` a plain `def` so FastAPI runs it in the threadpool"
         return (
             f"`{call_name(ctx, node)}()` blocks the event loop inside {where} ({self.describe(target)}); "

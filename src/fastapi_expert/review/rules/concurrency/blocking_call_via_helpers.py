@@ -3,12 +3,35 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.callgraph import CallSite
+from fastapi_expert.review.model.module import FunctionInfo
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.concurrency._blocking import is_cli_command
 from fastapi_expert.types import ChainLink, Severity
 
 
 def _name(site: CallSite) -> str:
+    """The callee as the call writes it: `Connection()` for a constructor (the
+    graph resolves it to `Connection.__init__`, a name not written anywhere at
+    the call), `server.start()` for a method, so that each step can be found."""
+    written = _written(site)
+    if written is not None:
+        return written
     return site.callee.name if site.callee is not None else (site.target or "?").rsplit(".", 1)[-1]
+
+
+def _written(site: CallSite) -> str | None:
+    text = site.caller.module.source.segment(site.node.func)
+    if not text or "\n" in text or len(text) > 40:
+        return None
+    return text
+
+
+def _caller(func: FunctionInfo) -> str:
+    """`Tunnel.__init__` rather than `__init__`: the chain passes through the
+    methods of several classes, often with the same name."""
+    if func.class_name is not None and func.parent is None:
+        return f"{func.class_name.rsplit('.', 1)[-1]}.{func.name}"
+    return func.name
 
 
 class BlockingCallViaHelpers(Rule):
@@ -22,7 +45,9 @@ class BlockingCallViaHelpers(Rule):
     sits on the call in the `async def`, where the fix goes, and carries the
     chain of calls down to the blocking one. Helpers handed to a thread
     (`run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync`) are
-    not followed: they do not run on the event loop.
+    not followed: they do not run on the event loop. Command-line commands (an
+    `async def` registered with Typer, Click/asyncclick or Cyclopts) are not
+    flagged: each runs alone on the loop its CLI creates for it.
 
     ## Why is this bad?
     A sync function called from a coroutine runs on the event loop. Every
@@ -79,6 +104,42 @@ def load_report(report_id):
                 return {"body": fetch("https://example.org")}
             """
         ),
+        Valid(
+            # A command of a CLI app: it is alone on the loop the CLI runs it on,
+            # so waiting for a local server to come up delays nothing else.
+            """
+            import cyclopts
+            from app.client import connect
+
+            runs = cyclopts.App(name="runs")
+
+            @runs.command
+            async def cancel(run_id: str) -> None:
+                async with connect() as client:
+                    await client.post(f"/runs/{run_id}/cancel")
+            """,
+            filename="app/cli.py",
+            files={
+                "app/client.py": """
+import time
+
+import httpx
+
+class LocalServer:
+    def wait_ready(self) -> None:
+        for _ in range(100):
+            try:
+                httpx.get("http://127.0.0.1:4200/health", timeout=1)
+                return
+            except httpx.ConnectError:
+                time.sleep(0.1)
+
+def connect() -> httpx.AsyncClient:
+    LocalServer().wait_ready()
+    return httpx.AsyncClient(base_url="http://127.0.0.1:4200")
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -117,7 +178,7 @@ def _get(path):
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, ctx: FileContext) -> None:
         func = ctx.module.function_of_node.get(node)
-        if func is None:
+        if func is None or is_cli_command(ctx.project, ctx.module, node):
             return
         graph = ctx.project.calls
         for site in graph.sites_of(func):
@@ -126,13 +187,13 @@ def _get(path):
             path = graph.blocking_path(site.callee)
             if path is None:
                 continue
-            chain = [ChainLink(ctx.location(site.node), f"`{func.name}` calls `{_name(site)}()`")]
+            chain = [ChainLink(ctx.location(site.node), f"`{_caller(func)}` calls `{_name(site)}()`")]
             for step in path.steps:
                 where = step.caller.module.source.location(step.node)
                 if step is path.final:
-                    note = f"`{step.caller.name}` makes the blocking call `{step.target}()` ({path.blocking.kind.value})"
+                    note = f"`{_caller(step.caller)}` makes the blocking call `{step.target}()` ({path.blocking.kind.value})"
                 else:
-                    note = f"`{step.caller.name}` calls `{_name(step)}()`"
+                    note = f"`{_caller(step.caller)}` calls `{_name(step)}()`"
                 chain.append(ChainLink(where, note))
             ctx.report(
                 site.node,

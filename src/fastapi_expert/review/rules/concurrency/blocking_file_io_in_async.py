@@ -16,7 +16,9 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
     coroutine function. Code handed to a thread (a nested `def` or `lambda`
     passed to `anyio.to_thread.run_sync`, `asyncio.to_thread` or
     `run_in_threadpool`) and async file APIs (`anyio.Path`, `aiofiles.open`)
-    are not flagged.
+    are not flagged, and neither are command-line commands (an `async def`
+    registered with Typer, Click/asyncclick or Cyclopts), which run alone on
+    the loop their CLI creates for them.
 
     ## Why is this bad?
     Disk I/O has no non-blocking mode on most systems: a read or a directory
@@ -77,6 +79,29 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
                 return {"body": body, "archived": exists}
             """
         ),
+        Valid(
+            # A command-line command runs alone on the loop its CLI creates for it:
+            # writing the output file at the end delays nothing else.
+            """
+            import json
+
+            import asyncclick as click
+            import httpx
+
+            @click.command()
+            @click.argument("kind")
+            @click.option("--output", default=None)
+            async def export_template(kind: str, output: str | None) -> None:
+                async with httpx.AsyncClient(base_url="http://127.0.0.1:8000") as client:
+                    template = (await client.get(f"/templates/{kind}")).json()
+                if output is None:
+                    click.echo(json.dumps(template, indent=2))
+                else:
+                    with open(output, "w") as f:
+                        json.dump(template, f, indent=2)
+            """,
+            filename="tools/cli.py",
+        ),
     )
     invalid = (
         Invalid(
@@ -116,5 +141,26 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
                 return {"chars": len(text)}
             """,
             lines=(12, 16, 17),
+        ),
+        Invalid(
+            # A command that starts a task of its own shares the loop with it.
+            """
+            import asyncio
+            import shutil
+
+            import asyncclick as click
+
+            async def heartbeat() -> None:
+                while True:
+                    await asyncio.sleep(5)
+
+            @click.command()
+            async def serve() -> None:
+                beat = asyncio.create_task(heartbeat())
+                shutil.rmtree("/var/cache/app", ignore_errors=True)
+                await beat
+            """,
+            lines=(13,),
+            filename="tools/cli.py",
         ),
     )

@@ -35,8 +35,9 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
     Finds `subprocess.run/call/check_call/check_output/getoutput/Popen` (and
     `Popen.wait()`/`communicate()`), `os.system`, `os.popen`, `os.wait`,
     `os.waitpid` and `input()` in the body of a coroutine function, under any
-    import alias. `asyncio.create_subprocess_exec` and calls handed to a
-    worker thread are not flagged.
+    import alias. `asyncio.create_subprocess_exec`, calls handed to a
+    worker thread and command-line commands (Typer, Click/asyncclick,
+    Cyclopts, alone on their loop) are not flagged.
 
     The message says what each call does: `run()`/`call()`/`check_*()` wait
     for the process, `Popen()` forks and starts one synchronously,

@@ -18,7 +18,8 @@ class CpuBoundInAsync(DirectBlockingCall, Rule):
     another module) and `passlib.hash.<scheme>.hash/verify`,
     `pwdlib.PasswordHash.hash/verify`, argon2's `PasswordHasher`, and
     `hashlib.pbkdf2_hmac`/`hashlib.scrypt`. Calls handed to a worker thread
-    are not flagged.
+    and command-line commands (Typer, Click/asyncclick, Cyclopts, alone on
+    their loop) are not flagged.
 
     ## Why is this bad?
     Password hashes are designed to cost tens to hundreds of milliseconds of

@@ -1,0 +1,153 @@
+"""The wording of FX2 messages that were wrong on real code (second precision
+sample, benchmarks/SAMPLE.md): the rule examples check *where* a rule fires, these check
+*what it says*."""
+
+from __future__ import annotations
+
+from fastapi_expert.config import Config
+from fastapi_expert.review.engine import review_sources
+from fastapi_expert.review.rules.base import Invalid
+from fastapi_expert.types import Finding
+
+
+def _findings(code: str, example: Invalid) -> list[Finding]:
+    result = review_sources(example.sources, Config(select=(code,)))
+    return [f for f in result.findings if f.code == code and f.path == example.filename]
+
+
+def test_fx202_offers_a_plain_def_only_when_the_route_awaits_nothing() -> None:
+    # `oauth_callback` awaits a coroutine: as a plain `def` it would not compile,
+    # so the message must not suggest it; `rates` awaits nothing, so it may.
+    example = Invalid(
+        """
+        import requests
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+        async def load_user(state: str) -> dict[str, str]:
+            return {"id": state}
+
+        @app.get("/oauth/callback")
+        async def oauth_callback(code: str, state: str) -> dict[str, str]:
+            user = await load_user(state)
+            token = requests.post("https://provider.example/token", data={"code": code}, timeout=5).json()
+            return {"user": user["id"], "scope": token["scope"]}
+
+        @app.get("/rates")
+        async def rates() -> dict[str, float]:
+            return requests.get("https://rates.example/latest", timeout=5).json()
+        """,
+        lines=(12, 17),
+        filename="app/main.py",
+    )
+    messages = {f.location.line: f.message for f in _findings("FX202", example)}
+    assert list(messages) == [12, 17], messages
+    assert messages[12] == (
+        "`requests.post()` blocks the event loop inside `async def oauth_callback` "
+        "(synchronous HTTP request); use a shared `httpx.AsyncClient`."
+    ), messages[12]
+    assert "plain `def`" not in messages[12]
+    assert "or make `rates` a plain `def` so FastAPI runs it in the threadpool" in messages[17], messages[17]
+
+
+def test_fx202_async_with_or_async_for_also_rule_out_a_plain_def() -> None:
+    example = Invalid(
+        """
+        import httpx
+        import requests
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+        @app.get("/mirror")
+        async def mirror() -> dict[str, int]:
+            async with httpx.AsyncClient() as client:
+                first = (await client.get("https://a.example")).status_code
+            second = requests.get("https://b.example", timeout=5).status_code
+            return {"a": first, "b": second}
+        """,
+        lines=(11,),
+        filename="app/main.py",
+    )
+    (finding,) = _findings("FX202", example)
+    assert "plain `def`" not in finding.message, finding.message
+
+
+def test_fx210_names_a_constructor_by_its_class_and_methods_by_their_class() -> None:
+    # The graph resolves `Connection(host)` to `Connection.__init__`; the message
+    # and the chain must name what the code writes, not `__init__()`.
+    example = Invalid(
+        """
+        from app.tunnel import Connection
+
+        class Pool:
+            def __init__(self) -> None:
+                self.conns: dict[str, Connection] = {}
+
+            async def ensure(self, host: str) -> Connection:
+                conn = Connection(host)
+                self.conns[host] = conn
+                return conn
+        """,
+        lines=(8,),
+        filename="app/pool.py",
+        files={
+            "app/tunnel.py": """
+import subprocess
+
+class Tunnel:
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.version = subprocess.run(["ssh", "-V"], capture_output=True, timeout=5).stderr
+
+class Connection:
+    def __init__(self, host: str) -> None:
+        self.tunnel = Tunnel(host)
+""",
+        },
+    )
+    (finding,) = _findings("FX210", example)
+    assert finding.message.startswith(
+        "`Connection()` blocks the event loop: it reaches `subprocess.run()` 2 call(s) down;"
+    ), finding.message
+    assert "__init__()" not in finding.message
+    assert [link.note for link in finding.chain] == [
+        "`Pool.ensure` calls `Connection()`",
+        "`Connection.__init__` calls `Tunnel()`",
+        "`Tunnel.__init__` makes the blocking call `subprocess.run()` (process)",
+    ]
+
+
+def test_fx210_names_a_method_call_as_written() -> None:
+    example = Invalid(
+        """
+        from fastapi import FastAPI
+        from app.server import LocalServer
+
+        app = FastAPI()
+
+        @app.get("/health")
+        async def health() -> dict[str, bool]:
+            server = LocalServer()
+            server.start()
+            return {"ok": True}
+        """,
+        lines=(9,),
+        filename="app/main.py",
+        files={
+            "app/server.py": """
+import time
+
+class LocalServer:
+    def start(self) -> None:
+        time.sleep(0.5)
+""",
+        },
+    )
+    (finding,) = _findings("FX210", example)
+    assert finding.message.startswith("`server.start()` blocks the event loop"), finding.message
+    assert [link.note for link in finding.chain] == [
+        "`health` calls `server.start()`",
+        "`LocalServer.start` makes the blocking call `time.sleep()` (sleep)",
+    ]
