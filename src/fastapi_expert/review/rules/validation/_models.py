@@ -149,6 +149,46 @@ def is_table_model(node: ast.ClassDef) -> bool:
     return any(k.arg == "table" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords)
 
 
+_FROM_ATTRIBUTES = frozenset({"from_attributes", "orm_mode"})
+
+
+def _true(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is True
+
+
+def reads_attributes(project: Project, module: ModuleInfo, node: ast.ClassDef) -> bool:
+    """Does the class's own config say it is read from objects (`from_attributes=True`,
+    v1 `orm_mode = True`)? Such a model is built from ORM rows: an output or
+    internal shape, not what a client sends."""
+    if any(k.arg in _FROM_ATTRIBUTES and _true(k.value) for k in node.keywords):
+        return True
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            if not (isinstance(target, ast.Name) and target.id == "model_config"):
+                continue
+            value = stmt.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
+                resolved = project.resolve(module, value.func) or ""
+                if (resolved in CONFIG_DICT or resolved.endswith("ConfigDict")) and any(
+                    k.arg in _FROM_ATTRIBUTES and _true(k.value) for k in value.keywords
+                ):
+                    return True
+            elif isinstance(value, ast.Dict):
+                for key, item in zip(value.keys, value.values, strict=False):
+                    if isinstance(key, ast.Constant) and key.value in _FROM_ATTRIBUTES and _true(item):
+                        return True
+        elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+            for inner in stmt.body:
+                if (
+                    isinstance(inner, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id in _FROM_ATTRIBUTES for t in inner.targets)
+                    and _true(inner.value)
+                ):
+                    return True
+    return False
+
+
 @dataclass
 class FieldDef:
     """One annotated attribute in a class body."""

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import ast
+import weakref
 
 from fastapi_expert.review.model.fastapi_model import Route
 from fastapi_expert.review.model.module import ClassInfo
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
     CONFIG_DICT,
+    annotation_classes,
     class_info,
     describe_route,
+    inherited_fields,
     is_model_class,
     is_model_node,
     named_like_input,
@@ -17,6 +21,47 @@ from fastapi_expert.review.rules.validation._models import (
 from fastapi_expert.types import Fix, Severity
 
 _EXTRA_ENUM = frozenset({"pydantic.Extra", "pydantic.config.Extra"})
+_DUMPS = frozenset({"model_dump", "dict"})
+_SPREAD: weakref.WeakKeyDictionary[Project, dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
+def _dumped_field(expr: ast.expr) -> str | None:
+    """`f` of `<x>.f.model_dump()` / `<x>.f.dict()`."""
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in _DUMPS
+        and isinstance(expr.func.value, ast.Attribute)
+    ):
+        return expr.func.value.attr
+    return None
+
+
+def _spreads(project: Project, field_name: str) -> bool:
+    """Does some code of the project pass `**<x>.<field_name>.model_dump()` (or
+    `.dict()`) to a call, or walk `<x>.<field_name>.model_dump().items()`?
+    Only the files that spell the field's name are read (a non-ASCII file always
+    is: Python NFKC-normalises identifiers); the answer is kept per field."""
+    known = _SPREAD.setdefault(project, {})
+    if field_name in known:
+        return known[field_name]
+    found = False
+    for module in project.modules:
+        text = module.source.text
+        if text.isascii() and field_name not in text:
+            continue
+        for call in module.nodes_of(ast.Call):
+            if any(k.arg is None and _dumped_field(k.value) == field_name for k in call.keywords):
+                found = True
+            items = call.func
+            if isinstance(items, ast.Attribute) and items.attr == "items" and _dumped_field(items.value) == field_name:
+                found = True
+            if found:
+                break
+        if found:
+            break
+    known[field_name] = found
+    return found
 
 
 class ExtraAllowOnInputModel(Rule):
@@ -28,7 +73,11 @@ class ExtraAllowOnInputModel(Rule):
     `class M(BaseModel, extra="allow")`, or v1's `class Config: extra = "allow"`
     / `Extra.allow`, when the model (or a project subclass of it) is the body
     of some route, or is named like an input model (`*Create`, `*Update`,
-    `*In`, `*Input`, `*Request`, `*Payload`, `*Patch`). A parameter whose
+    `*In`, `*Input`, `*Request`, `*Payload`, `*Patch`). A model that is only
+    nested in a body (`version_info: VersionInfo` in `ReleaseCreate`) is an
+    open sub-document: its extra keys stay inside that field's value, so it is
+    flagged only when some code spreads that field's dump into a call
+    (`Row(**body.address.model_dump())`) or walks its items. A parameter whose
     default is a dependency is not a body, also when the `Depends(...)` is a
     module-level alias (`token: Token = CurrentToken`, imported or not) or is
     returned by a project function (`limit: int = LimitBody()`).
@@ -127,6 +176,31 @@ class ExtraAllowOnInputModel(Rule):
                 """
             },
         ),
+        Valid(
+            """
+            from typing import Any, Optional
+
+            from fastapi import FastAPI
+            from pydantic import BaseModel, ConfigDict, Field
+
+            app = FastAPI()
+
+            class BuildInfo(BaseModel, extra="allow"):
+                # `kind` says which other keys (commit, branch, url...) come with it
+                kind: str
+                version: str
+
+            class ReleaseCreate(BaseModel):
+                model_config = ConfigDict(extra="forbid")
+                name: str
+                build_info: Optional[BuildInfo] = Field(default=None)
+
+            @app.post("/releases/", status_code=201)
+            def create_release(release: ReleaseCreate) -> dict[str, Any]:
+                row = release.model_dump(exclude={"build_info"})
+                return {"id": 1, **row}
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -195,6 +269,51 @@ class ExtraAllowOnInputModel(Rule):
                 quantity: int | None = None
             """,
         ),
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel, ConfigDict
+
+            from app.models import AddressRow
+
+            app = FastAPI()
+
+            class Address(BaseModel):
+                model_config = ConfigDict(extra="allow")
+                street: str
+
+            class Customer(BaseModel):
+                name: str
+                address: Address
+
+            @app.post("/customers", status_code=201)
+            def add_customer(customer: Customer) -> dict[str, int]:
+                row = AddressRow(**customer.address.model_dump())
+                return {"id": row.id}
+            """,
+            lines=(9,),
+            fixed="""
+            from fastapi import FastAPI
+            from pydantic import BaseModel, ConfigDict
+
+            from app.models import AddressRow
+
+            app = FastAPI()
+
+            class Address(BaseModel):
+                model_config = ConfigDict(extra="forbid")
+                street: str
+
+            class Customer(BaseModel):
+                name: str
+                address: Address
+
+            @app.post("/customers", status_code=201)
+            def add_customer(customer: Customer) -> dict[str, int]:
+                row = AddressRow(**customer.address.model_dump())
+                return {"id": row.id}
+            """,
+        ),
     )
 
     def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
@@ -261,15 +380,49 @@ class ExtraAllowOnInputModel(Rule):
         info = class_info(ctx.module, node)
         if info is None:
             return "is named like an input model" if named_like_input(node.name) else None
-        used = usage(ctx.project).request
-        for cls in [info, *self._subclasses(ctx, info)]:
-            routes: list[Route] = used.get(cls.qualname, [])
+        used = usage(ctx.project)
+        classes = [info, *self._subclasses(ctx, info)]
+        for cls in classes:
+            routes: list[Route] = used.direct_request.get(cls.qualname, [])
             if routes:
                 via = "" if cls is info else f" (through its subclass `{cls.node.name}`)"
                 return f"is the request body of `{describe_route(routes[0])}`{via}"
+        # Only nested in a body (`version_info: VersionInfo` of `ReleaseCreate`): the
+        # extra keys stay inside that field's value, an open sub-document, and reach no
+        # attribute unless the code spreads that value into a constructor or a loop.
+        for cls in classes:
+            routes = used.request.get(cls.qualname, [])
+            if not routes:
+                continue
+            for owner, name in self._holders(ctx, cls):
+                if self._spread(ctx, name):
+                    return (
+                        f"is nested in the request body of `{describe_route(routes[0])}` "
+                        f"(`{owner}.{name}`), whose dump the code spreads into an object"
+                    )
         if named_like_input(node.name):
             return "is named like an input model"
         return None
+
+    @staticmethod
+    def _holders(ctx: FileContext, cls: ClassInfo) -> list[tuple[str, str]]:
+        """(model, field) pairs of request models whose field holds `cls`."""
+        out: list[tuple[str, str]] = []
+        project = ctx.project
+        for qualname in usage(project).request:
+            holder = project.lookup(qualname)
+            if not isinstance(holder, ClassInfo):
+                continue
+            for owner, f in inherited_fields(project, holder):
+                if any(c is cls for c in annotation_classes(project, owner.module, f.annotation)):
+                    out.append((holder.node.name, f.name))
+        return out
+
+    @staticmethod
+    def _spread(ctx: FileContext, field_name: str) -> bool:
+        """Does some code spread `<x>.<field_name>.model_dump()` (or `.dict()`) into a
+        call (`Row(**body.meta.model_dump())`) or walk its items (`setattr` loops)?"""
+        return _spreads(ctx.project, field_name)
 
     @staticmethod
     def _subclasses(ctx: FileContext, info: ClassInfo) -> list[ClassInfo]:

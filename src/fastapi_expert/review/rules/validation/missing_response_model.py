@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.fastapi_model import Route
-from fastapi_expert.review.model.module import ModuleInfo, own_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import keyword, keyword_value
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
@@ -77,6 +77,78 @@ def _model_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunction
     return out
 
 
+_TYPEVAR = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
+
+
+def _is_response_class(project: Project, qual: str | None) -> bool:
+    """A Starlette/FastAPI `Response` class, or a project class derived from one
+    (not merely named `*Response`: a Pydantic `UserResponse` is a JSON value)."""
+    if not qual:
+        return False
+    if qual.startswith(_RESPONSE_MODULES):
+        return True
+    sym = project.lookup(qual)
+    return isinstance(sym, ClassInfo) and any(b.startswith(_RESPONSE_MODULES) for b in project.class_bases(sym))
+
+
+def _returned_class(project: Project, func: FunctionInfo) -> str | None:
+    """The class a project function's return annotation names; for a TypeVar
+    (`-> ResponseT`, `ResponseT = TypeVar("ResponseT", bound=Response)`), its bound."""
+    if func.node.returns is None:
+        return None
+    qual = project.annotation_type(func.module, func.node.returns)
+    sym = project.lookup(qual)
+    if isinstance(sym, tuple):
+        module, value = sym
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name | ast.Attribute)
+            and project.resolve(module, value.func) in _TYPEVAR
+        ):
+            bound = keyword_value(value, "bound")
+            return project.annotation_type(module, bound) if bound is not None else None
+    return qual
+
+
+def _makes_response(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> bool:
+    """Is `value` a `Response` object: built from a response class (also a project
+    subclass), or returned by a project function annotated to return one (a helper
+    such as `await flow.login_redirect(...)` or `await page.render()`)?"""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    # Receiver types are the endpoint's (`flow: LoginFlow = Depends(...)`): the rule
+    # visits the `def` itself, before the engine enters its body.
+    target = ctx.project.call_target(ctx.module, endpoint, value)
+    target = target or (ctx.resolve(func) if isinstance(func, ast.Name | ast.Attribute) else None) or ""
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if target.startswith(_RESPONSE_MODULES) or name.endswith("Response"):
+        return True
+    sym = ctx.project.lookup(target)
+    if isinstance(sym, FunctionInfo):
+        if sym.node.name == "__init__" and sym.class_name:
+            return _is_response_class(ctx.project, sym.class_name)
+        return _is_response_class(ctx.project, _returned_class(ctx.project, sym))
+    return _is_response_class(ctx.project, target)
+
+
+def _response_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Local names some assignment binds to a `Response` object."""
+    out: set[str] = set()
+    endpoint = ctx.module.function_of_node.get(node)
+    for n in own_nodes(node):
+        if (
+            isinstance(n, ast.Assign | ast.AnnAssign)
+            and n.value is not None
+            and _makes_response(ctx, endpoint, n.value)
+        ):
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            out |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return out
+
+
 def _def_header(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
     """A node spanning `def name` / `async def name`, to report on the header only."""
     keyword_len = len("async def ") if isinstance(node, ast.AsyncFunctionDef) else len("def ")
@@ -98,7 +170,11 @@ class MissingResponseModel(Rule):
     `-> Any`. Routes that do not answer with a JSON model are left alone: a
     non-JSON `response_class=` (HTML, redirect, streaming, file, plain
     `Response`, also as the router's `default_response_class`), `status_code=204`, `include_in_schema=False`, endpoints that
-    return a `Response` object, and endpoints that return no value.
+    return a `Response` object, and endpoints that return no value. A `Response`
+    object is one built from a response class (or a project subclass of one),
+    or returned by a project function annotated to return one, also through a
+    variable (`response = await flow.login_redirect(...)`; `-> R` with
+    `R = TypeVar("R", bound=Response)` counts too).
 
     ## Why is this bad?
     With a response model FastAPI validates what the endpoint returns and,
@@ -172,6 +248,48 @@ class MissingResponseModel(Rule):
             @router.websocket("/ws")
             async def ws(websocket):
                 await websocket.accept()
+            """
+        ),
+        Valid(
+            """
+            from typing import TypeVar
+
+            from fastapi import APIRouter, Depends, Request, Response
+            from fastapi.responses import RedirectResponse
+            from starlette.templating import Jinja2Templates, _TemplateResponse
+
+            router = APIRouter()
+            templates = Jinja2Templates(directory="templates")
+            R = TypeVar("R", bound=Response)
+
+            class LoginFlow:
+                async def remember(self, response: R, user_id: int) -> R:
+                    response.set_cookie("login", str(user_id), httponly=True)
+                    return response
+
+            class Page:
+                def __init__(self, request: Request, name: str) -> None:
+                    self.request = request
+                    self.name = name
+
+                async def render(self) -> _TemplateResponse:
+                    return templates.TemplateResponse(self.request, self.name)
+
+            def get_flow() -> LoginFlow:
+                return LoginFlow()
+
+            @router.get("/authorize")
+            async def authorize(screen: str = "login", flow: LoginFlow = Depends(get_flow)):
+                response = RedirectResponse("/register" if screen == "register" else "/login", status_code=302)
+                response = await flow.remember(response, 1)
+                return response
+
+            @router.api_route("/consent", methods=["GET", "POST"])
+            async def consent(request: Request, flow: LoginFlow = Depends(get_flow)):
+                if request.method == "POST":
+                    done = await flow.remember(RedirectResponse("/done", status_code=302), 1)
+                    return done
+                return await Page(request, "consent.html").render()
             """
         ),
     )
@@ -275,6 +393,7 @@ class MissingResponseModel(Rule):
         than a dict literal with explicit keys?"""
         returns_value = False
         models = _model_variables(ctx, node)
+        responses: set[str] | None = None
         for n in own_nodes(node):
             if isinstance(n, ast.Yield | ast.YieldFrom):
                 return False
@@ -290,10 +409,11 @@ class MissingResponseModel(Rule):
             if isinstance(value, ast.Name) and value.id in models:
                 continue
             returns_value = True
-            if isinstance(value, ast.Call):
-                func = value.func
-                target = ctx.call_target(value) or (ctx.resolve(func) if isinstance(func, ast.Name | ast.Attribute) else None) or ""
-                name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-                if target.startswith(_RESPONSE_MODULES) or name.endswith("Response"):
+            if _makes_response(ctx, ctx.module.function_of_node.get(node), value):
+                return False
+            if isinstance(value, ast.Name):
+                if responses is None:
+                    responses = _response_variables(ctx, node)
+                if value.id in responses:
                     return False
         return returns_value

@@ -12,6 +12,7 @@ from fastapi_expert.review.rules.validation._models import (
     is_table_model,
     named_like_input,
     own_fields,
+    reads_attributes,
     usage,
     uses_pydantic_v1_only,
 )
@@ -31,10 +32,12 @@ class OptionalWithoutDefault(Rule):
     them), models named like input (`*Create`, `*Update`, `*In`, `*Request`,
     ...) and settings classes. Response models and internal models are left
     alone (there "always present, may be null" is often the accurate
-    contract), and so are SQLModel `table=True` classes (not validated on
-    construction) and projects that show they still run on Pydantic v1
-    (`from pydantic import BaseSettings`), where such a field defaults to
-    `None`.
+    contract), and so is a model named like input that declares
+    `from_attributes=True` (v1: `orm_mode = True`) and is no route's body: it is
+    built from ORM objects (an event payload, a view), not sent by clients.
+    So are SQLModel `table=True` classes (not validated on construction) and
+    projects that show they still run on Pydantic v1 (`from pydantic import
+    BaseSettings`), where such a field defaults to `None`.
 
     ## Why is this bad?
     In Pydantic v2, `Optional[T]` only means "may be `None`"; without a default
@@ -89,6 +92,26 @@ class OptionalWithoutDefault(Rule):
             @app.get("/items/{item_id}", response_model=ItemOut)
             def get_item(item_id: int):
                 return {"id": item_id, "description": None}
+            """
+        ),
+        Valid(
+            """
+            from typing import Any, ClassVar, Union
+
+            from pydantic import BaseModel, ConfigDict
+
+            JsonValue = Union[str, int, float, bool, None, dict[str, Any], list[Any]]
+
+            class SettingEventPayload(BaseModel):
+                # what a consumer of the `setting.updated` event reads, built from the ORM row
+                model_config: ClassVar[ConfigDict] = ConfigDict(from_attributes=True)
+
+                name: str
+                value: JsonValue
+                previous: str | None
+
+            def setting_updated(row: object) -> dict[str, Any]:
+                return SettingEventPayload.model_validate(row).model_dump(mode="json")
             """
         ),
     )
@@ -189,7 +212,9 @@ class OptionalWithoutDefault(Rule):
         info = class_info(ctx.module, node)
         if info is not None and info.qualname in usage(ctx.project).request:
             return True
-        return named_like_input(node.name)
+        # A model read from ORM objects (`from_attributes=True`) that no route takes as
+        # its body is an output or internal shape, whatever its name (`*EventPayload`).
+        return named_like_input(node.name) and not reads_attributes(ctx.project, ctx.module, node)
 
     @staticmethod
     def _default_in_metadata(ctx: FileContext, annotation: ast.expr) -> bool:

@@ -105,6 +105,63 @@ def _field_hidden(project: Project, module: ModuleInfo, f: FieldDef) -> bool:
     return project.annotation_type(module, f.annotation) in _SECRET_TYPES | _NOT_A_VALUE
 
 
+_FIELD_HOOKS = frozenset(
+    {
+        "pydantic.field_validator",
+        "pydantic.functional_validators.field_validator",
+        "pydantic.field_serializer",
+        "pydantic.functional_serializers.field_serializer",
+        "pydantic.validator",
+        "pydantic.class_validators.validator",
+    }
+)
+_MASK_WORDS = ("redact", "mask", "obfuscat", "censor", "anonymi", "scrub")
+_PLACEHOLDER = re.compile(r"\*\*\*|redacted", re.IGNORECASE)
+
+
+def _masks(expr: ast.expr) -> bool:
+    """Does a returned value mask the secret: a redacting call (`redact(v)`,
+    `mask_secret(v)`) or a placeholder string (`"***"`, `"<redacted>"`)?"""
+    for n in ast.walk(expr):
+        if isinstance(n, ast.Call):
+            func = n.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if any(word in name.lower() for word in _MASK_WORDS):
+                return True
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str) and _PLACEHOLDER.search(n.value):
+            return True
+    return False
+
+
+def masked_fields(project: Project, module: ModuleInfo, node: ast.ClassDef, info: ClassInfo | None) -> set[str]:
+    """Fields a validator or serializer of the class (or of a project base) replaces
+    with a masked value before the model is serialised (`@field_validator("password")`
+    returning `redact(v)`)."""
+    classes: list[tuple[ModuleInfo, ast.ClassDef]] = [(module, node)]
+    if info is not None:
+        for base in project.class_bases(info):
+            sym = project.lookup(base)
+            if isinstance(sym, ClassInfo):
+                classes.append((sym.module, sym.node))
+    out: set[str] = set()
+    for where, cls in classes:
+        for stmt in cls.body:
+            if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            names: set[str] = set()
+            for deco in stmt.decorator_list:
+                if not (isinstance(deco, ast.Call) and isinstance(deco.func, ast.Name | ast.Attribute)):
+                    continue
+                if project.resolve(where, deco.func) in _FIELD_HOOKS:
+                    names |= {a.value for a in deco.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+            if not names:
+                continue
+            returns = [n.value for n in ast.walk(stmt) if isinstance(n, ast.Return) and n.value is not None]
+            if any(_masks(r) for r in returns):
+                out |= names
+    return out
+
+
 def _excluded_by_route(route: Route, name: str) -> bool:
     value = route.keyword("response_model_exclude")
     if isinstance(value, ast.Set | ast.List | ast.Tuple):
@@ -129,7 +186,10 @@ class SecretInResponseModel(Rule):
     echoed back.
 
     Left alone: fields declared `Field(exclude=True)` or typed `SecretStr`
-    (serialised masked), fields a route drops with `response_model_exclude`,
+    (serialised masked), fields that a `@field_validator` / `@field_serializer`
+    of the model (or of a base) replaces with a masked value (it returns
+    `redact(v)`, `mask_secret(v)` or a `"***"` placeholder), fields a route
+    drops with `response_model_exclude`,
     token fields in a model that issues tokens (its name says `Token`, `Auth`,
     `Login`, `Session`..., or it has a `token_type` field), and a secret in a
     model whose name announces it (`ApiKeyCreated.api_key`, shown once on
@@ -237,6 +297,40 @@ class SecretInResponseModel(Rule):
                 return CompletionUsage(token_count=0, num_tokens=[])
             """
         ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel, ConfigDict, field_validator
+
+            from app.masking import redact
+
+            app = FastAPI()
+
+            class DatasourceResponse(BaseModel):
+                model_config = ConfigDict(from_attributes=True)
+                name: str
+                login: str | None
+                password: str | None
+
+                @field_validator("password", mode="after")
+                @classmethod
+                def hide_password(cls, v: str | None) -> str | None:
+                    if v is None:
+                        return None
+                    return str(redact(v, "password"))
+
+            @app.get("/datasources/{name}", response_model=DatasourceResponse)
+            def get_datasource(name: str) -> DatasourceResponse:
+                return DatasourceResponse(name=name, login="etl", password="s3cret")
+            """,
+            filename="app/main.py",
+            files={
+                "app/masking.py": """
+                    def redact(value: str, key: str) -> str:
+                        return "***"
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -277,6 +371,30 @@ class SecretInResponseModel(Rule):
             """,
             lines=(8, 9),
         ),
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel, field_validator
+
+            app = FastAPI()
+
+            class AccountOut(BaseModel):
+                email: str
+                password: str
+
+                @field_validator("password")
+                @classmethod
+                def long_enough(cls, v: str) -> str:
+                    if len(v) < 12:
+                        raise ValueError("too short")
+                    return v.strip()
+
+            @app.get("/accounts/me", response_model=AccountOut)
+            def me():
+                ...
+            """,
+            lines=(8,),
+        ),
     )
 
     def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
@@ -294,6 +412,7 @@ class SecretInResponseModel(Rule):
         words = _words(node.name)
         issues_tokens = bool(words & _TOKEN_CONTEXT) or any(f.name == "token_type" for _, f in fields)
         echo = self._echo_route(used.direct_request, used.direct_response, info)
+        masked: set[str] | None = None
         seen: set[str] = set()
         for owner, f in fields:
             if f.name in seen:
@@ -308,6 +427,10 @@ class SecretInResponseModel(Rule):
                 continue
             owner_module = owner.module if owner is not None else module
             if _field_hidden(project, owner_module, f):
+                continue
+            if masked is None:
+                masked = masked_fields(project, module, node, info)
+            if f.name in masked:
                 continue
             if routes and all(_excluded_by_route(r, f.name) for r in routes):
                 continue

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import add_import_edit
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
@@ -39,6 +40,76 @@ def _is_ceiling(expr: ast.expr) -> bool:
     return value is None or value > 1
 
 
+def _parents(func: FunctionInfo) -> dict[ast.AST, ast.AST]:
+    out: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(func.node):
+        for child in ast.iter_child_nodes(node):
+            out[child] = node
+    return out
+
+
+def _callee_parameter(
+    project: Project, func: FunctionInfo, call: ast.Call, arg: ast.expr
+) -> tuple[FunctionInfo, str] | None:
+    """The project function `call` calls and the name of its parameter `arg` fills."""
+    callee = project.lookup(project.call_target(func.module, func, call))
+    if not isinstance(callee, FunctionInfo):
+        return None
+    args = callee.node.args
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if callee.class_name and positional[:1] in (["self"], ["cls"]):
+        positional = positional[1:]  # bound: `obj.method(x)` / `cls.method(x)` fill from the second
+    for i, value in enumerate(call.args):
+        if value is arg:
+            return (callee, positional[i]) if i < len(positional) else None
+    for kw in call.keywords:
+        if kw.value is arg and kw.arg is not None:
+            return callee, kw.arg
+    return None
+
+
+def only_slices(project: Project, func: FunctionInfo, name: str, depth: int = 0) -> bool:
+    """Does `name` only ever bound a slice of a sequence already in memory
+    (`records[-limit:]`), here or in the project functions it is passed to, apart
+    from tests of whether it was given (`if limit:`, `limit is None`)? Then it
+    does not size any query: the sequence is read whatever the client asks."""
+    if depth > 3:
+        return False
+    parents = _parents(func)
+    sliced = False
+    for node in ast.walk(func.node):
+        if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+            continue
+        use: ast.AST = node
+        parent = parents.get(use)
+        if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub):
+            use, parent = parent, parents.get(parent)
+        if isinstance(parent, ast.Slice):
+            sliced = True
+            continue
+        if isinstance(parent, ast.BoolOp):
+            use, parent = parent, parents.get(parent)
+        if isinstance(parent, ast.If | ast.IfExp | ast.While) and parent.test is use:
+            continue
+        if (
+            isinstance(parent, ast.Compare)
+            and len(parent.ops) == 1
+            and isinstance(parent.ops[0], ast.Is | ast.IsNot)
+            and isinstance(parent.comparators[0], ast.Constant)
+            and parent.comparators[0].value is None
+        ):
+            continue
+        if isinstance(parent, ast.keyword):
+            use, parent = parent.value, parents.get(parent)
+        if isinstance(parent, ast.Call) and isinstance(use, ast.expr):
+            target = _callee_parameter(project, func, parent, use)
+            if target is not None and only_slices(project, target[0], target[1], depth + 1):
+                sliced = True
+                continue
+        return False
+    return sliced
+
+
 class UnboundedPageSize(Rule):
     """Flags a page-size query parameter (`limit`, `page_size`, ...) with no upper bound.
 
@@ -51,7 +122,11 @@ class UnboundedPageSize(Rule):
     comparison that rejects large values). A page size whose default is a
     dependency (`Depends(...)`, a module-level alias of one, or a call to a
     project function that returns one, like `limit: int = LimitBody()`) is
-    bounded in that dependency's code and is not flagged.
+    bounded in that dependency's code and is not flagged. Nor is a page size
+    that only slices a sequence already in memory (`records[-limit:]`, here or
+    in the project functions it is passed to, apart from `if limit:` tests):
+    the sequence is read whatever the client asks, and it cannot return more
+    than it holds.
 
     ## Why is this bad?
     The client chooses the value: `?limit=10000000` makes the database read,
@@ -148,6 +223,38 @@ class UnboundedPageSize(Rule):
                 """
             },
         ),
+        Valid(
+            """
+            from typing import Any
+
+            from fastapi import APIRouter
+
+            from app.diagnostics import Diagnostics
+
+            router = APIRouter()
+
+            @router.get("/logs")
+            def logs(limit: int | None = None) -> dict[str, Any]:
+                return Diagnostics.recent_logs(limit)
+            """,
+            filename="app/main.py",
+            files={
+                "app/diagnostics.py": """
+                    from collections import deque
+                    from typing import Any
+
+                    RECORDS: deque[dict[str, Any]] = deque(maxlen=1000)
+
+                    class Diagnostics:
+                        @staticmethod
+                        def recent_logs(limit: int | None) -> dict[str, Any]:
+                            records = list(RECORDS)
+                            if limit:
+                                records = records[-limit:]
+                            return {"count": len(records), "logs": records}
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -204,6 +311,43 @@ class UnboundedPageSize(Rule):
                 return []
             """,
         ),
+        Invalid(
+            """
+            from fastapi import APIRouter, Query
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Trade
+
+            router = APIRouter()
+
+            def recent_trades(session: Session, limit: int) -> list[Trade]:
+                rows = session.scalars(select(Trade).limit(limit)).all()
+                return list(rows)[:limit]
+
+            @router.get("/trades")
+            def trades(limit: int = Query(500, ge=1)) -> list[int]:
+                return [t.id for t in recent_trades(Session(), limit)]
+            """,
+            lines=(14,),
+            fixed="""
+            from fastapi import APIRouter, Query
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Trade
+
+            router = APIRouter()
+
+            def recent_trades(session: Session, limit: int) -> list[Trade]:
+                rows = session.scalars(select(Trade).limit(limit)).all()
+                return list(rows)[:limit]
+
+            @router.get("/trades")
+            def trades(limit: int = Query(500, ge=1, le=500)) -> list[int]:
+                return [t.id for t in recent_trades(Session(), limit)]
+            """,
+        ),
     )
 
     def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
@@ -231,7 +375,7 @@ class UnboundedPageSize(Rule):
                 continue
             if clamped is None:
                 clamped = self._clamped_names(func)
-            if name in clamped:
+            if name in clamped or only_slices(ctx.project, func, name):
                 continue
             default = self._default(p)
             bound = max(100, default) if default is not None else 100

@@ -33,6 +33,9 @@ _VALIDATING_ATTRS = frozenset(
     {"model_validate", "model_validate_json", "parse_obj", "parse_raw", "validate_python", "validate_json"}
 )
 _SIGNATURE_WORDS = ("signature", "webhook", "construct_event", "hmac")
+# calls that check a value against a schema: `jsonschema.validate(data, schema)`,
+# `Draft7Validator(schema).iter_errors(data)`, `validate_payload(data)`
+_VALIDATE_EXACT = frozenset({"validate", "iter_errors", "is_valid", "check_schema"})
 
 
 def _untyped(project: Project, module: ModuleInfo, expr: ast.expr | None, explicit_body: bool, depth: int = 0) -> str | None:
@@ -69,6 +72,38 @@ def _is_any(project: Project, module: ModuleInfo, expr: ast.expr) -> bool:
     return isinstance(expr, ast.Name | ast.Attribute) and project.resolve(module, expr) in _ANY
 
 
+def _checks_schema(call: ast.Call) -> bool:
+    name = _callee_name(call)
+    return (
+        name in _VALIDATE_EXACT
+        or name.startswith("validate_")
+        or name.endswith("_validate")
+        or name in _VALIDATING_ATTRS
+    )
+
+
+def _validated_in_code(func: FunctionInfo, name: str) -> bool:
+    """Does the endpoint pass the payload (or a value derived from it by assignment,
+    `data = hydrate(data or {})`) to a validation call? A body whose shape is only
+    known at run time (a JSON schema stored with the resource) cannot be a model."""
+    derived = {name}
+    nodes = sorted(
+        (n for n in own_nodes(func.node) if isinstance(n, ast.Assign | ast.Call)),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    for n in nodes:
+        if isinstance(n, ast.Assign):
+            if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+                uses = {m.id for m in ast.walk(n.value) if isinstance(m, ast.Name)}
+                if uses & derived:
+                    derived.add(n.targets[0].id)
+        elif _checks_schema(n):
+            for arg in [*n.args, *(k.value for k in n.keywords)]:
+                if isinstance(arg, ast.Name) and arg.id in derived:
+                    return True
+    return False
+
+
 def _callee_name(call: ast.Call) -> str:
     func = call.func
     if isinstance(func, ast.Attribute):
@@ -93,8 +128,13 @@ class UntypedRequestBody(Rule):
     A webhook route that verifies a signature over the raw body (it calls
     `hmac`, or a helper whose name mentions a signature or a webhook, or
     Stripe's `construct_event`) is left
-    alone: it must read the bytes itself. Query, header, path and dependency
-    parameters, and `dict` as a *return* type, are not request bodies.
+    alone: it must read the bytes itself. So is a `dict` body that the endpoint
+    checks against a schema in code (`jsonschema.validate(data, schema)`, a
+    `validate_*` helper, `Validator(schema).iter_errors(data)`), also after
+    reassigning it (`data = fill_defaults(data or {})`): its shape is only known
+    at run time, for instance a JSON schema stored with the resource, so no
+    model can describe it. Query, header, path and dependency parameters, and
+    `dict` as a *return* type, are not request bodies.
 
     ## Why is this bad?
     Nothing checks an untyped body: missing keys, wrong types and oversized
@@ -165,6 +205,33 @@ class UntypedRequestBody(Rule):
                 return await call_next(request)
             """
         ),
+        Valid(
+            """
+            from typing import Any, Optional
+
+            import jsonschema
+            from fastapi import Body, FastAPI, HTTPException
+
+            app = FastAPI()
+            FORM_SCHEMAS: dict[int, dict[str, Any]] = {}
+
+            def fill_defaults(values: dict[str, Any]) -> dict[str, Any]:
+                return values
+
+            @app.post("/tasks/{task_id}/answer")
+            async def answer_task(
+                task_id: int, answer: Optional[dict[str, Any]] = Body(default=None, embed=True)
+            ) -> dict[str, str]:
+                schema = FORM_SCHEMAS.get(task_id)
+                if schema is not None:
+                    answer = fill_defaults(answer or {})
+                    try:
+                        jsonschema.validate(answer, schema)
+                    except jsonschema.ValidationError as exc:
+                        raise HTTPException(422, str(exc)) from exc
+                return {"status": "answered"}
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -230,7 +297,7 @@ class UntypedRequestBody(Rule):
                 request_params.append(name)
                 continue
             shown = _untyped(ctx.project, p.module, p.inner, explicit_body=p.kind == "body")
-            if shown is None:
+            if shown is None or _validated_in_code(func, name):
                 continue
             ctx.report(
                 p.arg,

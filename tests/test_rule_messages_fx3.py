@@ -1,0 +1,39 @@
+"""The wording of FX3xx messages that were inaccurate on real code (second precision
+sample): the rule examples check *where* a rule fires, these check *what it says*."""
+
+from __future__ import annotations
+
+from fastapi_expert.config import Config
+from fastapi_expert.review.engine import review_sources
+from fastapi_expert.review.registry import all_rules
+from fastapi_expert.review.rules.base import Invalid
+
+
+def _messages(code: str, example: Invalid) -> dict[int, str]:
+    result = review_sources(example.sources, Config(select=(code,)))
+    return {f.location.line: f.message for f in result.findings if f.code == code and f.path == example.filename}
+
+
+def _invalid(code: str, needle: str) -> Invalid:
+    rule = next(r for r in all_rules() if r.code == code)
+    return next(e for e in rule.invalid if needle in e.source)
+
+
+def test_fx310_a_nested_model_is_not_called_the_request_body() -> None:
+    # `Address` is a field of the body `Customer`, not the body itself; it is flagged
+    # because the endpoint spreads `customer.address.model_dump()` into a constructor.
+    example = _invalid("FX310", "AddressRow")
+    messages = _messages("FX310", example)
+    assert list(messages) == [9]
+    assert messages[9].startswith(
+        '`Address` keeps undeclared fields (`extra="allow"`) and is nested in the request body of '
+        "`POST /customers` (`Customer.address`), whose dump the code spreads into an object"
+    ), messages[9]
+    assert "is the request body of" not in messages[9], messages[9]
+
+
+def test_fx310_a_direct_body_is_still_called_the_request_body() -> None:
+    example = _invalid("FX310", "class Profile(ProfileBase)")
+    messages = _messages("FX310", example)
+    assert list(messages) == [7]
+    assert "is the request body of `PUT /profile` (through its subclass `Profile`)" in messages[7], messages[7]
