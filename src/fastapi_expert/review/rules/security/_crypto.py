@@ -84,14 +84,19 @@ def jwt_call(ctx: FileContext, call: ast.Call) -> JwtCall | None:
     return None
 
 
+_TEST_PACKAGES = ("pytest",)
+
+
 def module_uses(ctx: FileContext, packages: tuple[str, ...]) -> bool:
     """Does the file import any of `packages` (or a submodule)? Cached per module."""
     return ctx.module.imports_any_package(packages)
 
 
 def is_test(ctx: FileContext) -> bool:
-    """`ctx.module.is_test` (a cached property)."""
-    return ctx.module.is_test
+    """Test code: a test file by its path (`ctx.module.is_test`), or a module that
+    imports pytest wherever it lives (a reusable test suite shipped in the package,
+    `mypkg/testing/suites.py`): production code does not import pytest."""
+    return ctx.module.is_test or ctx.module.imports_any_package(_TEST_PACKAGES)
 
 
 def has_star_args(call: ast.Call) -> bool:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
+from collections import deque
 from collections.abc import Iterable, Sequence
 
-from fastapi_expert.review.model.module import ModuleInfo
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext
 from fastapi_expert.types import Edit, Finding, Fix, Severity
@@ -149,3 +151,46 @@ def name_hint(expr: ast.expr | None) -> str | None:
 def any_word(identifier: str, wanted: Iterable[str]) -> bool:
     found = set(words(identifier))
     return any(w in found for w in wanted)
+
+
+_REQUEST_CODE: weakref.WeakKeyDictionary[Project, frozenset[ast.AST]] = weakref.WeakKeyDictionary()
+
+
+def request_functions(project: Project) -> frozenset[ast.AST]:
+    """Nodes of the functions that can run for a request: route endpoints,
+    dependencies (functions, classes and callable instances), middleware, and the
+    project functions they call, at any depth. Computed once per project."""
+    found = _REQUEST_CODE.get(project)
+    if found is not None:
+        return found
+    model = project.fastapi
+    roots: list[FunctionInfo] = [r.endpoint for r in model.routes if r.endpoint is not None]
+    targets = [dep.target for route in model.routes for dep in route.all_dependencies()]
+    targets += [mw.target for mw in model.middleware]
+    for target in targets:
+        symbol = project.lookup(target)
+        if isinstance(symbol, tuple):  # `Depends(checker)` with `checker = RoleChecker(...)`
+            module, value = symbol
+            cls = project.resolve(module, value.func) if isinstance(value, ast.Call) else None
+            symbol = project.lookup(cls)
+        if isinstance(symbol, FunctionInfo):
+            roots.append(symbol)
+        elif isinstance(symbol, ClassInfo):
+            roots.extend(symbol.methods.values())
+    by_node = {f.node: f for f in project.all_functions()}
+    roots.extend(by_node[n] for n in model.dependency_functions if n in by_node)
+    graph = project.calls
+    seen: set[ast.AST] = set()
+    queue: deque[FunctionInfo] = deque()
+    for func in roots:
+        if func.node not in seen:
+            seen.add(func.node)
+            queue.append(func)
+    while queue:
+        for site in graph.sites_of(queue.popleft()):
+            callee = site.callee
+            if callee is not None and callee.node not in seen:
+                seen.add(callee.node)
+                queue.append(callee)
+    found = _REQUEST_CODE[project] = frozenset(seen)
+    return found

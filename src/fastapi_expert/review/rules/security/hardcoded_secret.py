@@ -97,7 +97,9 @@ class HardcodedSecret(Rule):
     python-jose, authlib, joserfc), and the fallback of an environment lookup
     (`os.getenv("SECRET_KEY", "dev-secret")`). It also finds a URL literal with a
     password in it (`postgresql://app:s3cret@db/app`) wherever it is assigned or
-    passed. Test files are skipped: fixtures hold throwaway secrets.
+    passed. Test code is skipped (test files, and modules that import pytest
+    such as a test suite shipped in the package): fixtures hold throwaway
+    secrets, and tests pass deliberately wrong ones.
 
     ## Why is this bad?
     A secret in the source is in every clone, fork, CI log and container image,
@@ -151,6 +153,26 @@ class HardcodedSecret(Rule):
             api_key_scheme = APIKeyHeader(name=API_KEY_HEADER)
             oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token")
             """
+        ),
+        Valid(
+            """
+            import pytest
+
+            from app.leases import LeaseQueue
+
+            class LeaseQueueTestSuite:
+                \"\"\"Reusable tests for every LeaseQueue backend (shipped with the package).\"\"\"
+
+                @pytest.fixture
+                def queue(self) -> LeaseQueue:
+                    raise NotImplementedError
+
+                async def test_ack_rejects_a_stale_lease(self, queue: LeaseQueue) -> None:
+                    lease = await queue.reserve("worker-1")
+                    rejected = await queue.ack(lease.message_id, lease_token="not-the-current-token")
+                    assert rejected.status == "invalid_token"
+            """,
+            filename="app/testing/lease_suite.py",
         ),
     )
     invalid = (

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import ast
-import weakref
-from collections import deque
 
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo
-from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.model.module import ClassInfo
 from fastapi_expert.review.rules._util import add_import_edit, module_imports
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import is_test, module_uses, terminal_name, words
+from fastapi_expert.review.rules.security._web import request_functions
 from fastapi_expert.types import Edit, Fix, Severity
 
 _SECRET_LAST = frozenset({"token", "secret", "signature", "hmac", "digest", "hexdigest", "apikey"})
@@ -24,55 +22,12 @@ _NOT_VALUES = frozenset({"builtins.len", "builtins.int", "builtins.bool", "built
 _WEB_PACKAGES = ("fastapi", "starlette")
 _CLI_PACKAGES = ("argparse", "click", "typer")
 
-_REQUEST_CODE: weakref.WeakKeyDictionary[Project, frozenset[ast.AST]] = weakref.WeakKeyDictionary()
-
-
-def _request_functions(project: Project) -> frozenset[ast.AST]:
-    """Nodes of the functions that can run for a request: route endpoints,
-    dependencies (functions, classes and callable instances), middleware, and the
-    project functions they call, at any depth. Computed once per project."""
-    found = _REQUEST_CODE.get(project)
-    if found is not None:
-        return found
-    model = project.fastapi
-    roots: list[FunctionInfo] = [r.endpoint for r in model.routes if r.endpoint is not None]
-    targets = [dep.target for route in model.routes for dep in route.all_dependencies()]
-    targets += [mw.target for mw in model.middleware]
-    for target in targets:
-        symbol = project.lookup(target)
-        if isinstance(symbol, tuple):  # `Depends(checker)` with `checker = RoleChecker(...)`
-            module, value = symbol
-            cls = project.resolve(module, value.func) if isinstance(value, ast.Call) else None
-            symbol = project.lookup(cls)
-        if isinstance(symbol, FunctionInfo):
-            roots.append(symbol)
-        elif isinstance(symbol, ClassInfo):
-            roots.extend(symbol.methods.values())
-    by_node = {f.node: f for f in project.all_functions()}
-    roots.extend(by_node[n] for n in model.dependency_functions if n in by_node)
-    graph = project.calls
-    seen: set[ast.AST] = set()
-    queue: deque[FunctionInfo] = deque()
-    for func in roots:
-        if func.node not in seen:
-            seen.add(func.node)
-            queue.append(func)
-    while queue:
-        for site in graph.sites_of(queue.popleft()):
-            callee = site.callee
-            if callee is not None and callee.node not in seen:
-                seen.add(callee.node)
-                queue.append(callee)
-    found = _REQUEST_CODE[project] = frozenset(seen)
-    return found
-
-
 def _runs_for_request(ctx: FileContext) -> bool:
     """Can the current node run while serving a request? In a route, dependency or
     middleware or a function they call, or else anywhere in a web module (imports
     FastAPI / Starlette) that is not a command-line tool."""
     func = ctx.function()
-    if func is not None and func.node in _request_functions(ctx.project):
+    if func is not None and func.node in request_functions(ctx.project):
         return True
     return module_uses(ctx, _WEB_PACKAGES) and not module_uses(ctx, _CLI_PACKAGES)
 
@@ -95,6 +50,25 @@ def is_secret_value_name(name: str | None) -> bool:
     if last in {"password", "passwd", "pwd"}:
         return "hashed" in ws
     return False
+
+
+_ENUM_BASES = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "enum.IntFlag"})
+# Last word of a class name that says its attributes are members (`SecretTypeEnum`, `AuthKind`).
+_ENUM_NAME_LAST = frozenset({"enum", "type", "types", "kind", "kinds", "mode", "modes", "choice", "choices"})
+
+
+def _enum_member(ctx: FileContext, expr: ast.expr) -> bool:
+    """`SecretTypeEnum.signature`, `AuthKind.token`: a member of an enum (a project class
+    deriving from `enum.Enum`, or a class of another package named like one), a constant
+    that says *which kind* of secret is configured, not a secret value."""
+    if not isinstance(expr, ast.Attribute) or not isinstance(expr.value, ast.Name | ast.Attribute):
+        return False
+    symbol = ctx.project.lookup(ctx.resolve(expr.value))
+    if isinstance(symbol, ClassInfo):
+        return bool(ctx.project.class_bases(symbol) & _ENUM_BASES)
+    owner = terminal_name(expr.value) or ""
+    ws = words(owner)
+    return owner[:1].isupper() and not owner.isupper() and bool(ws) and ws[-1] in _ENUM_NAME_LAST
 
 
 def _is_cursor_name(name: str | None) -> bool:
@@ -142,7 +116,10 @@ class NonConstantTimeCompare(Rule):
     `if`, `while`, `assert`, `return` or conditional expression. Comparisons
     passed to a call (SQLAlchemy `.where(ApiKey.key_hash == digest)`) are SQL,
     not Python string comparison, and are not flagged; nor is `token_type ==
-    "bearer"`. Only code that can run for a request is checked: a route
+    "bearer"`, nor a member of an enum (`settings.secret_type ==
+    SecretTypeEnum.signature`: a project class deriving from `enum.Enum`, or a
+    class of another package named `...Enum`, `...Type`, `...Kind`, `...Mode`),
+    which says which kind of secret is configured, not what it is. Only code that can run for a request is checked: a route
     endpoint, a dependency, a middleware, a project function any of them calls
     (at any depth), or any code of a module that imports FastAPI or Starlette
     and is not a command-line tool (`argparse`, `click`, `typer`). A CLI
@@ -248,6 +225,37 @@ class NonConstantTimeCompare(Rule):
                     "def save_config(config: Config) -> None:\n    pass\n"
                 ),
             },
+        ),
+        Valid(
+            """
+            import enum
+            import hashlib
+            import hmac
+
+            from fastapi import HTTPException, Request
+            from hookschemas import SecretTypeEnum  # an enum of another package
+
+            from app.config import settings
+
+            class Fallback(str, enum.Enum):
+                token = "token"
+                deny = "deny"
+
+            async def verify_hook(request: Request) -> None:
+                received = request.headers.get("X-Hook-Secret", "")
+                if settings.hook_secret_type == SecretTypeEnum.signature:
+                    body = await request.body()
+                    expected = hmac.new(settings.hook_secret.encode(), body, hashlib.sha256).hexdigest()
+                    if not hmac.compare_digest(expected, received):
+                        raise HTTPException(status_code=401)
+                elif settings.hook_fallback == Fallback.token:
+                    if not hmac.compare_digest(received.encode(), settings.hook_secret.encode()):
+                        raise HTTPException(status_code=401)
+                else:
+                    raise HTTPException(status_code=401)
+            """,
+            filename="app/hooks.py",
+            files={"app/config.py": "class Settings:\n    hook_secret = ''\n\nsettings = Settings()\n"},
         ),
     )
     invalid = (
@@ -362,7 +370,9 @@ class NonConstantTimeCompare(Rule):
             return
         if any(_is_cursor_name(terminal_name(s)) for s in (left, right)):
             return  # `cache_token != current_token`: a version or page cursor
-        secret = next((s for s in (left, right) if is_secret_value_name(terminal_name(s))), None)
+        secret = next(
+            (s for s in (left, right) if is_secret_value_name(terminal_name(s)) and not _enum_member(ctx, s)), None
+        )
         if secret is None or not _in_test_position(ctx, node) or not _runs_for_request(ctx):
             return
         other = right if secret is left else left

@@ -10,7 +10,7 @@ from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.security._web import constant_value
+from fastapi_expert.review.rules.security._web import constant_value, request_functions
 from fastapi_expert.types import Severity
 
 _TEXT_FUNCS = frozenset(
@@ -76,10 +76,35 @@ def _is_migration(module: ModuleInfo) -> bool:
     return module.imports_module("alembic")
 
 
+def _outside_requests(project: Project, func: FunctionInfo | None) -> bool:
+    """Does this function run only outside requests? The project calls it (outside its
+    tests) and no route, dependency or middleware reaches it: a CLI command, a
+    start-up migration, a maintenance job. Its values come from the operator, the
+    configuration or the database itself, not from a client. A function nothing in
+    the project calls (a library API, a script's entry point) is still checked, and so
+    is everything in a project without routes (a library that a service calls with
+    whatever its clients sent)."""
+    if func is None or not project.fastapi.routes or func.node in request_functions(project):
+        return False
+    return any(not site.caller.module.is_test for site in _callers(project).get(func.node, []))
+
+
 @dataclass
 class _Built:
     how: str
     line: int
+    names_only: bool  # every unsafe hole stands where a table or column name goes
+
+
+# SQL text just before a hole that takes a table or column name: `FROM {t}`, `DROP TABLE
+# IF EXISTS {t}`, `ORDER BY {col}`, `{schema}.{t}`, also inside identifier quotes.
+_NAME_BEFORE = re.compile(r"(\b(from|join|into|update|table|index|view|exists|by)\s+|\.)[\"`\[]?$", re.IGNORECASE)
+
+
+def _identifier_position(before: str) -> bool:
+    """Does a hole after `before` stand where an identifier goes (not inside a
+    string literal)?"""
+    return before.count("'") % 2 == 0 and _NAME_BEFORE.search(before) is not None
 
 
 class _Analysis:
@@ -89,6 +114,9 @@ class _Analysis:
         self.project = project
         self.module = module
         self.func = func
+        # One entry per unsafe hole seen by `template`: does it stand where a table or
+        # column name goes (True) or where a value goes (False)?
+        self.holes: list[bool] = []
 
     # -- safe values ---------------------------------------------------------
 
@@ -202,9 +230,10 @@ class _Analysis:
 
     # -- built SQL -----------------------------------------------------------
 
-    def template(self, expr: ast.expr) -> tuple[str, bool]:
+    def template(self, expr: ast.expr, before: str = "") -> tuple[str, bool]:
         """The literal text of a string expression with `?` for holes, and whether
-        a hole holds a value that is not provably safe."""
+        a hole holds a value that is not provably safe (`before`: the SQL text that
+        precedes the expression, to tell where each unsafe hole stands)."""
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
             return expr.value, False
         if isinstance(expr, ast.JoinedStr):
@@ -213,16 +242,21 @@ class _Analysis:
                 if isinstance(part, ast.Constant) and isinstance(part.value, str):
                     text.append(part.value)
                 elif isinstance(part, ast.FormattedValue):
+                    if not self.safe(part.value):
+                        self.holes.append(_identifier_position(before + "".join(text)))
+                        unsafe = True
                     text.append("?")
-                    unsafe = unsafe or not self.safe(part.value)
             return "".join(text), unsafe
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
-            left, lu = self.template(expr.left)
-            right, ru = self.template(expr.right)
+            left, lu = self.template(expr.left, before)
+            right, ru = self.template(expr.right, before + left)
             return left + right, lu or ru
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod):
-            left, lu = self.template(expr.left)
-            return left, lu or not self.safe(expr.right)
+            left, lu = self.template(expr.left, before)
+            if not self.safe(expr.right):
+                self.holes.append(False)  # where the `%s` stand is not followed
+                return left, True
+            return left, lu
         if (
             isinstance(expr, ast.Call)
             and isinstance(expr.func, ast.Attribute)
@@ -231,32 +265,42 @@ class _Analysis:
             and isinstance(expr.func.value.value, str)
         ):
             values = [*expr.args, *(k.value for k in expr.keywords)]
-            return expr.func.value.value, not all(self.safe(v) for v in values)
+            if not all(self.safe(v) for v in values):
+                self.holes.append(False)  # where the `{}` stand is not followed
+                return expr.func.value.value, True
+            return expr.func.value.value, False
         value = constant_value(self.project, self.module, expr)
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             return value.value, False
-        return "?", not self.safe(expr)
+        if self.safe(expr):
+            return "?", False
+        self.holes.append(_identifier_position(before))
+        return "?", True
 
     def built(self, expr: ast.expr) -> _Built | None:
         """How `expr` builds SQL from unsafe values, or None."""
+        self.holes = []
         how = self._how(expr)
         if how is not None:
             text, unsafe = self.template(expr)
             if unsafe and _SQL.search(text):
-                return _Built(how, expr.lineno)
+                return _Built(how, expr.lineno, self._names_only())
             return None
         if isinstance(expr, ast.Name) and self.func is not None:
             texts: list[str] = []
             first: tuple[ast.expr, str] | None = None
             for value, aug in self._reaching(expr):
-                text, unsafe = self.template(value)
+                text, unsafe = self.template(value, "".join(texts) if aug else "")
                 texts.append(text)
                 kind = self._how(value)
                 if unsafe and first is None and (kind is not None or aug):
                     first = (value, kind or "concat")
             if first is not None and _SQL.search(" ".join(texts)):
-                return _Built(first[1], first[0].lineno)
+                return _Built(first[1], first[0].lineno, self._names_only())
         return None
+
+    def _names_only(self) -> bool:
+        return bool(self.holes) and all(self.holes)
 
     @staticmethod
     def _how(expr: ast.expr) -> str | None:
@@ -302,7 +346,13 @@ class SqlBuiltFromStrings(Rule):
     value (`_truncate(db, "audit_log")`) is not flagged. Alembic migrations are
     skipped (files under `migrations/versions/` or `alembic/versions/`, and
     modules that import `alembic`): they format their own table and index
-    names, which cannot be bound parameters, and no request reaches them.
+    names, which cannot be bound parameters, and no request reaches them. So is
+    a function the project calls only from code no route, dependency or
+    middleware reaches (a CLI command, a start-up migration, a maintenance job):
+    its values come from the operator, the configuration or the database
+    itself. A function nothing in the project calls is still checked, and so is
+    every function of a project with no route (a library a service calls with
+    what its clients sent).
 
     ## Why is this bad?
     A request value formatted into SQL becomes part of the statement: a quote
@@ -408,8 +458,60 @@ class SqlBuiltFromStrings(Rule):
             """,
             filename="app/maintenance.py",
         ),
+        Valid(
+            """
+            import argparse
+
+            from sqlalchemy import Engine, create_engine, inspect, text
+
+            ARCHIVE_PREFIX = "_archive__"
+
+            def archived_tables(engine: Engine) -> list[str]:
+                return [t for t in inspect(engine).get_table_names() if t.startswith(ARCHIVE_PREFIX)]
+
+            def drop_archives(engine: Engine) -> int:
+                dropped = 0
+                with engine.begin() as conn:
+                    for table_name in archived_tables(engine):
+                        # A table name the database reported: identifiers cannot be bound parameters.
+                        conn.execute(text(f"DROP TABLE {table_name}"))
+                        dropped += 1
+                return dropped
+
+            def main() -> None:
+                parser = argparse.ArgumentParser(prog="db-clean")
+                parser.add_argument("--url", required=True)
+                print(drop_archives(create_engine(parser.parse_args().url)))
+            """,
+            filename="app/cli/clean.py",
+            files={
+                "app/main.py": """
+                    from fastapi import FastAPI
+
+                    app = FastAPI()
+
+                    @app.get("/health")
+                    def health() -> dict[str, str]:
+                        return {"status": "ok"}
+                """,
+            },
+        ),
     )
     invalid = (
+        Invalid(
+            # A library with no route: whoever imports it may pass what a client sent,
+            # so a helper its own code calls is still checked.
+            """
+            import sqlite3
+
+            def _rows(conn: sqlite3.Connection, table: str, owner: str) -> list[tuple[object, ...]]:
+                return conn.execute(f"SELECT * FROM {table} WHERE owner = '{owner}'").fetchall()
+
+            def notes_of(conn: sqlite3.Connection, owner: str) -> list[tuple[object, ...]]:
+                return _rows(conn, "notes", owner)
+            """,
+            lines=(4,),
+        ),
         Invalid(
             """
             from fastapi import FastAPI
@@ -447,6 +549,60 @@ class SqlBuiltFromStrings(Rule):
             """,
             lines=(2,),
         ),
+        Invalid(
+            """
+            import argparse
+
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import text
+            from sqlalchemy.orm import Session
+
+            from app.db import get_db
+
+            app = FastAPI()
+
+            def find_by_name(db: Session, name: str) -> list[int]:
+                return list(db.execute(text(f"SELECT id FROM users WHERE name = '{name}'")).scalars())
+
+            @app.get("/users")
+            def users(name: str, db: Session = Depends(get_db)) -> list[int]:
+                return find_by_name(db, name)
+
+            def main(db: Session) -> None:
+                parser = argparse.ArgumentParser()
+                parser.add_argument("name")
+                print(find_by_name(db, parser.parse_args().name))
+            """,
+            lines=(12,),
+            filename="app/main.py",
+            files={"app/db.py": "def get_db():\n    yield None\n"},
+        ),
+        Invalid(
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import text
+            from sqlalchemy.orm import Session
+
+            from app.db import get_db
+
+            app = FastAPI()
+
+            @app.get("/stats/{table}")
+            def row_count(table: str, order: str = "id", db: Session = Depends(get_db)) -> int:
+                return db.execute(text(f'SELECT count(*) FROM "{table}" GROUP BY {order}')).scalar_one()
+
+            @app.delete("/archives/{table}", status_code=204)
+            def drop_archive(table: str, db: Session = Depends(get_db)) -> None:
+                db.execute(text("DROP TABLE IF EXISTS " + table))
+
+            @app.get("/search")
+            def search(table: str, name: str, db: Session = Depends(get_db)) -> list[int]:
+                return list(db.execute(text(f"SELECT id FROM {table} WHERE name = '{name}'")).scalars())
+            """,
+            lines=(11, 15, 19),
+            filename="app/main.py",
+            files={"app/db.py": "def get_db():\n    yield None\n"},
+        ),
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
@@ -467,7 +623,7 @@ class SqlBuiltFromStrings(Rule):
             return
         analysis = _Analysis(ctx.project, ctx.module, ctx.function())
         built = analysis.built(sql)
-        if built is None:
+        if built is None or _outside_requests(ctx.project, ctx.function()):
             return
         how = _HOW[built.how]
         where = "" if built.line == sql.lineno else f" (line {built.line})"
@@ -475,7 +631,13 @@ class SqlBuiltFromStrings(Rule):
             subject = f"`{sql.id}` is SQL built with {how}{where} and"
         else:
             subject = f"SQL built with {how}"
-        if sink.startswith("."):
+        if built.names_only:
+            # A placeholder can only stand for a value: names need an allow-list.
+            advice = (
+                "a table or column name cannot be a bound parameter, so check it against a fixed "
+                "allow-list (e.g. the table names of your `MetaData`) before formatting it in"
+            )
+        elif sink.startswith("."):
             advice = "pass the values as parameters (`execute(sql, params)` with placeholders)"
         else:
             advice = 'use bound parameters (`text("... WHERE id = :id")` with `{"id": value}`)'

@@ -126,6 +126,35 @@ def _authenticates(model: FastAPIModel, dep: Dependency) -> bool:
     return _scheme_instance(model, dep)
 
 
+def _unseen_owner_auth(model: FastAPIModel, route: Route) -> Dependency | None:
+    """Authentication declared on a router the model did not see built, above the route.
+
+    `authenticated = VersionedAPIRouter(dependencies=[Security(require_auth)])` (a
+    router class from another package) followed by `authenticated.include_router(child)`:
+    the model keeps that include under an owner with no constructor, so the owner's own
+    `dependencies=` never reach the child's routes. Read them from the call the owner's
+    name is bound to."""
+    project = model.project
+    for inc in model.include_chain(route.router):
+        parent = model.objects.get(inc.parent)
+        if parent is None or parent.node is not None or not isinstance(inc.node.func, ast.Attribute):
+            continue
+        symbol = project.lookup(project.resolve(inc.module, inc.node.func.value))
+        if not isinstance(symbol, tuple):
+            continue
+        module, call = symbol
+        if not isinstance(call, ast.Call):
+            continue
+        deps_expr = next((k.value for k in call.keywords if k.arg == "dependencies"), None)
+        if not isinstance(deps_expr, ast.List | ast.Tuple):
+            continue
+        for dep in model.list_dependencies(module, list(deps_expr.elts)):
+            found = next((d for d in dep.walk() if _authenticates(model, d)), None)
+            if found is not None:
+                return found
+    return None
+
+
 def _user_lookup(symbol: object) -> bool:
     """`def get_user(user_id: int, db=...)`: loads a user named by the request, it does
     not authenticate anyone."""
@@ -178,7 +207,10 @@ class UnauthenticatedMutatingRoute(Rule):
     verification, OAuth callbacks, `public` paths, contact / newsletter forms,
     health checks, and webhooks (those
     authenticate by verifying the sender's signature in the body, not with a
-    user dependency).
+    user dependency). A router built from a class of another package (cadwyn's
+    `VersionedAPIRouter`) counts at the level where it is included: its own
+    `dependencies=` authenticate what it includes, and the routes declared on it
+    are not flagged, since the includes that mount it cannot be followed.
 
     ## Why is this bad?
     When most routes require a user, a mutating route without one is almost
@@ -269,6 +301,66 @@ class UnauthenticatedMutatingRoute(Rule):
                 return None
             """
         ),
+        Valid(
+            """
+            from cadwyn import VersionedAPIRouter
+            from fastapi import APIRouter, Security
+
+            from app.routes import settings, state
+            from app.security import require_auth
+
+            api_router = APIRouter()
+            # Everything below needs a valid token: the router class comes from another package.
+            authenticated = VersionedAPIRouter(dependencies=[Security(require_auth)])
+            authenticated.include_router(state.router, prefix="/state")
+            authenticated.include_router(settings.router, prefix="/settings")
+            api_router.include_router(authenticated)
+            """,
+            filename="app/routes/__init__.py",
+            files={
+                "app/__init__.py": "",
+                "app/security.py": """
+                    from fastapi import Security
+                    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+                    bearer = HTTPBearer()
+
+                    def require_auth(creds: HTTPAuthorizationCredentials = Security(bearer)) -> str:
+                        return creds.credentials
+                """,
+                "app/routes/state.py": """
+                    from cadwyn import VersionedAPIRouter
+                    from fastapi import Security
+
+                    from app.security import require_auth
+
+                    router = VersionedAPIRouter()
+
+                    @router.patch("/{key}/owner")
+                    def claim(key: str, token: str = Security(require_auth)) -> None:
+                        return None
+
+                    @router.put("/{key}", status_code=204)
+                    def put_value(key: str, value: str) -> None:
+                        return None
+                """,
+                "app/routes/settings.py": """
+                    from fastapi import APIRouter, Security
+
+                    from app.security import require_auth
+
+                    router = APIRouter()
+
+                    @router.get("/{name}")
+                    def read_setting(name: str, token: str = Security(require_auth)) -> str:
+                        return name
+
+                    @router.delete("/{name}", status_code=204)
+                    def delete_setting(name: str) -> None:
+                        return None
+                """,
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -348,7 +440,14 @@ class UnauthenticatedMutatingRoute(Rule):
             for route in routes:
                 if not set(route.methods) & HTTP_MUTATING or route.path is None:
                     continue
+                if route.router not in model.objects:
+                    # `router = VersionedAPIRouter()` (a router class of another package): the
+                    # model saw neither its `dependencies=` nor the `include_router` calls that
+                    # mount it, so whether an upper level authenticates is unknown.
+                    continue
                 if self._route_auth(model, route) is not None or _exempt(route) is not None:
+                    continue
+                if _unseen_owner_auth(model, route) is not None:
                     continue
                 if route.endpoint is not None and self._checks_inline(route.endpoint):
                     continue
