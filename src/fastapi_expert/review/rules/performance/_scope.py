@@ -198,11 +198,91 @@ def lazy_singleton_calls(func: FunctionInfo) -> set[int]:
     return out
 
 
+def _is_abstract(method: FunctionInfo) -> bool:
+    for deco in method.node.decorator_list:
+        expr = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(expr, ast.Name | ast.Attribute) and method.module.resolve(expr) == "abc.abstractmethod":
+            return True
+    return False
+
+
+def _declares_abstract(cls: ClassInfo) -> bool:
+    """Does the class itself declare an `@abstractmethod` (so it cannot be instantiated)?"""
+    return any(_is_abstract(method) for method in cls.methods.values())
+
+
+class _Dispatch:
+    """Where a method call really goes when the method the call graph names never runs.
+
+    The graph types a receiver by its annotation: `service.batch_get(ids)` with
+    `service: TaskService` goes to `TaskService.batch_get`. When `TaskService`
+    is abstract (it declares an `@abstractmethod`), the object is always an
+    instance of a subclass; if every concrete subclass of the project overrides
+    `batch_get`, the base's default body never runs through that call, and
+    one of the overrides does."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._subclasses: dict[str, list[ClassInfo]] | None = None
+        self._known: dict[ast.AST, list[FunctionInfo] | None] = {}
+
+    def subclasses(self, qualname: str) -> list[ClassInfo]:
+        if self._subclasses is None:
+            index: dict[str, list[ClassInfo]] = {}
+            for module in self.project.modules:
+                for cls in module.classes.values():
+                    for base in self.project.class_bases(cls):
+                        index.setdefault(base, []).append(cls)
+            self._subclasses = index
+        return self._subclasses.get(qualname, [])
+
+    def overrides(self, site: CallSite) -> list[FunctionInfo] | None:
+        """The methods the call runs instead of `site.callee` (an abstract base's
+        method every concrete subclass overrides), or None when the callee runs."""
+        callee = site.callee
+        if callee is None or callee.class_name is None:
+            return None
+        func = site.node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call)
+            and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "super"
+        ):
+            return None  # `super().batch_get(...)` from an override runs the base's body
+        if callee.node not in self._known:
+            self._known[callee.node] = self._overriding(callee)
+        return self._known[callee.node]
+
+    def _overriding(self, method: FunctionInfo) -> list[FunctionInfo] | None:
+        if _is_abstract(method):
+            # A call to an abstract declaration stays where it was (its body has
+            # nothing to report): following it into every implementation would
+            # put long-lived services built once by a factory the model cannot
+            # see (singletons, TTL caches) in request scope.
+            return None
+        owner = self.project.lookup(method.class_name)
+        if not isinstance(owner, ClassInfo) or not _declares_abstract(owner):
+            return None
+        found: list[FunctionInfo] = []
+        for cls in self.subclasses(owner.qualname):
+            if _declares_abstract(cls):
+                continue  # not instantiated either
+            runs = self.project.find_method(cls, method.name)
+            if runs is None or runs is method:
+                return None  # this subclass inherits the base's body
+            if runs not in found:
+                found.append(runs)
+        return found or None
+
+
 def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
     """Every function that runs once per HTTP request: route endpoints, dependencies,
     and plain project functions they call (up to `MAX_DEPTH` calls down, not through
-    cached functions nor through a call kept in a lazily set `global`, see
-    `lazy_singleton_calls`). Keyed by the function's node; computed once per project."""
+    cached functions, nor through a call kept in a lazily set `global`, see
+    `lazy_singleton_calls`; a call to an abstract base's method that every concrete
+    subclass overrides goes to the overrides, see `_Dispatch`). Keyed by the
+    function's node; computed once per project."""
     cached = _SCOPES.get(project)
     if cached is not None:
         return cached
@@ -215,6 +295,7 @@ def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
         scopes[func.node] = scope
         queue.append((func, scope))
     graph = project.calls
+    dispatch = _Dispatch(project)
     while queue:
         func, scope = queue.popleft()
         if len(scope.via) >= MAX_DEPTH:
@@ -223,6 +304,19 @@ def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
         for site in graph.sites_of(func):
             callee = site.callee
             if callee is None or callee.node in scopes or is_cached(callee) or id(site.node) in once:
+                continue
+            overrides = dispatch.overrides(site)
+            if overrides is not None:
+                # An abstract base's default that every concrete subclass overrides:
+                # the request runs one of the overrides instead.
+                for method in overrides:
+                    if method.node in scopes or is_cached(method):
+                        continue
+                    below = RequestScope(
+                        scope.root, scope.kind, (*scope.via, CallSite(func, site.node, site.target, method))
+                    )
+                    scopes[method.node] = below
+                    queue.append((method, below))
                 continue
             below = RequestScope(scope.root, scope.kind, (*scope.via, site))
             scopes[callee.node] = below
@@ -254,11 +348,70 @@ def short(target: str) -> str:
 
 def created_per_request(ctx: FileContext, call: ast.Call) -> RequestScope | None:
     """The request scope `call` runs in when the object it creates is built anew on
-    every request (not stored for reuse); None otherwise."""
+    every request (not stored for reuse, not in a method that keeps its result on
+    the instance); None otherwise."""
     scope = request_scope(ctx)
     if scope is None or stored_for_reuse(ctx, call):
         return None
+    func = ctx.function()
+    if func is not None and memoized_on_self(func):
+        return None
     return scope
+
+
+def _self_attrs(expr: ast.AST) -> set[str]:
+    return {
+        n.attr
+        for n in ast.walk(expr)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self"
+    }
+
+
+def memoized_on_self(func: FunctionInfo) -> bool:
+    """Does a method keep its result on the instance and return it early while set?
+
+        if self._specs and time.monotonic() < self._expires:
+            return self._specs
+        async with httpx.AsyncClient() as client:   # runs once per cache period
+            ...
+        self._specs = specs
+
+    The same assumption as `self._client = ...` in `stored_for_reuse`: what is
+    kept on the instance is reused by the next call."""
+    if func.class_name is None:
+        return False
+    cached: bool | None = getattr(func.node, "_fx_memoized_on_self", None)
+    if cached is not None:
+        return cached
+    nodes = list(own_nodes(func.node))
+    stored: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                ):
+                    stored.add(target.attr)
+    found = False
+    for node in nodes:
+        if not (isinstance(node, ast.If) and node.body and isinstance(node.body[-1], ast.Return)):
+            continue
+        returned = node.body[-1].value
+        if (
+            isinstance(returned, ast.Attribute)
+            and isinstance(returned.value, ast.Name)
+            and returned.value.id == "self"
+            and returned.attr in stored
+            and returned.attr in _self_attrs(node.test)
+        ):
+            found = True
+            break
+    holder: ast.AST = func.node
+    holder._fx_memoized_on_self = found  # type: ignore[attr-defined]
+    return found
 
 
 def stored_for_reuse(ctx: FileContext, call: ast.Call) -> bool:
@@ -360,6 +513,27 @@ def is_fixed_iteration(ctx: FileContext, iterable: ast.expr | None) -> bool:
         and isinstance(iterable.func, ast.Name)
         and ctx.resolve(iterable.func) == "builtins.range"
         and all(isinstance(a, ast.Constant) for a in iterable.args)
+    )
+
+
+def is_attempt_loop(loop: ast.AST) -> bool:
+    """A retry loop over attempt context managers:
+
+        for attempt in Retrying(stop=stop_after_attempt(3)):   # tenacity, stamina
+            with attempt:
+                session.execute(...)
+
+    The iterator yields a new attempt only after the previous one raised; once
+    the `with attempt:` block succeeds the iteration stops. The body runs once
+    per failure, not once per item: the loop is known by entering its own
+    loop variable as a context manager, whatever the iterable is called."""
+    if not isinstance(loop, ast.For | ast.AsyncFor) or not isinstance(loop.target, ast.Name):
+        return False
+    name = loop.target.id
+    return any(
+        isinstance(stmt, ast.With | ast.AsyncWith)
+        and any(isinstance(item.context_expr, ast.Name) and item.context_expr.id == name for item in stmt.items)
+        for stmt in loop.body
     )
 
 

@@ -5,6 +5,7 @@ import ast
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     describe_iter,
+    is_attempt_loop,
     is_fixed_iteration,
     session_method,
 )
@@ -44,7 +45,9 @@ class CommitInLoop(Rule):
     flagged: batch commits under a periodic condition (`if i % 500 == 0:`,
     `if len(batch) >= 500:`), commits inside a `try` within the loop (deliberate
     per-item isolation with rollback), loops over a literal collection or
-    `range(<constant>)` (retries), and `while` loops (workers).
+    `range(<constant>)` (retries), retry loops over attempts
+    (`for attempt in Retrying(...): with attempt: ...`, tenacity or stamina: one
+    transaction per failed try), and `while` loops (workers).
 
     ## Why is this bad?
     Each commit is a separate transaction: a round trip, a write-ahead-log flush
@@ -91,6 +94,18 @@ class CommitInLoop(Rule):
                     if i % 1000 == 0:
                         db.commit()
                 db.commit()
+            """
+        ),
+        Valid(
+            """
+            from sqlalchemy.orm import Session
+            from tenacity import Retrying, stop_after_attempt, wait_exponential
+
+            def close_expired(db: Session) -> None:
+                for attempt in Retrying(stop=stop_after_attempt(3), wait=wait_exponential(max=5), reraise=True):
+                    with attempt:
+                        db.query(Lease).filter(Lease.expired).delete()
+                        db.commit()
             """
         ),
     )
@@ -140,7 +155,11 @@ class CommitInLoop(Rule):
             if isinstance(ancestor, ast.Try) and ancestor.handlers and any(child is s for s in ancestor.body):
                 return
             if isinstance(ancestor, ast.For | ast.AsyncFor):
-                if not any(child is s for s in ancestor.body) or is_fixed_iteration(ctx, ancestor.iter):
+                if (
+                    not any(child is s for s in ancestor.body)
+                    or is_fixed_iteration(ctx, ancestor.iter)
+                    or is_attempt_loop(ancestor)
+                ):
                     return
                 where = describe_iter(ctx, ancestor.iter)
                 call = ctx.source.segment(node.func)

@@ -34,7 +34,9 @@ class HttpClientPerRequest(Rule):
     `async with httpx.AsyncClient() as client:`: in a route endpoint, in a
     dependency, or in a project function one of them calls. Clients created in
     the `lifespan` handler or at module level, clients kept for reuse
-    (`app.state.http = ...`, `self._client = ...`, a `global`), and clients
+    (`app.state.http = ...`, `self._client = ...`, a `global`), clients built
+    in a method that keeps its result on the instance and returns it early while
+    set (`if self._specs: return self._specs`, a TTL cache), and clients
     wrapping an ASGI app or a custom `transport=` are not flagged.
 
     ## Why is this bad?
@@ -90,6 +92,60 @@ class HttpClientPerRequest(Rule):
             async def forecast(city: str):
                 return (await weather.get("/forecast", params={"q": city})).json()
             """
+        ),
+        Valid(
+            """
+            import time
+            from abc import ABC, abstractmethod
+
+            import httpx
+
+            class SpecService(ABC):
+                @abstractmethod
+                async def search(self) -> list[dict]: ...
+
+                async def get_default(self) -> dict:
+                    return (await self.search())[0]
+
+            class RemoteSpecService(SpecService):
+                def __init__(self, url: str) -> None:
+                    self.url = url
+                    self._specs: list[dict] = []
+                    self._expires = 0.0
+
+                async def _fetch(self) -> list[dict]:
+                    if self._specs and time.monotonic() < self._expires:
+                        return self._specs
+                    async with httpx.AsyncClient(timeout=10) as client:
+                        specs = (await client.get(f"{self.url}/specs")).json()
+                    self._specs = specs
+                    self._expires = time.monotonic() + 60
+                    return specs
+
+                async def search(self) -> list[dict]:
+                    return await self._fetch()
+
+                async def get_default(self) -> dict:
+                    return (await self._fetch())[0]
+            """,
+            filename="app/specs.py",
+            files={
+                "app/routes.py": """
+                    from fastapi import APIRouter, Depends
+
+                    from app.specs import RemoteSpecService, SpecService
+
+                    router = APIRouter()
+                    _service = RemoteSpecService("http://runtime-api")
+
+                    def get_specs() -> SpecService:
+                        return _service
+
+                    @router.get("/specs/default")
+                    async def default_spec(specs: SpecService = Depends(get_specs)) -> dict:
+                        return await specs.get_default()
+                """
+            },
         ),
     )
     invalid = (

@@ -4,11 +4,12 @@ import ast
 from collections.abc import Iterable
 
 from fastapi_expert.review.model.callgraph import CallSite
-from fastapi_expert.review.model.module import FunctionInfo, child_nodes, own_nodes
+from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, child_nodes, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     describe_iter,
+    is_attempt_loop,
     is_fixed_iteration,
     loop_body_nodes,
     loop_iter,
@@ -74,8 +75,9 @@ _TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.exp
 _SQL_WRITE = ("INSERT", "UPDATE", "DELETE")
 
 
-def _is_dml(ctx: FileContext, stmt: ast.expr) -> bool:
-    """`insert(X).values(...)`, `update(X).where(...)`, `text("INSERT ...")`, `"UPDATE ..."`."""
+def _is_dml(project: Project, module: ModuleInfo, stmt: ast.expr) -> bool:
+    """`insert(X).values(...)`, `update(X).where(...)`, `text("INSERT ...")`, `"UPDATE ..."`
+    (names resolved in `module`, the one the statement is written in)."""
     if isinstance(stmt, ast.Constant) and isinstance(stmt.value, str):
         return stmt.value.lstrip().upper().startswith(_SQL_WRITE)
     if not isinstance(stmt, ast.Call):
@@ -83,7 +85,7 @@ def _is_dml(ctx: FileContext, stmt: ast.expr) -> bool:
     head = stmt
     while isinstance(head.func, ast.Attribute) and isinstance(head.func.value, ast.Call):
         head = head.func.value
-    name = ctx.resolve(head.func) if isinstance(head.func, ast.Name | ast.Attribute) else None
+    name = project.resolve(module, head.func) if isinstance(head.func, ast.Name | ast.Attribute) else None
     if name in _DML:
         return True
     if name in _TEXT and head.args:
@@ -169,10 +171,13 @@ class QueryInLoop(Rule):
     receiver's type comes from its annotation or constructor), `execute` on a
     SQLAlchemy `Connection`, `await conn.fetch(...)` / `fetchrow` / `fetchval`
     on a driver connection, and calls to a project function whose own body runs
-    such a query. An `INSERT` / `UPDATE` / `DELETE` executed per iteration is
-    reported as a write per row (use one executemany call instead). Not flagged:
+    such a query. An `INSERT` / `UPDATE` / `DELETE` executed per iteration, directly
+    or as the first statement of the called function, is reported as a write per
+    row (use one executemany call instead). Not flagged:
     loops over a literal collection or `range(<constant>)`, `for _ in range(n)`,
-    loops that `break` or `return` (retries, searches, paging), batch queries
+    loops that `break` or `return` (retries, searches, paging), retry loops over
+    attempts (`for attempt in Retrying(...): with attempt: ...`, tenacity or
+    stamina: the body runs again only after a failure), batch queries
     that filter with `.in_(<loop variable>)`, loops over a chunking helper
     (`chunks(ids, 1000)`, `itertools.batched(...)`, `more_itertools.chunked(...)`,
     any call whose name contains `chunk` or `batch`: one query per batch is the
@@ -274,6 +279,37 @@ class QueryInLoop(Rule):
                 """
             },
         ),
+        Valid(
+            """
+            from sqlalchemy import update
+            from sqlalchemy.ext.asyncio import AsyncSession
+            from sqlalchemy.orm import Session
+            from tenacity import AsyncRetrying, Retrying, stop_after_attempt
+
+            from app.models import Job
+
+            def with_db_retries() -> Retrying:
+                return Retrying(stop=stop_after_attempt(3), reraise=True)
+
+            def release_stale_jobs(session: Session) -> None:
+                for attempt in with_db_retries():
+                    with attempt:
+                        session.execute(update(Job).where(Job.state == "stale").values(owner=None))
+
+            async def requeue_failed(session: AsyncSession) -> None:
+                async for attempt in AsyncRetrying(stop=stop_after_attempt(5)):
+                    with attempt:
+                        await session.execute(update(Job).where(Job.state == "failed").values(state="queued"))
+            """,
+            filename="app/maintenance.py",
+            files={
+                "app/models.py": """
+                    class Job:
+                        state = ""
+                        owner = None
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -328,6 +364,25 @@ class QueryInLoop(Rule):
             """,
             lines=(9,),
         ),
+        Invalid(
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import update
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            app = FastAPI()
+
+            async def rename_tag(session: AsyncSession, tag_id: int, name: str) -> None:
+                await session.execute(update(Tag).where(Tag.id == tag_id).values(name=name))
+
+            @app.patch("/tags", status_code=204)
+            async def rename_tags(changes: list[TagRename], session: AsyncSession = Depends(get_session)) -> None:
+                for change in changes:
+                    await rename_tag(session, change.id, change.name)
+                await session.commit()
+            """,
+            lines=(13,),
+        ),
     )
 
     def visit_For(self, node: ast.For, ctx: FileContext) -> None:
@@ -353,7 +408,7 @@ class QueryInLoop(Rule):
         if func is None or ctx.module.is_test:
             return
         iterable = loop_iter(loop)
-        if is_fixed_iteration(ctx, iterable) or _over_batches(ctx, iterable):
+        if is_fixed_iteration(ctx, iterable) or _over_batches(ctx, iterable) or is_attempt_loop(loop):
             return
         names = loop_targets(loop)
         if (
@@ -391,7 +446,7 @@ class QueryInLoop(Rule):
                 if may_batch and _batched(node, names):
                     continue
                 call = _call_text(ctx.source.segment(node.func))
-                if node.args and _is_dml(ctx, node.args[0]):
+                if node.args and _is_dml(ctx.project, ctx.module, node.args[0]):
                     ctx.report(
                         node,
                         f"`{call}` runs one write statement per iteration of {describe_iter(ctx, iterable)}; pass all the rows to a "
@@ -418,6 +473,21 @@ class QueryInLoop(Rule):
             if may_batch and _batched(node, names):
                 continue
             inner_text = _call_text(callee.module.source.segment(inner.func))
+            if inner.args and _is_dml(ctx.project, callee.module, inner.args[0]):
+                # A write per row: eager loading would not help, batching the writes does.
+                ctx.report(
+                    node,
+                    f"`{callee.name}()` runs one write statement (`{inner_text}`) per iteration of "
+                    f"{describe_iter(ctx, iterable)}; pass all the rows to a single `execute(stmt, [params, ...])` "
+                    "(executemany) or build one bulk statement.",
+                    chain=[
+                        ChainLink(
+                            callee.module.source.location(inner),
+                            f"`{callee.name}` writes to the database with `{inner_text}`",
+                        )
+                    ],
+                )
+                continue
             ctx.report(
                 node,
                 f"`{callee.name}()` runs a query (`{inner_text}`) on every iteration of {describe_iter(ctx, iterable)} (N+1 queries); "

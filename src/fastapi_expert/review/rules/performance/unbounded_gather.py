@@ -128,7 +128,9 @@ class UnboundedGather(Rule):
     `asyncio.Semaphore` / `anyio.CapacityLimiter` in the function, no
     `async with <limiter>:` in the gathered coroutine, no slicing into chunks.
     A fixed set of coroutines (`gather(a(), b())`) and worker pools over
-    `range(n)` are not flagged.
+    `range(n)` are not flagged, nor is the default body of a method of an
+    abstract base class that every concrete subclass of the project overrides
+    (a request never runs it: the overrides are examined instead).
 
     ## Why is this bad?
     `gather` starts every coroutine at once. A request with 10,000 items opens
@@ -188,6 +190,56 @@ class UnboundedGather(Rule):
                 return {"profile": profile, "orders": orders, "alerts": alerts}
             """
         ),
+        Valid(
+            """
+            from typing import Annotated
+
+            from fastapi import APIRouter, Depends, Query
+
+            from app.tasks import TaskStore, get_task_store
+
+            router = APIRouter()
+
+            @router.get("/tasks/batch")
+            async def batch_get_tasks(
+                ids: Annotated[list[int], Query()], store: TaskStore = Depends(get_task_store)
+            ) -> list[dict | None]:
+                return await store.batch_get(ids)
+            """,
+            filename="app/routes.py",
+            files={
+                "app/tasks.py": """
+                    import asyncio
+                    from abc import ABC, abstractmethod
+
+                    from sqlalchemy import select
+                    from sqlalchemy.ext.asyncio import AsyncSession
+
+                    class TaskStore(ABC):
+                        @abstractmethod
+                        async def get(self, task_id: int) -> dict | None: ...
+
+                        async def batch_get(self, task_ids: list[int]) -> list[dict | None]:
+                            # a default for simple stores; the SQL store below overrides it
+                            return await asyncio.gather(*[self.get(t) for t in task_ids])
+
+                    class SQLTaskStore(TaskStore):
+                        def __init__(self, session: AsyncSession) -> None:
+                            self.session = session
+
+                        async def get(self, task_id: int) -> dict | None:
+                            return await self.session.scalar(select(Task).where(Task.id == task_id))
+
+                        async def batch_get(self, task_ids: list[int]) -> list[dict | None]:
+                            rows = await self.session.scalars(select(Task).where(Task.id.in_(task_ids)))
+                            by_id = {row.id: row for row in rows}
+                            return [by_id.get(t) for t in task_ids]
+
+                    async def get_task_store() -> TaskStore:
+                        return SQLTaskStore(AsyncSession())
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -230,6 +282,62 @@ class UnboundedGather(Rule):
                 return {"sent": len(tasks)}
             """,
             lines=(14,),
+        ),
+        Invalid(
+            """
+            import asyncio
+            from abc import abstractmethod
+            from pathlib import Path
+
+            from app.store import EventStore
+
+            class FileEventStore(EventStore):
+                @abstractmethod
+                def _read(self, path: Path) -> dict | None: ...
+
+                async def get(self, event_id: str) -> dict | None:
+                    return await asyncio.to_thread(self._read, Path(f"{event_id}.json"))
+
+                async def batch_get(self, event_ids: list[str]) -> list[dict | None]:
+                    return await asyncio.gather(*[self.get(e) for e in event_ids])
+
+            class LocalEventStore(FileEventStore):
+                def _read(self, path: Path) -> dict | None:
+                    return None
+            """,
+            lines=(15,),
+            filename="app/file_store.py",
+            files={
+                "app/store.py": """
+                    from abc import ABC, abstractmethod
+
+                    class EventStore(ABC):
+                        @abstractmethod
+                        async def get(self, event_id: str) -> dict | None: ...
+
+                        async def batch_get(self, event_ids: list[str]) -> list[dict | None]:
+                            return [await self.get(e) for e in event_ids]
+                """,
+                "app/routes.py": """
+                    from typing import Annotated
+
+                    from fastapi import APIRouter, Depends, Query
+
+                    from app.store import EventStore
+
+                    router = APIRouter()
+
+                    def get_store() -> EventStore:
+                        from app.file_store import LocalEventStore
+                        return LocalEventStore()
+
+                    @router.get("/events")
+                    async def batch_get_events(
+                        ids: Annotated[list[str], Query()], store: EventStore = Depends(get_store)
+                    ) -> list[dict | None]:
+                        return await store.batch_get(ids)
+                """,
+            },
         ),
     )
 
