@@ -436,3 +436,42 @@ def test_functions_reached_through_an_import_alias_or_a_constructor_run_on_the_l
     assert graph.runs_on_loop(util.functions["helper"])
     assert graph.runs_on_loop(util.functions["compact"])
     assert graph.runs_on_loop(util.classes["Worker"].methods["__init__"])
+
+
+def test_a_module_spells_whole_identifiers_as_the_parser_reads_them() -> None:
+    p = project(
+        {
+            "app/__init__.py": "",
+            # `include_router` written with a fullwidth "i" (U+FF49): the parser reads `include_router`.
+            "app/main.py": 'domain = "x"  # the main thing\napp.\uff49nclude_router(router)\n',
+        }
+    )
+    module = p.by_name["app.main"]
+    assert module.spells("domain") and module.spells("main")  # in code, and in a comment
+    assert not module.spells("dom") and not module.spells("ain")  # never part of a longer name
+    assert module.spells("include_router")  # normalised as the parser does
+    assert not module.spells("mount")
+
+
+def test_an_include_written_with_fullwidth_letters_still_includes_the_router() -> None:
+    """FX114 reads only the files that spell `include_router`: through the same
+    normalisation as the parser, so an include spelled with compatibility
+    characters is not skipped."""
+    files = {
+        "app/__init__.py": "",
+        "app/users.py": textwrap.dedent(
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+            @router.get("/users")
+            def users() -> list[str]:
+                return []
+            """
+        ),
+        "app/main.py": "from fastapi import FastAPI\n\nfrom app.users import router\n\napp = FastAPI()\napp.\uff49nclude_router(router)\n",
+    }
+    assert [f.code for f in review_sources(files).findings if f.code == "FX114"] == []
+    files["app/main.py"] = "from fastapi import FastAPI\n\nfrom app.users import router\n\napp = FastAPI()\n"
+    assert [f.code for f in review_sources(files).findings if f.code == "FX114"] == ["FX114"]

@@ -7,6 +7,7 @@ in parallel; cross-file questions are answered by `project.Project`.
 from __future__ import annotations
 
 import ast
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -293,6 +294,30 @@ class ModuleInfo:
             known = any(p in tops for p in packages)
             self._packages_cache[packages] = known
         return known
+
+    @cached_property
+    def identifier_text(self) -> str:
+        """The source as the parser reads its identifiers: NFKC-normalised (`mount`
+        spelled with a fullwidth "m", U+FF4D, is the name `mount`); the text itself
+        when it is ASCII."""
+        text = self.source.text
+        return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+    def spells(self, identifier: str) -> bool:
+        """Can the name or attribute `identifier` occur in this file? True when it is
+        written as a whole word somewhere (`main` in `main()`, not in `domain`), in
+        code, a string or a comment. A cheap, never-wrong "no": a rule that scans the
+        whole project for uses of a name reads only the files that spell it."""
+        text = self.identifier_text
+        size = len(identifier)
+        start = text.find(identifier)
+        while start != -1:
+            before = text[start - 1] if start else " "
+            after = text[start + size] if start + size < len(text) else " "
+            if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+                return True
+            start = text.find(identifier, start + 1)
+        return False
 
     @cached_property
     def yield_lines(self) -> list[int]:

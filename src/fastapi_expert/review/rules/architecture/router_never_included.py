@@ -28,20 +28,13 @@ def _own(node: ast.AST) -> tuple[ast.AST, ...]:
     return own_nodes(node)
 
 
-def _may_include(text: str) -> bool:
-    """Whether a source can hold an `include_router`/`mount` call. An attribute is
-    spelled as written, except that Python NFKC-normalises non-ASCII identifiers
-    (a fullwidth "m" in `x.mount` is read as "m"), so such a source is always searched."""
-    return "include_router" in text or "mount" in text or not text.isascii()
-
-
 def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
     """Refs passed to `include_router`/`mount` anywhere (whatever the parent), and
     whether some include passes an expression no router resolves from."""
     included: set[str] = set()
     dynamic = False
     for module in project.modules:
-        if not _may_include(module.source.text):
+        if not (module.spells("include_router") or module.spells("mount")):
             continue  # spares indexing every function of the project for two method names
         for func, scope in _scopes(module):
             for node in own_nodes_of(scope, ast.Call):
@@ -78,9 +71,8 @@ def _referenced(project: Project, model: FastAPIModel, candidates: list[RouterOb
         wanted.setdefault(name, []).append((obj, on_self))
     found: set[str] = set()
     for module in project.modules:
-        text = module.source.text
-        if text.isascii() and not any(name in text for name in wanted):
-            continue  # no identifier of this module can be one of the names (see `_may_include`)
+        if not any(module.spells(name) for name in wanted):
+            continue  # no identifier of this module can be one of the names
         for func, scope in _scopes(module):
             # Names first, then attributes: each hit is judged on its own, so
             # their order does not change what is found.
