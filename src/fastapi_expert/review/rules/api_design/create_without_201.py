@@ -103,9 +103,62 @@ def _is_collection(segment: str) -> bool:
     )
 
 
-def _suggests_creation(route: Route, endpoint: FunctionInfo | None) -> bool:
+# A path parameter, whatever its name or converter: `/items/{id}` is `/items/{item_id:int}`.
+_PATH_PARAM = re.compile(r"\{[^}]*\}")
+
+
+def _answer_type(ctx: FileContext, route: Route) -> str | None:
+    """What the route answers with, comparable across modules: its `response_model=`
+    (resolved when it is a name), else its endpoint's return annotation; None when
+    neither says (an empty type tells nothing about what two routes share)."""
+    expr = route.keyword("response_model")
+    module = route.module
+    if expr is None and route.endpoint is not None:
+        expr, module = route.endpoint.node.returns, route.endpoint.module
+    if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
+        return None
+    if isinstance(expr, ast.Name | ast.Attribute):
+        resolved = ctx.project.resolve(module, expr)
+        if resolved is not None:
+            return resolved
+    return ast.dump(expr)
+
+
+def _path_keys(route: Route) -> set[str]:
+    """The route's full paths with parameters blanked; a route of a router no
+    include reaches is keyed by its router and own path, so two unrelated
+    routers' `/items` are not taken for one URL."""
+    if route.full_paths:
+        return {_PATH_PARAM.sub("{}", p.rstrip("/")) for p in route.full_paths}
+    if route.path is None:
+        return set()
+    return {f"{route.router} {_PATH_PARAM.sub('{}', route.path.rstrip('/'))}"}
+
+
+def _mirrors_get(ctx: FileContext, route: Route) -> bool:
+    """Does the same URL answer GET with the same type? Then the POST returns what
+    the GET reads: a read whose filters travel in a body (too long or too nested
+    for a query string), not an insert into a collection. A collection's GET lists
+    (`list[Item]`, a page) and its POST returns the one item it created."""
+    answer = _answer_type(ctx, route)
+    keys = _path_keys(route)
+    if answer is None or not keys:
+        return False
+    return any(
+        other is not route
+        and "GET" in other.methods
+        and not other.is_websocket
+        and keys & _path_keys(other)
+        and _answer_type(ctx, other) == answer
+        for other in ctx.project.fastapi.routes
+    )
+
+
+def _suggests_creation(ctx: FileContext, route: Route, endpoint: FunctionInfo | None) -> bool:
     """Does the endpoint name (`create_order`, `add_address`, `register`) or the
-    path (a plural collection `/orders`, `/auth/register`) say the POST creates?"""
+    path (a plural collection `/orders`, `/auth/register`) say the POST creates?
+    A collection path whose GET answers the same type as the POST is a read with a
+    body, unless the endpoint name says it creates (`add_locks` returning the list)."""
     if endpoint is not None:
         name_word = first_word(endpoint.name)
         if name_word in _UPSERT_VERBS:
@@ -118,7 +171,9 @@ def _suggests_creation(route: Route, endpoint: FunctionInfo | None) -> bool:
     if not static:
         return False
     last = static[-1]
-    return last.lower() in _CREATE_SEGMENTS or _is_collection(last)
+    if last.lower() in _CREATE_SEGMENTS:
+        return True
+    return _is_collection(last) and not _mirrors_get(ctx, route)
 
 
 def _exempt(ctx: FileContext, route: Route) -> bool:
@@ -143,7 +198,7 @@ def _exempt(ctx: FileContext, route: Route) -> bool:
             return True
         if _sets_own_status(ctx, endpoint):
             return True
-    return not _suggests_creation(route, endpoint)
+    return not _suggests_creation(ctx, route, endpoint)
 
 
 class CreateWithout201(Rule):
@@ -157,7 +212,10 @@ class CreateWithout201(Rule):
     (`/auth/register`, `/items/new`). Endpoints that store or replace state in
     place are upserts, not creates (`store_*`, `save_*`, `set_*`, `update_*`,
     `upsert_*`, `sync_*`), and singular paths (`/settings`, `/profile`) are
-    left alone unless the endpoint name says it creates. Also skipped are
+    left alone unless the endpoint name says it creates. A POST to a collection
+    path that answers the same type as the GET of that path (`response_model=`
+    or return annotation) is a read whose filters travel in a body, and is left
+    alone unless its name says it creates. Also skipped are
     operations rather than inserts: paths containing `login`, `token`, `refresh`,
     `verify`, `search`, `query`, `webhook`, `callback`, `graphql` and similar;
     paths whose last segment is a verb or verb-led (`/run`, `/send-invite`,
@@ -262,6 +320,36 @@ class CreateWithout201(Rule):
                 return settings
             """
         ),
+        Valid(
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/api/v1")
+
+
+            class Measurements(BaseModel):
+                sensor: str
+                values: list[float]
+
+
+            class MeasurementsQuery(BaseModel):
+                sensor: str
+                window: str = "1h"
+                fields: list[str] = []
+
+
+            @router.get("/measurements", response_model=Measurements)
+            def measurements(sensor: str, window: str = "1h"):
+                return Measurements(sensor=sensor, values=[])
+
+
+            @router.post("/measurements", response_model=Measurements)
+            def measurements_selected(query: MeasurementsQuery):
+                # the same read, with a field selection too long for a query string
+                return Measurements(sensor=query.sensor, values=[])
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -329,6 +417,31 @@ class CreateWithout201(Rule):
             def add_address(user_id: int, street: str):
                 return {"user_id": user_id, "street": street}
             """,
+        ),
+        Invalid(
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+
+            class Hold(BaseModel):
+                account: str
+                reason: str
+
+
+            @router.get("/holds", response_model=list[Hold])
+            def holds():
+                return []
+
+
+            @router.post("/holds", response_model=list[Hold])
+            def add_holds(new: list[Hold]):
+                # creates, then answers the whole list like the GET does
+                return new
+            """,
+            lines=(17,),
         ),
     )
 
