@@ -151,3 +151,35 @@ class LocalServer:
         "`health` calls `server.start()`",
         "`LocalServer.start` makes the blocking call `time.sleep()` (sleep)",
     ]
+
+
+def test_fx204_advises_a_thread_for_shutil_which_no_async_file_api_wraps() -> None:
+    # `anyio.Path` and `aiofiles` have no `rmtree` (nor copies or archives): the
+    # advice for `shutil` names the thread call; `os.remove` keeps the async APIs.
+    example = Invalid(
+        """
+        import os
+        import shutil
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+        @app.delete("/workspaces/{name}", status_code=204)
+        async def delete_workspace(name: str) -> None:
+            shutil.rmtree(f"/srv/workspaces/{name}", ignore_errors=True)
+            os.remove(f"/srv/workspaces/{name}.lock")
+        """,
+        lines=(10, 11),
+        filename="app/main.py",
+    )
+    messages = {f.location.line: f.message for f in _findings("FX204", example)}
+    assert list(messages) == [10, 11], messages
+    assert messages[10] == (
+        "`shutil.rmtree()` blocks the event loop inside `async def delete_workspace` (file-system I/O); "
+        "use `await anyio.to_thread.run_sync(shutil.rmtree, ...)`, or make `delete_workspace` a plain `def` "
+        "so FastAPI runs it in the threadpool."
+    ), messages[10]
+    assert "aiofiles" not in messages[10]
+    assert messages[11].startswith("`os.remove()` blocks the event loop inside `async def delete_workspace`")
+    assert "use `anyio.Path`/`aiofiles`, or `await anyio.to_thread.run_sync(...)`" in messages[11], messages[11]

@@ -131,14 +131,6 @@ BLOCKING_CALLS: dict[str, Blocking] = {
         "os.replace",
         "os.path.exists",
         "os.path.getsize",
-        "shutil.copy",
-        "shutil.copyfile",
-        "shutil.copy2",
-        "shutil.make_archive",
-        "shutil.unpack_archive",
-        "shutil.copytree",
-        "shutil.move",
-        "shutil.rmtree",
         *(
             f"pathlib.Path.{m}"
             for m in (
@@ -148,6 +140,13 @@ BLOCKING_CALLS: dict[str, Blocking] = {
             )
         ),
     ),
+    # Neither `anyio.Path` nor `aiofiles` wraps `shutil` (anyio's `Path.copy`/`move`
+    # need Python 3.14, and nothing removes a tree or builds an archive): the
+    # advice names the thread call that runs the function itself.
+    **{
+        f"shutil.{name}": Blocking(BlockingKind.FILE, f"`await anyio.to_thread.run_sync(shutil.{name}, ...)`")
+        for name in ("copy", "copyfile", "copy2", "make_archive", "unpack_archive", "copytree", "move", "rmtree")
+    },
     **_table(
         BlockingKind.PROCESS,
         "`asyncio.create_subprocess_exec(...)`",

@@ -9,7 +9,9 @@ mixin that a rule puts before `Rule` in its bases.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+import re
+import weakref
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from fastapi_expert.review.model.blocking import (
@@ -26,6 +28,7 @@ from fastapi_expert.review.model.module import (
     ModuleInfo,
     own_nodes,
     own_nodes_of,
+    scope_nodes,
 )
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext
@@ -393,12 +396,16 @@ _SPAWNERS = frozenset({"create_task", "ensure_future", "start_soon", "TaskGroup"
 
 
 def is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> bool:
-    """Is `func_node` registered as a command of a command-line app (Typer,
-    Click, asyncclick, Cyclopts) by one of its decorators, and alone on its
-    loop (it starts no task of its own)? Kept on the node."""
+    """Is `func_node` alone on a loop of its own: registered as a command of a
+    command-line app (Typer, Click, asyncclick, Cyclopts) by one of its
+    decorators, or run by sync code as the main coroutine of a new loop
+    (`asyncio.run(f(...))`) and nowhere else; and starting no task of its own?
+    Kept on the node."""
     cached: bool | None = getattr(func_node, "_fx_cli_command", None)
     if cached is None:
-        cached = _is_cli_command(project, module, func_node) and not _spawns_tasks(func_node)
+        cached = (
+            _is_cli_command(project, module, func_node) or func_node in _loop_entries(project)
+        ) and not _spawns_tasks(func_node)
         func_node._fx_cli_command = cached  # type: ignore[attr-defined]
     return cached
 
@@ -425,6 +432,105 @@ def _is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) ->
         if module.imports_any_package(_CLI_PACKAGES):
             return True  # an app object typed by nothing we can follow, in a CLI module
     return False
+
+
+# Calls that make a new event loop, run the coroutine they are given on it until it
+# returns, and close it. They raise when a loop already runs in the thread, so they
+# are called from sync code (a CLI's `main`, a script, a worker thread), never from
+# a server's loop: what they run is alone there, like a CLI framework's command.
+# `loop.run_until_complete` is not here: its loop may already hold tasks.
+_RUNS_A_CALL = frozenset({"asyncio.run", "uvloop.run"})  # asyncio.run(main(...))
+_RUNS_A_FUNCTION = frozenset({"anyio.run", "trio.run"})  # anyio.run(main, ...)
+
+_LOOP_ENTRIES: weakref.WeakKeyDictionary[Project, frozenset[ast.AST]] = weakref.WeakKeyDictionary()
+
+
+def _loop_entries(project: Project) -> frozenset[ast.AST]:
+    """The `async def`s of the project that only ever run as the main coroutine
+    of a loop of their own: each is handed to `asyncio.run` (or `anyio.run`...)
+    and its name is used nowhere else in the project (no `await f()`, no
+    `create_task(f())`, no `add_api_route(..., f)`), and it has no decorator
+    (which may register it as a route or an event handler, on the server's loop).
+    A name shared with another function used elsewhere keeps both out. Once per
+    project."""
+    found = _LOOP_ENTRIES.get(project)
+    if found is None:
+        found = _LOOP_ENTRIES[project] = _find_loop_entries(project)
+    return found
+
+
+def _find_loop_entries(project: Project) -> frozenset[ast.AST]:
+    entries: dict[ast.AST, str] = {}
+    run_uses: dict[str, int] = {}  # name -> how many runner calls name it
+    for module in project.modules:
+        if module.is_test or not _spells_run_call(module.identifier_text):
+            continue  # a test's `asyncio.run(f())` or `await f()` puts `f` on no server's loop
+        scopes: list[tuple[FunctionInfo | None, Sequence[ast.Call]]] = [
+            (None, [n for n in scope_nodes(module.tree.body) if isinstance(n, ast.Call)])
+        ]
+        scopes.extend((func, own_nodes_of(func.node, ast.Call)) for func in module.all_functions)
+        for scope, calls in scopes:
+            for call in calls:
+                entry = _run_entry(project, module, scope, call)
+                if entry is not None:
+                    entries[entry.node] = entry.name
+                    run_uses[entry.name] = run_uses.get(entry.name, 0) + 1
+    if not entries:
+        return frozenset()
+    # Every use of those names in the project, as `f` or `x.f`: the runner calls
+    # account for some; any other (an await, a task, a route registration, a
+    # reference handed elsewhere) puts the coroutine on a loop shared with others.
+    names = set(run_uses)
+    uses = dict.fromkeys(names, 0)
+    for module in project.modules:
+        if module.is_test or not any(module.spells(name) for name in names):
+            continue
+        for name_node in module.nodes_of(ast.Name):
+            if name_node.id in names:
+                uses[name_node.id] += 1
+        for attribute in module.nodes_of(ast.Attribute):
+            if attribute.attr in names:
+                uses[attribute.attr] += 1
+        # A name used more often than its runner calls is out for good: the other
+        # modules need not be read for it (`main` is everywhere).
+        names = {name for name in names if uses[name] <= run_uses[name]}
+        if not names:
+            break
+    return frozenset(node for node, name in entries.items() if name in names and uses[name] == run_uses[name])
+
+
+_RUN_CALL = re.compile(r"run\s*\(")
+
+
+def _spells_run_call(text: str) -> bool:
+    """Can the source (as `ModuleInfo.identifier_text`) hold a call written
+    `run(...)` or `x.run(...)`? (`flow_run(` cannot: the name must start at `run`.)"""
+    for match in _RUN_CALL.finditer(text):
+        start = match.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+            return True
+    return False
+
+
+def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None, call: ast.Call) -> FunctionInfo | None:
+    """The project `async def` that `call` runs as the main coroutine of a new
+    loop (`asyncio.run(main())`, `anyio.run(main)`), if it is one."""
+    func = call.func
+    written = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if written != "run" or not call.args:
+        return None
+    runner = project.resolve(module, func)
+    first = call.args[0]
+    if runner in _RUNS_A_CALL and isinstance(first, ast.Call):
+        target = project.call_target(module, scope, first)
+    elif runner in _RUNS_A_FUNCTION and isinstance(first, ast.Name | ast.Attribute):
+        target = project.resolve(module, first)
+    else:
+        return None
+    symbol = project.lookup(target)
+    if not isinstance(symbol, FunctionInfo) or not symbol.is_async or symbol.node.decorator_list:
+        return None
+    return symbol
 
 
 def _is_cli_name(qualname: str | None) -> bool:

@@ -46,8 +46,9 @@ class BlockingCallViaHelpers(Rule):
     chain of calls down to the blocking one. Helpers handed to a thread
     (`run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync`) are
     not followed: they do not run on the event loop. Command-line commands (an
-    `async def` registered with Typer, Click/asyncclick or Cyclopts) are not
-    flagged: each runs alone on the loop its CLI creates for it.
+    `async def` registered with Typer, Click/asyncclick or Cyclopts, or one
+    that sync code runs with `asyncio.run(...)` and the project uses nowhere
+    else) are not flagged: each runs alone on the loop made for it.
 
     ## Why is this bad?
     A sync function called from a coroutine runs on the event loop. Every
@@ -140,6 +141,48 @@ def connect() -> httpx.AsyncClient:
 """,
             },
         ),
+        Valid(
+            # An argparse command runs its coroutine with `asyncio.run()` on a loop
+            # made for it, and nothing else runs or awaits that coroutine: saving
+            # the result to disk at the end delays no request and no other task.
+            """
+            import argparse
+            import asyncio
+
+            import httpx
+            from app.cli.store import PresetStore
+
+            async def _build_preset(api_url: str, store: PresetStore, name: str) -> str:
+                async with httpx.AsyncClient(base_url=api_url) as client:
+                    spec = (await client.get(f"/presets/{name}/spec")).json()
+                return store.save(name, spec)
+
+            def create_preset(api_url: str, name: str) -> str:
+                return asyncio.run(_build_preset(api_url, PresetStore("/home/me/.presets"), name))
+
+            def main() -> None:
+                parser = argparse.ArgumentParser(prog="presets")
+                parser.add_argument("name")
+                args = parser.parse_args()
+                print(create_preset("http://127.0.0.1:8000", args.name))
+            """,
+            filename="app/cli/presets.py",
+            files={
+                "app/cli/store.py": """
+import json
+from pathlib import Path
+
+class PresetStore:
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def save(self, name: str, spec: dict[str, str]) -> str:
+        target = f"{self.root}/{name}.json"
+        Path(target).write_text(json.dumps(spec))
+        return target
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -171,6 +214,40 @@ def fetch_json(path):
 
 def _get(path):
     return requests.get("https://api.internal" + path, timeout=5).json()
+""",
+            },
+        ),
+        Invalid(
+            # Run with `asyncio.run()` by a command, but also awaited by a route:
+            # there it shares the server's loop.
+            """
+            import asyncio
+
+            from fastapi import FastAPI
+            from app.store import save_preset
+
+            app = FastAPI()
+
+            async def build_preset(name: str) -> str:
+                await asyncio.sleep(0)
+                return save_preset(name)
+
+            @app.post("/presets/{name}")
+            async def create(name: str) -> dict[str, str]:
+                return {"path": await build_preset(name)}
+
+            def cli(name: str) -> None:
+                print(asyncio.run(build_preset(name)))
+            """,
+            lines=(10,),
+            filename="app/main.py",
+            files={
+                "app/store.py": """
+from pathlib import Path
+
+def save_preset(name: str) -> str:
+    Path(f"/srv/presets/{name}.json").write_text("{}")
+    return name
 """,
             },
         ),

@@ -17,8 +17,9 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
     passed to `anyio.to_thread.run_sync`, `asyncio.to_thread` or
     `run_in_threadpool`) and async file APIs (`anyio.Path`, `aiofiles.open`)
     are not flagged, and neither are command-line commands (an `async def`
-    registered with Typer, Click/asyncclick or Cyclopts), which run alone on
-    the loop their CLI creates for them.
+    registered with Typer, Click/asyncclick or Cyclopts, or one that sync code
+    only ever runs with `asyncio.run(...)`), which run alone on the loop made
+    for them.
 
     ## Why is this bad?
     Disk I/O has no non-blocking mode on most systems: a read or a directory
@@ -101,6 +102,27 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
                         json.dump(template, f, indent=2)
             """,
             filename="tools/cli.py",
+        ),
+        Valid(
+            # A script's coroutine, run by `asyncio.run()` on a loop made for it and
+            # awaited nowhere else: its file writes delay nothing else.
+            """
+            import asyncio
+            import json
+            import sys
+
+            import httpx
+
+            async def _dump_openapi(base_url: str, output: str) -> None:
+                async with httpx.AsyncClient(base_url=base_url) as client:
+                    schema = (await client.get("/openapi.json")).json()
+                with open(output, "w") as f:
+                    json.dump(schema, f, indent=2)
+
+            if __name__ == "__main__":
+                asyncio.run(_dump_openapi(sys.argv[1], sys.argv[2]))
+            """,
+            filename="tools/dump_openapi.py",
         ),
     )
     invalid = (

@@ -21,7 +21,8 @@ class SyncDbInAsync(DirectBlockingCall, Rule):
     `async_sessionmaker(...)` gives an `AsyncSession`, whose awaited methods are
     fine. A plain `def` route using a sync session is fine: FastAPI runs it in
     its threadpool; so is a command-line command (Typer, Click/asyncclick,
-    Cyclopts), which runs alone on its loop.
+    Cyclopts, or a coroutine only ever run with `asyncio.run(...)`), which
+    runs alone on its loop.
 
     ## Why is this bad?
     In an `async def` the query runs on the event loop: for as long as the

@@ -20,9 +20,10 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
     nested `def` or `lambda` handed to `run_in_threadpool`,
     `asyncio.to_thread` or `anyio.to_thread.run_sync` are not flagged, and
     neither are plain `def` routes, which FastAPI runs in its threadpool, or
-    command-line commands (Typer, Click/asyncclick, Cyclopts), which run alone
-    on their loop. The message offers "make it a plain `def`" only for a route
-    or dependency that awaits nothing itself.
+    command-line commands (Typer, Click/asyncclick, Cyclopts, or a coroutine
+    only ever run with `asyncio.run(...)`), which run alone on their loop.
+    The message offers "make it a plain `def`" only for a route or dependency
+    that awaits nothing itself.
 
     ## Why is this bad?
     An `async def` route runs on the event loop. A sync HTTP call holds the
