@@ -37,3 +37,20 @@ def test_fx310_a_direct_body_is_still_called_the_request_body() -> None:
     messages = _messages("FX310", example)
     assert list(messages) == [7]
     assert "is the request body of `PUT /profile` (through its subclass `Profile`)" in messages[7], messages[7]
+
+
+def test_fx301_a_string_keyed_map_is_told_it_may_type_its_values() -> None:
+    # Third precision sample: `labels: Dict[str, Any] = Body(...)` holds labels whose keys
+    # the client chooses; no model with fixed fields fits them, typed values do.
+    example = _invalid("FX301", "changes: Dict[str, Any] = Body(...)")
+    messages = _messages("FX301", example)
+    assert list(messages) == [8, 12], messages
+    assert messages[12] == (
+        "`changes: Dict[str, Any]` takes the request body unvalidated and undocumented; declare a Pydantic "
+        "model for `changes`, or, if its keys are free-form, type its values (e.g. `dict[str, str]`) instead."
+    ), messages[12]
+    # a bare `dict` says nothing about its keys: the model advice alone
+    assert messages[8] == (
+        "`payload: dict` takes the request body unvalidated and undocumented; declare a Pydantic model for "
+        "`payload` instead."
+    ), messages[8]

@@ -286,6 +286,64 @@ def _collect_classes(project: Project, module: ModuleInfo, expr: ast.expr, out: 
                 _collect_classes(project, alias_module, value, out, depth + 1)
 
 
+# type constructors an annotation wraps its element types in
+_WRAPPERS = frozenset(
+    {
+        "typing.Optional",
+        "typing.Union",
+        "typing_extensions.Optional",
+        "typing_extensions.Union",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.set",
+        "builtins.frozenset",
+        "typing.List",
+        "typing.Tuple",
+        "typing.Set",
+        "typing.FrozenSet",
+        "typing.Sequence",
+        "collections.abc.Sequence",
+    }
+)
+
+
+def only_models(project: Project, module: ModuleInfo, annotation: ast.expr | None) -> bool:
+    """Does the type name project models and nothing else (`Item`, `Item | None`,
+    `list[Item]`, `Optional["Item"]`, through `Annotated` and aliases)? A value of
+    it serialises as the models' fields only."""
+    if annotation is None:
+        return False
+    inner_module, inner, _meta = project.annotated_parts(module, annotation)
+    if inner is None:
+        return False
+    leaves: list[ast.expr] = []
+    stack: list[ast.expr] = [inner]
+    while stack and len(leaves) < 20:
+        expr = stack.pop()
+        if isinstance(expr, ast.Constant) and (expr.value is None or expr.value is Ellipsis):
+            continue  # `Item | None`, `tuple[Item, ...]`
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            try:  # a forward reference, `"Item | None"`
+                stack.append(ast.parse(expr.value, mode="eval").body)
+            except (SyntaxError, ValueError, RecursionError):
+                return False
+        elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+            stack += [expr.left, expr.right]
+        elif (
+            isinstance(expr, ast.Subscript)
+            and isinstance(expr.value, ast.Name | ast.Attribute)
+            and project.resolve(inner_module, expr.value) in _WRAPPERS
+        ):
+            stack += expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
+        else:
+            leaves.append(expr)
+    return bool(leaves) and all(
+        isinstance(leaf, ast.Name | ast.Attribute)
+        and model_class(project, project.resolve(inner_module, leaf)) is not None
+        for leaf in leaves
+    )
+
+
 def is_optional(project: Project, module: ModuleInfo, annotation: ast.expr) -> bool:
     """`Optional[T]`, `T | None`, `Union[..., None]` (through `Annotated`)."""
     inner_module, inner, _ = project.annotated_parts(module, annotation)

@@ -40,15 +40,14 @@ def _dumped_field(expr: ast.expr) -> str | None:
 def _spreads(project: Project, field_name: str) -> bool:
     """Does some code of the project pass `**<x>.<field_name>.model_dump()` (or
     `.dict()`) to a call, or walk `<x>.<field_name>.model_dump().items()`?
-    Only the files that spell the field's name are read (a non-ASCII file always
-    is: Python NFKC-normalises identifiers); the answer is kept per field."""
+    Only the files that spell the field's name are read; the answer is kept per
+    field."""
     known = _SPREAD.setdefault(project, {})
     if field_name in known:
         return known[field_name]
     found = False
     for module in project.modules:
-        text = module.source.text
-        if text.isascii() and field_name not in text:
+        if not module.spells(field_name):
             continue
         for call in module.nodes_of(ast.Call):
             if any(k.arg is None and _dumped_field(k.value) == field_name for k in call.keywords):

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from fastapi_expert.review.model.fastapi_model import Route
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import keyword, keyword_value
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.validation._models import describe_route, http_routes, model_class
+from fastapi_expert.review.rules.validation._models import (
+    describe_route,
+    http_routes,
+    model_class,
+    only_models,
+)
 from fastapi_expert.types import Severity
 
 _JSON_RESPONSES = frozenset(
@@ -59,6 +65,23 @@ def _builds_model(ctx: FileContext, call: ast.Call) -> bool:
     return isinstance(func, ast.Name | ast.Attribute) and model_class(ctx.project, ctx.resolve(func)) is not None
 
 
+def _returns_models(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> bool:
+    """Is `value` the result of a project function annotated to return models only
+    (`return get_run(run_id)` with `def get_run(...) -> Run | None`, `await list_runs()`
+    with `-> list[Run]`)? Like `Run.model_validate(row)`, it is already a model: it is
+    validated where it is built and serialises as the model's fields only."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return False
+    sym = ctx.project.lookup(ctx.project.call_target(ctx.module, endpoint, value))
+    return (
+        isinstance(sym, FunctionInfo)
+        and sym.node.name != "__init__"
+        and only_models(ctx.project, sym.module, sym.node.returns)
+    )
+
+
 def _model_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """Local names that hold a model instance (annotated, or built from a model)."""
     func = ctx.module.function_of_node.get(node)
@@ -77,6 +100,8 @@ def _model_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunction
     return out
 
 
+# the name of a call that answers with a redirect: `redirect`, `authorize_redirect`, `get_login_redirect`
+_REDIRECT_CALL = re.compile(r"(?:^|_)redirect$", re.IGNORECASE)
 _TYPEVAR = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 
 
@@ -131,6 +156,11 @@ def _makes_response(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.
         if sym.node.name == "__init__" and sym.class_name:
             return _is_response_class(ctx.project, sym.class_name)
         return _is_response_class(ctx.project, _returned_class(ctx.project, sym))
+    if sym is None and _REDIRECT_CALL.search(name):
+        # a library's redirect helper (Authlib's `await oauth.github.authorize_redirect(...)`
+        # returns a `RedirectResponse`); the project's own functions are judged by their
+        # annotation above
+        return True
     return _is_response_class(ctx.project, target)
 
 
@@ -174,7 +204,13 @@ class MissingResponseModel(Rule):
     object is one built from a response class (or a project subclass of one),
     or returned by a project function annotated to return one, also through a
     variable (`response = await flow.login_redirect(...)`; `-> R` with
-    `R = TypeVar("R", bound=Response)` counts too).
+    `R = TypeVar("R", bound=Response)` counts too), or by a library call named
+    for a redirect (Authlib's `authorize_redirect(...)`). A value that is
+    already a model is serialised as that model's fields only, so it is not
+    flagged either: a model built in the endpoint (`UserOut(...)`,
+    `UserOut.model_validate(row)`), or the result of a project function
+    annotated to return models (`return get_run(run_id)` with
+    `def get_run(...) -> Run | None`).
 
     ## Why is this bad?
     With a response model FastAPI validates what the endpoint returns and,
@@ -292,6 +328,54 @@ class MissingResponseModel(Rule):
                 return await Page(request, "consent.html").render()
             """
         ),
+        Valid(
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+            class Run(BaseModel):
+                id: int
+                state: str
+
+            @router.get("/runs/latest/{run_id}")
+            def latest_run_compat(run_id: int):
+                # kept for old clients: answers like the route it forwards to
+                return get_run(run_id)
+
+            @router.get("/runs/{run_id}")
+            def get_run(run_id: int) -> Run | None:
+                return Run(id=run_id, state="done") if run_id else None
+
+            @router.get("/runs")
+            async def list_runs_compat():
+                return await list_runs()
+
+            @router.get("/v2/runs")
+            async def list_runs() -> list[Run]:
+                return []
+            """
+        ),
+        Valid(
+            """
+            from authlib.integrations.starlette_client import OAuth
+            from fastapi import APIRouter, Request
+
+            oauth = OAuth()
+            oauth.register(name="github", client_id="id", client_secret="secret")
+            router = APIRouter(prefix="/auth")
+
+            @router.get("/login")
+            async def login(request: Request):
+                return await oauth.github.authorize_redirect(request, str(request.url_for("callback")))
+
+            @router.get("/callback")
+            async def callback(request: Request) -> dict[str, str]:
+                token = await oauth.github.authorize_access_token(request)
+                return {"user": str(token.get("userinfo"))}
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -406,6 +490,8 @@ class MissingResponseModel(Rule):
                 continue  # a dict literal lists its keys: nothing leaks by accident
             if isinstance(value, ast.Call) and _builds_model(ctx, value):
                 continue  # `UserOut(...)`, `UserOut.model_validate(row)`: already a model
+            if _returns_models(ctx, ctx.module.function_of_node.get(node), value):
+                continue
             if isinstance(value, ast.Name) and value.id in models:
                 continue
             returns_value = True

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import ast
+import weakref
 
+from fastapi_expert.review.model.module import ClassInfo
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
     PYDANTIC_FIELD,
@@ -17,6 +20,52 @@ from fastapi_expert.review.rules.validation._models import (
     uses_pydantic_v1_only,
 )
 from fastapi_expert.types import Edit, Fix, Severity
+
+_PASSED: weakref.WeakKeyDictionary[Project, dict[str, frozenset[str] | None]] = weakref.WeakKeyDictionary()
+
+
+def always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
+    """The keywords every construction of `cls` in the project passes, when the
+    project only ever builds it by calling it (`UserCreate(name=..., teams=...)`,
+    with no `**data`) and names it elsewhere only in annotations of functions. None
+    when it may be built from data: validated (`UserCreate.model_validate(d)`),
+    subclassed, nested in another model, passed around as a class, or never built
+    here (a library's public model, built by its users)."""
+    cache = _PASSED.setdefault(project, {})
+    if cls.qualname not in cache:
+        cache[cls.qualname] = _always_passed(project, cls)
+    return cache[cls.qualname]
+
+
+def _always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
+    name = cls.node.name
+    passed: frozenset[str] | None = None
+    for module in project.modules:
+        local = {name} | {alias for alias, qual in module.imports.items() if qual == cls.qualname}
+        if not any(module.spells(spelled) for spelled in local):
+            continue  # no reference can be spelled here
+        refs: list[ast.expr] = [n for n in module.nodes_of(ast.Name) if n.id in local]
+        refs += [n for n in module.nodes_of(ast.Attribute) if n.attr == name]
+        refs = [n for n in refs if project.resolve(module, n) == cls.qualname]
+        if not refs:
+            continue
+        calls = {id(c.func): c for c in module.nodes_of(ast.Call)}
+        annotations: set[int] = set()
+        for func in module.all_functions:
+            args = func.node.args
+            for expr in [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)] + [func.node.returns]:
+                if expr is not None:
+                    annotations |= {id(n) for n in ast.walk(expr)}
+        for ref in refs:
+            call = calls.get(id(ref))
+            if call is not None:
+                if call.args or any(k.arg is None for k in call.keywords):
+                    return None  # `UserCreate(**row)`: fields may be missing
+                given = frozenset(k.arg for k in call.keywords if k.arg is not None)
+                passed = given if passed is None else passed & given
+            elif id(ref) not in annotations:
+                return None
+    return passed
 
 
 class OptionalWithoutDefault(Rule):
@@ -35,6 +84,12 @@ class OptionalWithoutDefault(Rule):
     contract), and so is a model named like input that declares
     `from_attributes=True` (v1: `orm_mode = True`) and is no route's body: it is
     built from ORM objects (an event payload, a view), not sent by clients.
+    In a project with routes, a model that is input by its name only is not
+    flagged for a field that every construction in the project passes by
+    keyword, when the project only ever builds it by calling it and names it
+    elsewhere only in function annotations (an import script's `UserCreate`):
+    no payload can leave that field out. A model that is validated from data
+    (`model_validate`, `Model(**data)`), subclassed or nested is still checked.
     So are SQLModel `table=True` classes (not validated on construction) and
     projects that show they still run on Pydantic v1 (`from pydantic import
     BaseSettings`), where such a field defaults to `None`.
@@ -114,6 +169,48 @@ class OptionalWithoutDefault(Rule):
                 return SettingEventPayload.model_validate(row).model_dump(mode="json")
             """
         ),
+        Valid(
+            """
+            import json
+            from typing import List, Optional
+
+            from pydantic import BaseModel
+
+            class TeamCreate(BaseModel):
+                name: str
+
+            class UserCreate(BaseModel):
+                # what the import script reads from its file; the script always sets `teams`
+                username: str
+                teams: Optional[List[TeamCreate]]
+
+            def build_user(entry: dict) -> UserCreate:
+                return UserCreate(
+                    username=entry["username"],
+                    teams=[TeamCreate(name=name) for name in entry.get("teams", [])],
+                )
+
+            def import_users(path: str) -> list[UserCreate]:
+                with open(path) as f:
+                    return [build_user(entry) for entry in json.load(f)]
+            """,
+            filename="app/cli/import_users.py",
+            files={
+                "app/main.py": """
+                    from fastapi import FastAPI
+                    from pydantic import BaseModel
+
+                    app = FastAPI()
+
+                    class TeamOut(BaseModel):
+                        name: str
+
+                    @app.get("/teams")
+                    def teams() -> list[TeamOut]:
+                        return []
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -184,8 +281,16 @@ class OptionalWithoutDefault(Rule):
             return
         if not self._input_model(ctx, node) or uses_pydantic_v1_only(project):
             return
+        passed: frozenset[str] | None = None
+        info = class_info(module, node)
+        if info is not None and self._input_by_name_only(ctx, node, info) and project.fastapi.routes:
+            # in a service, a model only its own code builds, always passing the field,
+            # is never short of it (a routeless library's models are built by its users)
+            passed = always_passed(project, info)
         for f in own_fields(project, module, node):
             if f.value is not None or f.name.startswith("_"):
+                continue
+            if passed is not None and f.name in passed:
                 continue
             if not is_optional(project, module, f.annotation):
                 continue
@@ -215,6 +320,11 @@ class OptionalWithoutDefault(Rule):
         # A model read from ORM objects (`from_attributes=True`) that no route takes as
         # its body is an output or internal shape, whatever its name (`*EventPayload`).
         return named_like_input(node.name) and not reads_attributes(ctx.project, ctx.module, node)
+
+    @staticmethod
+    def _input_by_name_only(ctx: FileContext, node: ast.ClassDef, info: ClassInfo) -> bool:
+        """Is the class taken for input only because of its name (no route's body, no settings)?"""
+        return not is_settings_node(ctx.project, ctx.module, node) and info.qualname not in usage(ctx.project).request
 
     @staticmethod
     def _default_in_metadata(ctx: FileContext, annotation: ast.expr) -> bool:

@@ -10,11 +10,13 @@ from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
     PYDANTIC_FIELD,
     FieldDef,
+    annotation_classes,
     class_info,
     describe_route,
     inherited_fields,
     is_model_node,
     named_like_output,
+    only_models,
     own_fields,
     usage,
 )
@@ -88,7 +90,8 @@ def secret_kind(field_name: str) -> tuple[bool, str | None]:
 
 
 def _field_hidden(project: Project, module: ModuleInfo, f: FieldDef) -> bool:
-    """`Field(exclude=True)` or a `SecretStr` type: not sent in clear."""
+    """`Field(exclude=True)` or a `SecretStr` type (not sent in clear), or no secret value at all
+    (a flag, a count, a date)."""
     calls: list[tuple[ModuleInfo, ast.expr]] = []
     if f.value is not None:
         calls.append((module, f.value))
@@ -103,6 +106,26 @@ def _field_hidden(project: Project, module: ModuleInfo, f: FieldDef) -> bool:
         ):
             return True
     return project.annotation_type(module, f.annotation) in _SECRET_TYPES | _NOT_A_VALUE
+
+
+def _describes_fields(
+    project: Project, fields: list[tuple[ClassInfo | None, FieldDef]], module: ModuleInfo, f: FieldDef
+) -> bool:
+    """Is the field typed as a nested model that the class also uses for fields that
+    are no secret (`host`, `login` and `password` all `FieldBehaviour | None`)? Then
+    it describes each field (a form's label and placeholder), not the secret. A model
+    only the secret field uses (`private_key: PrivateKeyConfig`, holding the key's
+    `content`) may well carry it, so it still counts."""
+    if not only_models(project, module, f.annotation):
+        return False
+    mine = {c.qualname for c in annotation_classes(project, module, f.annotation)}
+    for owner, other in fields:
+        if other.name == f.name or secret_kind(other.name)[0]:
+            continue
+        where = owner.module if owner is not None else module
+        if mine & {c.qualname for c in annotation_classes(project, where, other.annotation)}:
+            return True
+    return False
 
 
 _FIELD_HOOKS = frozenset(
@@ -189,7 +212,10 @@ class SecretInResponseModel(Rule):
     (serialised masked), fields that a `@field_validator` / `@field_serializer`
     of the model (or of a base) replaces with a masked value (it returns
     `redact(v)`, `mask_secret(v)` or a `"***"` placeholder), fields a route
-    drops with `response_model_exclude`,
+    drops with `response_model_exclude`, a field typed as a nested model that
+    the class also uses for fields that are no secret (`username` and
+    `password` both `FormField | None`: a form's label and placeholder for
+    each input, not its value),
     token fields in a model that issues tokens (its name says `Token`, `Auth`,
     `Login`, `Session`..., or it has a `token_type` field), and a secret in a
     model whose name announces it (`ApiKeyCreated.api_key`, shown once on
@@ -331,6 +357,33 @@ class SecretInResponseModel(Rule):
                 """
             },
         ),
+        Valid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+            class FormField(BaseModel):
+                hidden: bool = False
+                label: str | None = None
+                placeholder: str | None = None
+
+            class LoginFormFields(BaseModel):
+                # how the form shows each input, not the values typed into it
+                username: FormField | None = None
+                password: "FormField | None" = None
+                api_key: list[FormField] = []
+
+            class ProviderForm(BaseModel):
+                provider: str
+                fields: LoginFormFields
+
+            @app.get("/providers/forms")
+            def provider_forms() -> list[ProviderForm]:
+                return []
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -395,6 +448,28 @@ class SecretInResponseModel(Rule):
             """,
             lines=(8,),
         ),
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+            class PrivateKeyConfig(BaseModel):
+                path: str = ""
+                content: str
+
+            class ClusterConfig(BaseModel):
+                name: str
+                host: str
+                private_key: PrivateKeyConfig  # the nested model carries the key itself
+
+            @app.get("/clusters")
+            def list_clusters() -> list[ClusterConfig]:
+                return []
+            """,
+            lines=(13,),
+        ),
     )
 
     def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
@@ -427,6 +502,8 @@ class SecretInResponseModel(Rule):
                 continue
             owner_module = owner.module if owner is not None else module
             if _field_hidden(project, owner_module, f):
+                continue
+            if _describes_fields(project, fields, owner_module, f):
                 continue
             if masked is None:
                 masked = masked_fields(project, module, node, info)

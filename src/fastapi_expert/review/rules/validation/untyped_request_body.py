@@ -68,6 +68,29 @@ def _untyped(project: Project, module: ModuleInfo, expr: ast.expr | None, explic
     return None
 
 
+def _string_keyed_map(project: Project, module: ModuleInfo, expr: ast.expr | None, depth: int = 0) -> bool:
+    """`dict[str, Any]` / `Mapping[str, Any]` (also optional): a map whose keys the
+    client chooses (labels, tags, settings), which no model with fixed fields fits."""
+    if expr is None or depth > 2:
+        return False
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        sides = [x for x in (expr.left, expr.right) if not (isinstance(x, ast.Constant) and x.value is None)]
+        return len(sides) == 1 and _string_keyed_map(project, module, sides[0], depth + 1)
+    if not (isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name | ast.Attribute)):
+        return False
+    head = project.resolve(module, expr.value)
+    parts = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
+    if head in _OPTIONAL:
+        real = [x for x in parts if not (isinstance(x, ast.Constant) and x.value is None)]
+        return len(real) == 1 and _string_keyed_map(project, module, real[0], depth + 1)
+    return (
+        head in _DICTS
+        and len(parts) == 2
+        and isinstance(parts[0], ast.Name | ast.Attribute)
+        and project.resolve(module, parts[0]) == "builtins.str"
+    )
+
+
 def _is_any(project: Project, module: ModuleInfo, expr: ast.expr) -> bool:
     return isinstance(expr, ast.Name | ast.Attribute) and project.resolve(module, expr) in _ANY
 
@@ -299,11 +322,15 @@ class UntypedRequestBody(Rule):
             shown = _untyped(ctx.project, p.module, p.inner, explicit_body=p.kind == "body")
             if shown is None or _validated_in_code(func, name):
                 continue
-            ctx.report(
-                p.arg,
-                f"`{name}: {shown}` takes the request body unvalidated and undocumented; "
-                f"declare a Pydantic model for `{name}` instead.",
-            )
+            if _string_keyed_map(ctx.project, p.module, p.inner):
+                # free-form keys: a model cannot list them, but the values can still be typed
+                advice = (
+                    f"declare a Pydantic model for `{name}`, or, if its keys are free-form, "
+                    "type its values (e.g. `dict[str, str]`) instead."
+                )
+            else:
+                advice = f"declare a Pydantic model for `{name}` instead."
+            ctx.report(p.arg, f"`{name}: {shown}` takes the request body unvalidated and undocumented; {advice}")
         if request_params:
             self._raw_reads(ctx, func, request_params)
 
