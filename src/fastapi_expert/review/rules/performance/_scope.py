@@ -9,11 +9,17 @@ from __future__ import annotations
 import ast
 import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fastapi_expert.review.model.callgraph import CallSite
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, child_nodes, own_nodes
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    child_nodes,
+    own_nodes,
+    scope_nodes,
+)
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import SESSION_PREFIXES, method_under
 from fastapi_expert.review.rules.base import FileContext
@@ -325,6 +331,71 @@ def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
     return scopes
 
 
+# Every mention of a name in the project's code, by the name: (the function it is
+# in, or None at module level; the call it is the callee of, or None for a reference).
+_MENTIONS: weakref.WeakKeyDictionary[Project, dict[str, list[tuple[FunctionInfo | None, ast.Call | None]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _mentions(project: Project, name: str) -> list[tuple[FunctionInfo | None, ast.Call | None]]:
+    """Every use of `name` (a loaded `name` or `x.name`) outside the project's tests,
+    with the function it is in and the call it is the callee of. Only the files
+    that spell the name are read; kept per name."""
+    known = _MENTIONS.setdefault(project, {})
+    found = known.get(name)
+    if found is not None:
+        return found
+    found = known[name] = []
+
+    def scan(nodes: Sequence[ast.AST], func: FunctionInfo | None) -> None:
+        uses = [
+            node
+            for node in nodes
+            if (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load))
+            or (isinstance(node, ast.Attribute) and node.attr == name and isinstance(node.ctx, ast.Load))
+        ]
+        if uses:
+            callees = {id(n.func): n for n in nodes if isinstance(n, ast.Call)}
+            found.extend((func, callees.get(id(node))) for node in uses)
+
+    for module in project.modules:
+        if module.is_test or not module.spells(name):
+            continue
+        scan(list(scope_nodes(module.tree.body)), None)
+        for func in module.all_functions:
+            scan(own_nodes(func.node), func)
+    return found
+
+
+def called_only_outside_requests(project: Project, func: FunctionInfo, _depth: int = 0) -> bool:
+    """Is every use of the function, found by its name, a call from code that no
+    request runs? For code the call graph reaches from no route (a method called
+    through a receiver the model cannot type): its callers are looked up by name,
+    and each must be outside request scope, in a module that serves no requests
+    or itself called only from such code (up to three callers up), or a call
+    kept in a lazily set `global` (once per process, see `lazy_singleton_calls`).
+    False when the name is never used (the callers are unknown: a framework, a
+    plug-in) or used other than as a direct call (a callback, a route handler)."""
+    scopes = request_scopes(project)
+    if func.node in scopes:
+        return False
+    uses = [(caller, call) for caller, call in _mentions(project, func.name) if caller is not func]
+    if not uses or _depth >= 3:
+        return False
+    for caller, call in uses:
+        if caller is None or call is None:
+            return False
+        if id(call) in lazy_singleton_calls(caller):
+            continue  # started once per process, even from a request
+        if caller.node in scopes:
+            return False
+        serves_requests = caller.module.imports_module("fastapi") or caller.module.imports_module("starlette")
+        if serves_requests and not called_only_outside_requests(project, caller, _depth + 1):
+            return False
+    return True
+
+
 def request_scope(ctx: FileContext) -> RequestScope | None:
     """The request scope of the function the current node runs in, if any."""
     func = ctx.function()
@@ -354,7 +425,7 @@ def created_per_request(ctx: FileContext, call: ast.Call) -> RequestScope | None
     if scope is None or stored_for_reuse(ctx, call):
         return None
     func = ctx.function()
-    if func is not None and memoized_on_self(func):
+    if func is not None and (memoized_on_self(func) or memoized_in_module(func)):
         return None
     return scope
 
@@ -411,6 +482,81 @@ def memoized_on_self(func: FunctionInfo) -> bool:
             break
     holder: ast.AST = func.node
     holder._fx_memoized_on_self = found  # type: ignore[attr-defined]
+    return found
+
+
+def _module_names(func: FunctionInfo) -> set[str]:
+    """Names of `func` that refer to the module's globals: assigned or imported at
+    module level and not rebound as locals (a `global` declaration keeps them global)."""
+    declared: set[str] = set()
+    local: set[str] = set()
+    for node in own_nodes(func.node):
+        if isinstance(node, ast.Global):
+            declared.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            local.add(node.id)
+    args = func.node.args
+    local.update(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
+    module = func.module
+    return {name for name in (*module.assignments, *module.imports) if name in declared or name not in local}
+
+
+def _reads(expr: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(expr))
+
+
+def memoized_in_module(func: FunctionInfo) -> bool:
+    """Does a function answer from a module-level cache that it fills itself?
+
+        try:
+            return VIEWS_CACHE[name]                 # also `if name in VIEWS_CACHE: return ...`,
+        except KeyError:                             # `hit = VIEWS_CACHE.get(name)`
+            pass                                     # then `if hit is not None: return hit`
+        async with httpx.AsyncClient() as client:    # runs once per cache miss
+            ...
+        VIEWS_CACHE[name] = data
+
+    The module-level counterpart of `memoized_on_self`: what is kept in the
+    module's mapping is reused by the next request."""
+    cached: bool | None = getattr(func.node, "_fx_memoized_in_module", None)
+    if cached is not None:
+        return cached
+    nodes = own_nodes(func.node)
+    stored: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    stored.add(target.value.id)
+    found = False
+    if stored:
+        caches = stored & _module_names(func)
+        # Locals read from a cache: `hit = CACHE.get(key)`, `if (hit := CACHE.get(key)) ...`.
+        hits = set(caches)
+        for node in nodes:
+            if isinstance(node, ast.Assign) and _reads(node.value, caches):
+                hits.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.NamedExpr) and _reads(node.value, caches):
+                hits.add(node.target.id)
+        for node in nodes if caches else ():
+            if isinstance(node, ast.If) and node.body and isinstance(node.body[-1], ast.Return):
+                returned = node.body[-1].value
+                if returned is not None and _reads(node.test, hits) and _reads(returned, hits):
+                    found = True
+                    break
+            elif (
+                isinstance(node, ast.Try)
+                and node.handlers
+                and any(
+                    isinstance(stmt, ast.Return) and stmt.value is not None and _reads(stmt.value, caches)
+                    for stmt in node.body
+                )
+            ):
+                found = True
+                break
+    holder: ast.AST = func.node
+    holder._fx_memoized_in_module = found  # type: ignore[attr-defined]
     return found
 
 

@@ -36,7 +36,11 @@ class HttpClientPerRequest(Rule):
     the `lifespan` handler or at module level, clients kept for reuse
     (`app.state.http = ...`, `self._client = ...`, a `global`), clients built
     in a method that keeps its result on the instance and returns it early while
-    set (`if self._specs: return self._specs`, a TTL cache), and clients
+    set (`if self._specs: return self._specs`, a TTL cache), clients built in a
+    function that first answers from a module-level cache it fills itself
+    (`try: return CACHE[key]` / `if key in CACHE: return CACHE[key]` /
+    `hit = CACHE.get(key)`, then `CACHE[key] = data`: one client per cache
+    miss, not per request), and clients
     wrapping an ASGI app or a custom `transport=` are not flagged.
 
     ## Why is this bad?
@@ -146,6 +150,47 @@ class HttpClientPerRequest(Rule):
                         return await specs.get_default()
                 """
             },
+        ),
+        Valid(
+            """
+            from typing import Any
+
+            import httpx
+            from cachetools import TTLCache
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            _RATES: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=50, ttl=300)
+            _HOLIDAYS: dict[str, list[str]] = {}
+
+            async def exchange_rates(base: str) -> dict[str, Any]:
+                hit = _RATES.get(base)
+                if hit is not None:
+                    return hit
+                async with httpx.AsyncClient(timeout=5) as client:
+                    response = await client.get(f"https://rates.example.com/latest/{base}")
+                    response.raise_for_status()
+                _RATES[base] = response.json()
+                return _RATES[base]
+
+            async def holidays(country: str) -> list[str]:
+                try:
+                    return _HOLIDAYS[country]
+                except KeyError:
+                    pass
+                async with httpx.AsyncClient(timeout=5) as client:
+                    days = (await client.get(f"https://holidays.example.com/{country}")).json()
+                _HOLIDAYS[country] = days
+                return days
+
+            @app.get("/rates/{base}")
+            async def rates(base: str) -> dict[str, Any]:
+                return await exchange_rates(base)
+
+            @app.get("/holidays/{country}")
+            async def list_holidays(country: str) -> list[str]:
+                return await holidays(country)
+            """
         ),
     )
     invalid = (

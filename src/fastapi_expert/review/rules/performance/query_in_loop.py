@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import ast
+import re
+import string
 from collections.abc import Iterable
 
 from fastapi_expert.review.model.callgraph import CallSite
@@ -156,6 +158,213 @@ def _over_batches(ctx: FileContext, iterable: ast.expr | None) -> bool:
     )
 
 
+_SELECT = frozenset(
+    f"{base}.select"
+    for base in ("sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression", "sqlalchemy.future", "sqlmodel")
+)
+# SQL text just before a hole that takes a table name: `FROM {t}`, `DROP TABLE IF EXISTS {t}`,
+# `INSERT INTO "{t}"`, `UPDATE public.{t}`.
+_TABLE_BEFORE = re.compile(r"\b(from|join|into|update|table|exists|truncate)\s+(\w+\.)?[\"`\[]?$", re.IGNORECASE)
+_PERCENT_HOLE = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[sdifr]|%%")
+
+
+def _mentions(expr: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(expr))
+
+
+def _rooted_in(expr: ast.expr, names: set[str]) -> bool:
+    """`model`, `config.orm_model`, `tables[name]` with `model` / `config` / `tables[name]`'s
+    subscript a tracked name: an entity or table taken from the loop."""
+    while isinstance(expr, ast.Attribute | ast.Subscript):
+        if isinstance(expr, ast.Subscript) and _mentions(expr.slice, names):
+            return True
+        expr = expr.value
+    return isinstance(expr, ast.Name) and expr.id in names
+
+
+def _sql_parts(expr: ast.expr) -> list[str | ast.expr | None] | None:
+    """SQL text as its literal parts and its holes (None for a hole whose value is
+    unknown): an f-string, `+` concatenation, `.format()` or `%` formatting."""
+    if isinstance(expr, ast.JoinedStr):
+        pieces: list[str | ast.expr | None] = []
+        for v in expr.values:
+            if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                pieces.append(v.value)
+            else:
+                pieces.append(v.value if isinstance(v, ast.FormattedValue) else None)
+        return pieces
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        left, right = _sql_parts(expr.left), _sql_parts(expr.right)
+        return [*(left if left is not None else [expr.left]), *(right if right is not None else [expr.right])]
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return [expr.value]
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "format"
+        and isinstance(expr.func.value, ast.Constant)
+        and isinstance(expr.func.value.value, str)
+    ):
+        keywords = {k.arg: k.value for k in expr.keywords if k.arg is not None}
+        parts: list[str | ast.expr | None] = []
+        auto = 0
+        try:
+            fields = list(string.Formatter().parse(expr.func.value.value))
+        except ValueError:
+            return None
+        for literal, field, _spec, _conv in fields:
+            parts.append(literal)
+            if field is None:
+                continue
+            key = re.split(r"[.\[]", field, maxsplit=1)[0]
+            if key == "":
+                key, auto = str(auto), auto + 1
+            if key.isdigit():
+                parts.append(expr.args[int(key)] if int(key) < len(expr.args) else None)
+            else:
+                parts.append(keywords.get(key))
+        return parts
+    if (
+        isinstance(expr, ast.BinOp)
+        and isinstance(expr.op, ast.Mod)
+        and isinstance(expr.left, ast.Constant)
+        and isinstance(expr.left.value, str)
+    ):
+        text, values = expr.left.value, expr.right
+        parts = []
+        start, index = 0, 0
+        for match in _PERCENT_HOLE.finditer(text):
+            if match.group(0) == "%%":
+                continue
+            parts.append(text[start : match.start()])
+            start = match.end()
+            if match.group(1) is not None:
+                found = None
+                if isinstance(values, ast.Dict):
+                    for key, value in zip(values.keys, values.values, strict=True):
+                        if isinstance(key, ast.Constant) and key.value == match.group(1):
+                            found = value
+                parts.append(found)
+            elif isinstance(values, ast.Tuple):
+                parts.append(values.elts[index] if index < len(values.elts) else None)
+                index += 1
+            else:
+                parts.append(values)
+        parts.append(text[start:])
+        return parts
+    return None
+
+
+def _table_holes(expr: ast.expr) -> list[ast.expr]:
+    """The values formatted into SQL text where a table name goes."""
+    parts = _sql_parts(expr)
+    if parts is None:
+        return []
+    out: list[ast.expr] = []
+    before = ""
+    previous_table = False
+    for part in parts:
+        if isinstance(part, str):
+            before += part
+            continue
+        # `{schema}.{table}`: the hole right after a table hole and a dot is the table.
+        at_table = bool(_TABLE_BEFORE.search(before)) or (previous_table and before.strip('"`[]') == ".")
+        if at_table and part is not None:
+            out.append(part)
+        previous_table = at_table
+        before = ""
+    return out
+
+
+def _assigned(func: FunctionInfo, name: str) -> list[ast.expr]:
+    """The values a function assigns to a local name."""
+    return [
+        node.value
+        for node in own_nodes(func.node)
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    ]
+
+
+def _statement_per_table(project: Project, func: FunctionInfo, stmt: ast.expr, names: set[str], depth: int = 0) -> bool:
+    """Does the statement's table (or mapped class) come from `names`: `text(f"SELECT * FROM {t}")`,
+    `delete(model).where(...)`, `select(func.count()).select_from(table)`, `table.delete()`?"""
+    module = func.module
+    if isinstance(stmt, ast.Name) and depth < 2:
+        # `sql = f"DROP TABLE {name}"` then `session.execute(text(sql))`
+        return any(_statement_per_table(project, func, value, names, depth + 1) for value in _assigned(func, stmt.id))
+    if any(_mentions(hole, names) for hole in _table_holes(stmt)):
+        return True
+    if not isinstance(stmt, ast.Call):
+        return False
+    # The call the statement starts from: `delete(model)` of `delete(model).where(...)`,
+    # and every method applied on the way (`.select_from(table)`).
+    head = stmt
+    while isinstance(head.func, ast.Attribute) and isinstance(head.func.value, ast.Call):
+        if head.func.attr == "select_from" and head.args and _rooted_in(head.args[0], names):
+            return True
+        head = head.func.value
+    if not isinstance(head.func, ast.Name | ast.Attribute):
+        return False
+    name = project.resolve(module, head.func)
+    if name in _TEXT and head.args:
+        return depth < 2 and _statement_per_table(project, func, head.args[0], names, depth + 1)
+    if name in _DML or name in _SELECT:
+        return any(_rooted_in(arg, names) for arg in head.args)
+    # `table.delete().where(...)`, `model.__table__.select()`: a statement method of the table itself.
+    return (
+        isinstance(head.func, ast.Attribute)
+        and head.func.attr in {"select", "insert", "update", "delete"}
+        and _rooted_in(head.func.value, names)
+    )
+
+
+def _query_per_table(project: Project, func: FunctionInfo, call: ast.Call, names: set[str]) -> bool:
+    """Does the query `call` (in `func`) read or write a table that `names` choose, so that
+    a loop over those names runs one query per *table*, not per row?"""
+    if not call.args:
+        return False
+    if isinstance(call.func, ast.Attribute) and call.func.attr in {"query", "get", "get_one"}:
+        return _rooted_in(call.args[0], names)  # `session.get(model, pk)`: the mapped class
+    return _statement_per_table(project, func, call.args[0], names)
+
+
+def _with_derived(nodes: Iterable[ast.AST], names: set[str]) -> set[str]:
+    """`names` and the local names assigned from them (`table = config.table_name`)."""
+    assigns = [n for n in nodes if isinstance(n, ast.Assign)]
+    out = set(names)
+    for _ in range(2):
+        before = len(out)
+        for node in assigns:
+            if _mentions(node.value, out):
+                out |= {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if len(out) == before:
+            break
+    return out
+
+
+def _bound_parameters(callee: FunctionInfo, call: ast.Call, names: set[str]) -> set[str]:
+    """The parameters of `callee` that the call passes a value built from `names`."""
+    args = callee.node.args
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if (
+        callee.class_name is not None
+        and positional
+        and positional[0] in {"self", "cls"}
+        and isinstance(call.func, ast.Attribute)
+    ):
+        positional = positional[1:]  # `obj.method(...)`: the receiver is `self`
+    out: set[str] = set()
+    for i, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            break
+        if i < len(positional) and _mentions(arg, names):
+            out.add(positional[i])
+    for keyword in call.keywords:
+        if keyword.arg is not None and _mentions(keyword.value, names):
+            out.add(keyword.arg)
+    return out
+
+
 def _call_text(ctx_segment: str) -> str:
     text = ctx_segment if len(ctx_segment) <= 40 and "\n" not in ctx_segment else ctx_segment.rsplit(".", 1)[-1]
     return f"{text}()"
@@ -181,8 +390,12 @@ class QueryInLoop(Rule):
     that filter with `.in_(<loop variable>)`, loops over a chunking helper
     (`chunks(ids, 1000)`, `itertools.batched(...)`, `more_itertools.chunked(...)`,
     any call whose name contains `chunk` or `batch`: one query per batch is the
-    batching this rule recommends), and `session.add(obj)` in a loop (no I/O
-    until the flush).
+    batching this rule recommends), loops over tables or mapped classes, where
+    the loop chooses the statement's table (`text(f"DROP TABLE {name}")`,
+    `delete(model).where(...)`, `table.delete()`, or a called function that
+    formats its table parameter into `FROM {table}`: one query per table, which
+    no eager load or `IN` list can merge), and `session.add(obj)` in a loop (no
+    I/O until the flush).
 
     ## Why is this bad?
     One query per row turns a page of 100 items into 101 round trips to the
@@ -310,6 +523,52 @@ class QueryInLoop(Rule):
                 """
             },
         ),
+        Valid(
+            """
+            import csv
+
+            from sqlalchemy import delete, text
+            from sqlalchemy.orm import Session
+
+            from app.models import AuditEntry, LoginAttempt, metadata
+
+            def export_table(session: Session, table: str, path: str) -> None:
+                result = session.execute(text(f"SELECT * FROM {table}"))
+                with open(path, "w", newline="") as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow(result.keys())
+                    writer.writerows(result.fetchall())
+
+            def archive_tables(session: Session, tables: list[str], out_dir: str) -> None:
+                for name in tables:
+                    export_table(session, name, f"{out_dir}/{name}.csv")
+                    drop = "DROP TABLE IF EXISTS {}".format(name)
+                    session.execute(text(drop))
+
+            def forget_user(session: Session, user_id: int) -> None:
+                owned = [AuditEntry, LoginAttempt]
+                for model in owned:
+                    session.execute(delete(model).where(model.user_id == user_id))
+
+            def wipe(session: Session) -> None:
+                for table in reversed(metadata.sorted_tables):
+                    session.execute(table.delete())
+            """,
+            filename="app/maintenance.py",
+            files={
+                "app/models.py": """
+                    from sqlalchemy import MetaData
+
+                    metadata = MetaData()
+
+                    class AuditEntry:
+                        user_id = 0
+
+                    class LoginAttempt:
+                        user_id = 0
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -420,10 +679,13 @@ class QueryInLoop(Rule):
             return  # `for _ in range(n)`: repetition or retries, not items
         calls: list[ast.Call] = []
         awaited: set[int] = set()
-        # One pass over the body: its calls, the awaited ones, and an early stop.
+        assigns: list[ast.AST] = []
+        # One pass over the body: its calls, the awaited ones, its assignments, and an early stop.
         for node in loop_body_nodes(loop):
             cls = node.__class__
-            if cls is ast.Call:
+            if cls is ast.Assign:
+                assigns.append(node)
+            elif cls is ast.Call:
                 calls.append(node)  # type: ignore[arg-type]
             elif cls is ast.Await:
                 if node.value.__class__ is ast.Call:  # type: ignore[attr-defined]
@@ -435,6 +697,7 @@ class QueryInLoop(Rule):
         imports_db = any(ctx.module.imports_module(m) for m in _DB_MODULES)
         sites: dict[int, CallSite] | None = None
         may_batch: bool | None = None
+        tracked: set[str] | None = None  # the loop's names and the locals built from them
         # The loop is described (`describe_iter`) only in a finding's message;
         # a batch query (`_batched`) is looked for only for a call that would
         # be reported (the costly part, rarely needed).
@@ -445,6 +708,10 @@ class QueryInLoop(Rule):
                     may_batch = _may_batch(loop)
                 if may_batch and _batched(node, names):
                     continue
+                if tracked is None:
+                    tracked = _with_derived(assigns, names)
+                if _query_per_table(ctx.project, func, node, tracked):
+                    continue  # one query per table (`DROP TABLE {name}`), not per row
                 call = _call_text(ctx.source.segment(node.func))
                 if node.args and _is_dml(ctx.project, ctx.module, node.args[0]):
                     ctx.report(
@@ -472,6 +739,11 @@ class QueryInLoop(Rule):
                 may_batch = _may_batch(loop)
             if may_batch and _batched(node, names):
                 continue
+            if tracked is None:
+                tracked = _with_derived(assigns, names)
+            bound = _bound_parameters(callee, node, tracked)
+            if bound and _query_per_table(ctx.project, callee, inner, _with_derived(own_nodes(callee.node), bound)):
+                continue  # `dump_table(name)` over table names: one query per table
             inner_text = _call_text(callee.module.source.segment(inner.func))
             if inner.args and _is_dml(ctx.project, callee.module, inner.args[0]):
                 # A write per row: eager loading would not help, batching the writes does.

@@ -4,7 +4,11 @@ import ast
 
 from fastapi_expert.review.model.module import FunctionInfo, own_nodes
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.performance._scope import is_fixed_iteration, request_scope
+from fastapi_expert.review.rules.performance._scope import (
+    called_only_outside_requests,
+    is_fixed_iteration,
+    request_scope,
+)
 from fastapi_expert.types import Severity
 
 GATHER = frozenset({"asyncio.gather", "asyncio.tasks.gather"})
@@ -121,8 +125,10 @@ class UnboundedGather(Rule):
     ## What it does
     Finds `await asyncio.gather(*[coro(x) for x in xs])`, `gather(*(... for ...))`,
     `gather(*map(coro, xs))` and `gather(*tasks)` where `tasks` is built by a loop,
-    in request-handling code (a module importing FastAPI or Starlette, or a
-    function a route or dependency calls), when `xs` comes from the function's
+    in request-handling code (a function a route or dependency calls, or any
+    function of a module importing FastAPI or Starlette unless every call to it
+    found by name comes from code no request runs: a background poller, a task
+    started once per process), when `xs` comes from the function's
     parameters (request data, directly or computed from it) and nothing bounds
     the concurrency: no
     `asyncio.Semaphore` / `anyio.CapacityLimiter` in the function, no
@@ -240,6 +246,58 @@ class UnboundedGather(Rule):
                 """
             },
         ),
+        Valid(
+            """
+            import asyncio
+
+            import httpx
+            from fastapi import Request
+
+            from app.store import load_webhooks, pending_events
+
+            _client = httpx.AsyncClient(timeout=10)
+            _poller: asyncio.Task[None] | None = None
+
+            class Notifier:
+                async def deliver(self, topic: str, payload: dict) -> None:
+                    hooks = await load_webhooks(topic)
+                    await asyncio.gather(*[_client.post(url, json=payload) for url in hooks], return_exceptions=True)
+
+            async def poll_events(notifier: Notifier) -> None:
+                while True:
+                    for topic, payload in await pending_events():
+                        await notifier.deliver(topic, payload)
+                    await asyncio.sleep(15)
+
+            async def get_notifier(request: Request) -> Notifier:
+                global _poller
+                notifier = Notifier()
+                if _poller is None:
+                    _poller = asyncio.create_task(poll_events(notifier))
+                return notifier
+            """,
+            filename="app/notify.py",
+            files={
+                "app/store.py": """
+                    async def load_webhooks(topic: str) -> list[str]:
+                        return []
+
+                    async def pending_events() -> list[tuple[str, dict]]:
+                        return []
+                """,
+                "app/routes.py": """
+                    from fastapi import APIRouter, Depends
+
+                    from app.notify import Notifier, get_notifier
+
+                    router = APIRouter()
+
+                    @router.get("/notifier/status")
+                    async def status(notifier: Notifier = Depends(get_notifier)) -> dict[str, bool]:
+                        return {"running": True}
+                """,
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -349,9 +407,10 @@ class UnboundedGather(Rule):
         func = ctx.function()
         if func is None or ctx.module.is_test:
             return
-        web_module = ctx.module.imports_module("fastapi") or ctx.module.imports_module("starlette")
-        if not web_module and request_scope(ctx) is None:
-            return  # not request-handling code: the fan-out size is not the client's
+        if request_scope(ctx) is None:
+            web_module = ctx.module.imports_module("fastapi") or ctx.module.imports_module("starlette")
+            if not web_module or called_only_outside_requests(ctx.project, func):
+                return  # not request-handling code: the fan-out size is not the client's
         for arg in node.args:
             if not isinstance(arg, ast.Starred):
                 continue
