@@ -36,3 +36,46 @@ def test_fx409_a_formatted_value_still_asks_for_bound_parameters() -> None:
     messages = _messages("FX409", example)
     assert 'use bound parameters (`text("... WHERE id = :id")`' in messages[19], messages[19]
     assert "cannot be a bound parameter" not in messages[19], messages[19]
+
+
+def test_fx401_an_os_getenv_fallback_is_told_to_use_os_environ_not_to_drop_the_default() -> None:
+    # `os.getenv("DB_PASS")` without its default returns None: startup would not fail.
+    example = _invalid("FX401", "fill_from_environment")
+    messages = _messages("FX401", example)
+    assert sorted(messages) == [6, 17]
+    getenv = messages[17]
+    assert getenv.startswith("`DB_PASS` falls back to a hard-coded secret when the variable is unset"), getenv
+    assert 'read it with `os.environ["DB_PASS"]` so startup fails with a `KeyError` instead' in getenv, getenv
+    assert "(without a default, `os.getenv()` returns `None`)" in getenv, getenv
+    assert "drop the default" not in getenv, getenv
+
+
+def test_fx401_a_decouple_fallback_is_still_told_to_drop_the_default() -> None:
+    # `decouple.config("SMTP_PASSWORD")` raises `UndefinedValueError` when the variable is unset.
+    example = _invalid("FX401", "fill_from_environment")
+    messages = _messages("FX401", example)
+    assert messages[6].endswith("drop the default so startup fails instead."), messages[6]
+    assert "os.environ" not in messages[6], messages[6]
+
+
+def test_fx408_an_inline_instance_is_suggested_as_written_not_as_its_class() -> None:
+    # `Depends(ProjectMember)` would build an instance from query parameters and authenticate
+    # no one; the bare `HTTPBearer()` inside it only reads the header.
+    example = _invalid("FX408", "class ProjectMember")
+    messages = _messages("FX408", example)
+    assert sorted(messages) == [16]
+    message = messages[16]
+    assert "while other routes use `ProjectMember`;" in message, message
+    assert "e.g. `dependencies=[Depends(ProjectMember())]`." in message, message
+    assert "HTTPBearer" not in message, message
+
+
+def test_fx408_the_dependency_that_checks_a_scheme_is_suggested_not_the_scheme() -> None:
+    # The `APIKeyHeader(..., auto_error=False)` scheme only reads the header: `runner_for_key` checks it.
+    example = _invalid("FX408", "runner_for_key")
+    messages = _messages("FX408", example)
+    assert sorted(messages) == [17]
+    message = messages[17]
+    assert "while other routes use `runner_for_key`;" in message, message
+    assert "e.g. `dependencies=[Depends(runner_for_key)]`." in message, message
+    assert "APIKeyHeader" not in message, message

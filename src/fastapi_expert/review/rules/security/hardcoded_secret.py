@@ -211,6 +211,29 @@ class HardcodedSecret(Rule):
             """,
             lines=(6, 9, 13),
         ),
+        Invalid(
+            """
+            import os
+
+            from decouple import config
+            from pydantic import BaseModel, SecretStr, model_validator
+
+            SMTP_PASSWORD = config("SMTP_PASSWORD", default="mailpass")
+
+            class DatabaseConfig(BaseModel):
+                host: str | None = None
+                password: SecretStr | None = None
+
+                @model_validator(mode="after")
+                def fill_from_environment(self) -> "DatabaseConfig":
+                    if self.host is None:
+                        self.host = os.getenv("DB_HOST")
+                    if self.password is None:
+                        self.password = SecretStr(os.getenv("DB_PASS", "postgres").strip())
+                    return self
+            """,
+            lines=(6, 17),
+        ),
     )
 
     # -- assignments ---------------------------------------------------------
@@ -268,7 +291,7 @@ class HardcodedSecret(Rule):
             return
         target = ctx.resolve(node.func)
         if target in _ENV_READERS:
-            self._env_default(node, ctx)
+            self._env_default(node, target, ctx)
             return
         done: set[int] = set()
         jwt = jwt_call(ctx, node)
@@ -303,18 +326,26 @@ class HardcodedSecret(Rule):
                 f"Hard-coded secret passed as `{kw.arg}=`; read it from settings or the environment.",
             )
 
-    def _env_default(self, node: ast.Call, ctx: FileContext) -> None:
+    def _env_default(self, node: ast.Call, reader: str, ctx: FileContext) -> None:
         env_name = str_value(arg(node, 0, "key"))
         default = arg(node, 1, "default")
         text = str_value(default)
         if default is None or env_name is None or text is None:
             return
-        if is_secret_name(env_name) and looks_like_secret_value(text, env_name):
-            ctx.report(
-                default,
-                f"`{env_name}` falls back to a hard-coded secret when the variable is unset; "
-                "drop the default so startup fails instead.",
-            )
+        if not (is_secret_name(env_name) and looks_like_secret_value(text, env_name)):
+            return
+        if reader == "decouple.config":
+            # decouple raises `UndefinedValueError` for an unset variable with no default.
+            advice = "drop the default so startup fails instead."
+        else:
+            # `os.getenv(name)` / `os.environ.get(name)` without a default return None:
+            # dropping it would not make startup fail, only break later.
+            key = f'"{env_name}"' if '"' not in env_name else repr(env_name)
+            advice = f"read it with `os.environ[{key}]` so startup fails with a `KeyError` instead"
+            if reader != "os.environ.setdefault":
+                advice += f" (without a default, `{ast.unparse(node.func)}()` returns `None`)"
+            advice += "."
+        ctx.report(default, f"`{env_name}` falls back to a hard-coded secret when the variable is unset; {advice}")
 
     # -- credentials in URLs -----------------------------------------------------
 

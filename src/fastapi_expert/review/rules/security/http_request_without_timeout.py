@@ -4,6 +4,7 @@ import ast
 
 from fastapi_expert.review.rules._util import keyword
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.security._crypto import is_test
 from fastapi_expert.review.rules.security._web import append_arguments_edit, has_star_kwargs
 from fastapi_expert.types import Fix, Severity
 
@@ -43,7 +44,9 @@ class HttpRequestWithoutTimeout(Rule):
     methods) and `urllib.request.urlopen(...)` called without `timeout=`, any
     `requests` / `httpx` call or `httpx.Client` / `httpx.AsyncClient` created
     with `timeout=None`, and `verify=False` on any of them. httpx calls that
-    merely omit `timeout` are fine: httpx applies a 5-second default.
+    merely omit `timeout` are fine: httpx applies a 5-second default. Test code
+    is skipped (test files, and modules that import pytest such as a test suite
+    shipped in the package): no request waits on it.
 
     ## Why is this bad?
     `requests` and `urlopen` have no default timeout: if the upstream accepts
@@ -106,6 +109,28 @@ class HttpRequestWithoutTimeout(Rule):
             filename="app/clients.py",
             files={"app/settings.py": "class Settings:\n    http_timeout = 5\n    ca_bundle = True\n\nsettings = Settings()\n"},
         ),
+        Valid(
+            """
+            from urllib.request import urlopen
+
+            import pytest
+
+            from app.plugins import Plugin
+
+            class PluginContractSuite:
+                \"\"\"Tests every plugin package runs against its own plugin (shipped with the app).\"\"\"
+
+                @pytest.fixture
+                def plugin(self) -> type[Plugin]:
+                    raise NotImplementedError
+
+                def test_icon_is_reachable(self, plugin: type[Plugin]) -> None:
+                    with urlopen(plugin.icon_url) as response:
+                        assert response.status == 200
+            """,
+            filename="app/testing/plugin_suite.py",
+            files={"app/plugins.py": "class Plugin:\n    icon_url = ''\n"},
+        ),
     )
     invalid = (
         Invalid(
@@ -149,8 +174,8 @@ class HttpRequestWithoutTimeout(Rule):
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
-        if ctx.module.is_test:
-            return
+        if is_test(ctx):
+            return  # a hung test is not a hung worker (a test suite shipped in the package included)
         target = ctx.call_target(node)
         if target is None:
             return

@@ -4,6 +4,7 @@ import ast
 from itertools import pairwise
 
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.security._crypto import is_test
 from fastapi_expert.review.rules.security._web import emit, words
 from fastapi_expert.types import Severity
 
@@ -37,11 +38,33 @@ _UUID_ID_WORDS = frozenset(
 )
 
 
+# Code whose `session_id` / `token` names an anonymous usage-reporting session (sent out
+# with telemetry, never given to a client to authenticate with): the word may be on the
+# value's own name, on an enclosing function or class, or on the module.
+_TELEMETRY_WORDS = frozenset(
+    {"telemetry", "analytics", "tracking", "tracker", "metrics", "instrumentation", "heartbeat"}
+)
+
+
 def _uuid_identifier(name: str) -> bool:
     parts = words(name)
     if set(parts) & _UUID_ID_WORDS:
         return True
     return any(a == "request" and b == "id" for a, b in pairwise(parts))
+
+
+def _in_telemetry_code(ctx: FileContext) -> bool:
+    """Is the call in telemetry code: a function, class or module named for it
+    (`_fetch_or_set_telemetry_session`, `class AnalyticsClient`, `app/telemetry.py`)?"""
+    names = [ctx.module.name.rsplit(".", 1)[-1]]
+    func = ctx.function()
+    while func is not None:
+        names += [func.name, func.class_name or ""]
+        func = func.parent
+    cls = ctx.in_class()
+    if cls is not None:
+        names.append(cls.name)
+    return any(set(words(n)) & _TELEMETRY_WORDS for n in names if n)
 
 
 def _secret_name(name: str | None) -> bool:
@@ -88,8 +111,12 @@ class InsecureTokenRandomness(Rule):
     non-secrets (`delay = random.uniform(...)`, `id = uuid4()`), nor a
     `uuid4()` whose name says it identifies a lock owner, a trace or a request
     (`lock_token`, `owner_token`, `trace_token`, `request_id_token`,
-    `correlation_token`, `idempotency_token`): those are never checked as
-    secrets. (`random` is flagged for such names all the same.)
+    `correlation_token`, `idempotency_token`), nor a `uuid4()` made in
+    telemetry code (a function, class or module named for telemetry,
+    analytics, tracking, metrics or a heartbeat: the `session_id` of anonymous
+    usage reports): those are never checked as secrets. (`random` is flagged
+    for such names all the same.) Test code is skipped (test files, and modules
+    that import pytest such as a test suite shipped in the package).
 
     ## Why is this bad?
     `random` is a Mersenne Twister: after 624 observed 32-bit outputs (a few
@@ -166,6 +193,36 @@ class InsecureTokenRandomness(Rule):
             filename="app/tasks.py",
             files={"app/models.py": "class ComputeGroup:\n    lock_token = None\n"},
         ),
+        Valid(
+            """
+            import platform
+            from uuid import uuid4
+
+            import httpx
+
+            from app.settings_store import read_setting, write_setting
+
+            async def load_telemetry_session() -> str:
+                # Groups anonymous usage reports of one installation; never given to a client.
+                session_id = await read_setting("telemetry_session_id")
+                if session_id is None:
+                    session_id = str(uuid4())
+                    await write_setting("telemetry_session_id", session_id)
+                return session_id
+
+            async def send_usage_report() -> None:
+                report = {"session_id": await load_telemetry_session(), "os": platform.system()}
+                async with httpx.AsyncClient() as client:
+                    await client.post("https://usage.example.com/v1/reports", json=report)
+            """,
+            filename="app/usage.py",
+            files={
+                "app/settings_store.py": (
+                    "async def read_setting(key: str) -> str | None:\n    return None\n\n"
+                    "async def write_setting(key: str, value: str) -> None:\n    pass\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -207,13 +264,13 @@ class InsecureTokenRandomness(Rule):
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
-        if ctx.module.is_test:
+        if is_test(ctx):
             return
         kind = self._kind(node, ctx)
         if kind is None:
             return
         name = self._secret_context(node, ctx)
-        if name is None or (kind == "uuid4" and _uuid_identifier(name)):
+        if name is None or (kind == "uuid4" and (_uuid_identifier(name) or _in_telemetry_code(ctx))):
             return
         called = ast.unparse(node.func)
         func = ctx.function()

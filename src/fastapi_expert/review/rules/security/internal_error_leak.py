@@ -33,6 +33,18 @@ _USER_FACING_PREFIXES = (
     "json.",
     "email_validator.",
 )
+# Template errors describe the template being compiled or rendered (message, line, an
+# undefined name): an app catches them to tell an author what is wrong with a template
+# they wrote (a preview, a user-edited e-mail template). Not `TemplateNotFound`, whose
+# text is a name or path the server looked up.
+_TEMPLATE_ERRORS = frozenset(
+    f"{module}.{name}"
+    for module in ("jinja2", "jinja2.exceptions", "jinja2.sandbox")
+    for name in (
+        "TemplateError", "TemplateSyntaxError", "TemplateAssertionError", "TemplateRuntimeError",
+        "UndefinedError", "SecurityError", "FilterArgumentError",
+    )
+)
 # Builtin exceptions whose text describes the server's internals.
 _LEAKY_BUILTINS = frozenset(
     {
@@ -57,9 +69,11 @@ class InternalErrorLeak(Rule):
     of them. Only exceptions whose text describes the server are considered:
     `Exception` and other broad builtins (`OSError`, `RuntimeError`...) and
     library exceptions (SQLAlchemy, HTTP clients, drivers). The project's own
-    exception classes, `ValueError`, and validation errors (Pydantic
-    `ValidationError`, `RequestValidationError`, JWT errors) carry messages
-    meant for users and are left alone.
+    exception classes, `ValueError`, validation errors (Pydantic
+    `ValidationError`, `RequestValidationError`, JWT errors) and Jinja template
+    errors (`TemplateSyntaxError`, `UndefinedError`, any `TemplateError` but
+    `TemplateNotFound`: an app catches them to tell the author of a template what
+    is wrong with it) carry messages meant for users and are left alone.
 
     ## Why is this bad?
     The message of an unexpected exception is written for developers: a
@@ -133,6 +147,33 @@ class InternalErrorLeak(Rule):
                 "app/errors.py": "class OutOfStock(Exception):\n    pass\n",
                 "app/services.py": "def reserve(sku):\n    return {'sku': sku}\n",
             },
+        ),
+        Valid(
+            """
+            import jinja2
+            from fastapi import FastAPI, HTTPException
+            from jinja2.sandbox import SandboxedEnvironment
+            from pydantic import BaseModel
+
+            app = FastAPI()
+            env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+
+            class NewsletterDraft(BaseModel):
+                subject: str
+                body: str
+
+            @app.post("/newsletters/preview")
+            def preview(draft: NewsletterDraft) -> dict[str, str]:
+                sample = {"first_name": "Ada", "unsubscribe_url": "https://example.com/u/1"}
+                try:
+                    return {
+                        "subject": env.from_string(draft.subject).render(sample),
+                        "body": env.from_string(draft.body).render(sample),
+                    }
+                except jinja2.exceptions.TemplateError as e:
+                    # Tells the author what is wrong with the template they just wrote.
+                    raise HTTPException(status_code=422, detail=f"The template is invalid: {e!r}")
+            """
         ),
     )
     invalid = (
@@ -318,4 +359,8 @@ class InternalErrorLeak(Rule):
         target = ctx.resolve(expr)
         if target is None:
             return isinstance(expr, ast.Name) and expr.id == "ValueError"
-        return target.startswith(_USER_FACING_PREFIXES) or target in {"ValueError", "builtins.ValueError"}
+        return (
+            target.startswith(_USER_FACING_PREFIXES)
+            or target in _TEMPLATE_ERRORS
+            or target in {"ValueError", "builtins.ValueError"}
+        )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from fastapi_expert.review.model.module import ClassInfo
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.rules._util import add_import_edit, module_imports
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import is_test, module_uses, terminal_name, words
@@ -105,6 +105,75 @@ def _in_test_position(ctx: FileContext, node: ast.Compare) -> bool:
     return False
 
 
+def _hashes(ctx: FileContext, expr: ast.expr, name: str) -> bool:
+    """Does `expr` contain a hash of the local `name`: `get_token_hash(token)`,
+    `hashlib.sha256(token.encode()).hexdigest()`, `hash_api_key(key)`?"""
+    for node in ast.walk(expr):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        target = ctx.resolve(func) or ""
+        hashing = target.startswith(("hashlib.", "hmac.")) or (
+            callee != "hash" and bool({"hash", "digest", "hexdigest"} & set(words(callee)))
+        )
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        if hashing and any(isinstance(n, ast.Name) and n.id == name for a in arguments for n in ast.walk(a)):
+            return True
+    return False
+
+
+def _found_by_hash_of(ctx: FileContext, func: FunctionInfo, name: str, before: int) -> set[str]:
+    """Locals of `func` (assigned before line `before`) whose value comes, through other
+    locals, from an expression that hashes `name`: the hash itself, the query filtered on
+    it, the row that query returned (`res = await session.execute(select(User).where(
+    User.token_hash == get_token_hash(token)))`, `user = res.scalar()`)."""
+    bindings: list[tuple[list[str], ast.expr]] = []
+    for node in own_nodes(func.node):
+        if getattr(node, "lineno", before) >= before:
+            continue
+        targets: list[ast.expr]
+        if isinstance(node, ast.Assign):
+            targets, value = list(node.targets), node.value
+        elif isinstance(node, ast.AnnAssign | ast.NamedExpr) and node.value is not None:
+            targets, value = [node.target], node.value
+        elif isinstance(node, ast.For | ast.AsyncFor):
+            targets, value = [node.target], node.iter
+        else:
+            continue
+        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and n.id != name]
+        if names:
+            bindings.append((names, value))
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for names, value in bindings:
+            if set(names) <= found:
+                continue
+            if _hashes(ctx, value, name) or any(isinstance(n, ast.Name) and n.id in found for n in ast.walk(value)):
+                found.update(names)
+                changed = True
+    return found
+
+
+def _checked_after_hash_lookup(ctx: FileContext, node: ast.Compare) -> bool:
+    """`if user.token.plaintext() != token` where `user` was found by the hash of `token`:
+    only a guess whose digest matches reaches the comparison, so it leaks nothing a
+    guess could use (the plaintext check only guards against a digest collision)."""
+    func = ctx.function()
+    if func is None:
+        return False
+    left, right = node.left, node.comparators[0]
+    for presented, other in ((left, right), (right, left)):
+        if not isinstance(presented, ast.Name):
+            continue
+        found = _found_by_hash_of(ctx, func, presented.id, node.lineno)
+        if found and any(isinstance(n, ast.Name) and n.id in found for n in ast.walk(other)):
+            return True
+    return False
+
+
 class NonConstantTimeCompare(Rule):
     """Flags a token, API key, signature or hash compared with `==` / `!=`.
 
@@ -119,7 +188,11 @@ class NonConstantTimeCompare(Rule):
     "bearer"`, nor a member of an enum (`settings.secret_type ==
     SecretTypeEnum.signature`: a project class deriving from `enum.Enum`, or a
     class of another package named `...Enum`, `...Type`, `...Kind`, `...Mode`),
-    which says which kind of secret is configured, not what it is. Only code that can run for a request is checked: a route
+    which says which kind of secret is configured, not what it is. Nor is the
+    check of a presented token against the row that was looked up by that
+    token's hash (`user = find(token_hash=sha256(token))`, then `if
+    user.token != token`): only a guess whose digest matches gets that far, so
+    the timing tells an attacker nothing. Only code that can run for a request is checked: a route
     endpoint, a dependency, a middleware, a project function any of them calls
     (at any depth), or any code of a module that imports FastAPI or Starlette
     and is not a command-line tool (`argparse`, `click`, `typer`). A CLI
@@ -257,6 +330,41 @@ class NonConstantTimeCompare(Rule):
             filename="app/hooks.py",
             files={"app/config.py": "class Settings:\n    hook_secret = ''\n\nsettings = Settings()\n"},
         ),
+        Valid(
+            """
+            import hashlib
+
+            from fastapi import Depends, Header, HTTPException
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.db import get_session
+            from app.models import Account
+
+            def token_digest(token: str) -> str:
+                return hashlib.sha256(token.encode()).hexdigest()
+
+            async def account_for_token(
+                token: str = Header(alias="X-Token"), session: AsyncSession = Depends(get_session)
+            ) -> Account:
+                digest = token_digest(token)
+                result = await session.execute(select(Account).where(Account.token_digest == digest))
+                account = result.scalar_one_or_none()
+                # Found by the token's SHA-256: only the right token gets here; the plaintext
+                # check guards against a digest collision.
+                if account is None or account.decrypted_token() != token:
+                    raise HTTPException(status_code=401)
+                return account
+            """,
+            filename="app/auth.py",
+            files={
+                "app/db.py": "async def get_session():\n    yield None\n",
+                "app/models.py": (
+                    "class Account:\n    token_digest = ''\n\n"
+                    "    def decrypted_token(self) -> str:\n        return ''\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -385,6 +493,8 @@ class NonConstantTimeCompare(Rule):
             return  # `token == END_ELEMENT`: an enum-like constant, not a secret
         func = ctx.function()
         if func is not None and func.name in {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__"}:
+            return
+        if _checked_after_hash_lookup(ctx, node):
             return
         negate = isinstance(node.ops[0], ast.NotEq)
         call = f"secrets.compare_digest({ctx.source.segment(left)}, {ctx.source.segment(right)})"

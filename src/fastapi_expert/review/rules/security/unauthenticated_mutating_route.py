@@ -10,7 +10,7 @@ from fastapi_expert.review.model.fastapi_model import (
     FastAPIModel,
     Route,
 )
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.rules._util import HTTP_MUTATING
 from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
 from fastapi_expert.review.rules.security._web import words
@@ -155,6 +155,111 @@ def _unseen_owner_auth(model: FastAPIModel, route: Route) -> Dependency | None:
     return None
 
 
+def _auth_path(model: FastAPIModel, dep: Dependency) -> list[Dependency] | None:
+    """The dependencies from `dep` down to the first one that authenticates (depth first,
+    in the order of `Route.all_dependencies()`), or None."""
+    if _authenticates(model, dep):
+        return [dep]
+    for child in dep.children:
+        below = _auth_path(model, child)
+        if below is not None:
+            return [dep, *below]
+    return None
+
+
+def _is_scheme(model: FastAPIModel, dep: Dependency) -> bool:
+    """A `fastapi.security` scheme (or a subclass, or an instance of either): it only reads
+    the credential from the request; the dependency above it checks it."""
+    target = dep.target or ""
+    if target.startswith(SECURITY_SCHEME_PREFIXES):
+        return True
+    symbol = model.project.lookup(target)
+    if isinstance(symbol, ClassInfo) and any(
+        b.startswith(SECURITY_SCHEME_PREFIXES) for b in model.project.class_bases(symbol)
+    ):
+        return True
+    return _scheme_instance(model, dep)
+
+
+def _declared(
+    model: FastAPIModel, module: ModuleInfo, expr: ast.expr, depth: int = 0
+) -> tuple[list[Dependency], bool]:
+    """The dependencies a `dependencies=` value declares, and whether part of it could not
+    be read. The model reads list literals; this also follows what it leaves out: a name
+    bound to a list (`dependencies=AUTH`), a project function that builds the list
+    (`dependencies=get_dependencies()`, read as every `Depends(...)` it creates), a sum of
+    those, and `*starred` items of a literal."""
+    project = model.project
+    if depth > 4:
+        return [], True
+    if isinstance(expr, ast.List | ast.Tuple):
+        deps: list[Dependency] = []
+        unknown = False
+        for elt in expr.elts:
+            if isinstance(elt, ast.Starred):
+                found, missing = _declared(model, module, elt.value, depth + 1)
+                deps += found
+                unknown = unknown or missing
+        return deps, unknown  # the plain items are the model's
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        left, left_unknown = _declared_value(model, module, expr.left, depth + 1)
+        right, right_unknown = _declared_value(model, module, expr.right, depth + 1)
+        return left + right, left_unknown or right_unknown
+    if isinstance(expr, ast.Name | ast.Attribute):
+        symbol = project.lookup(project.resolve(module, expr))
+        if isinstance(symbol, tuple):
+            value_module, value = symbol
+            if isinstance(value, ast.expr):
+                return _declared_value(model, value_module, value, depth + 1)
+        return [], True
+    if isinstance(expr, ast.Call):
+        symbol = project.lookup(project.resolve(module, expr.func))
+        if isinstance(symbol, FunctionInfo):
+            # In source order: the first one written is the one a message names.
+            calls = (node for node in own_nodes(symbol.node) if isinstance(node, ast.Call))
+            markers: list[ast.expr] = sorted(
+                (call for call in calls if model.marker(symbol.module, call)), key=lambda m: (m.lineno, m.col_offset)
+            )
+            return model.list_dependencies(symbol.module, markers), False
+        return [], True
+    return [], True
+
+
+def _declared_value(
+    model: FastAPIModel, module: ModuleInfo, expr: ast.expr, depth: int
+) -> tuple[list[Dependency], bool]:
+    """`_declared` for a value the model never saw: a list literal's plain items count too."""
+    if isinstance(expr, ast.List | ast.Tuple):
+        plain = [e for e in expr.elts if not isinstance(e, ast.Starred)]
+        starred, unknown = _declared(model, module, expr, depth)
+        return model.list_dependencies(module, plain) + starred, unknown
+    return _declared(model, module, expr, depth)
+
+
+def _computed_dependencies(model: FastAPIModel, route: Route) -> tuple[list[Dependency], bool]:
+    """The dependencies of the route's levels (app, include, router, decorator) that are
+    given as something other than a list literal, and whether one could not be read."""
+    levels: list[tuple[ModuleInfo, ast.expr | None]] = []
+    for inc in model.include_chain(route.router):
+        parent = model.objects.get(inc.parent)
+        if parent is not None:
+            levels.append((parent.module, parent.keyword("dependencies")))
+        levels.append((inc.module, next((k.value for k in inc.node.keywords if k.arg == "dependencies"), None)))
+    owner = model.objects.get(route.router)
+    if owner is not None:
+        levels.append((owner.module, owner.keyword("dependencies")))
+    levels.append((route.module, route.keyword("dependencies")))
+    deps: list[Dependency] = []
+    unknown = False
+    for module, expr in levels:
+        if expr is None:
+            continue
+        found, missing = _declared(model, module, expr)
+        deps += found
+        unknown = unknown or missing
+    return deps, unknown
+
+
 def _user_lookup(symbol: object) -> bool:
     """`def get_user(user_id: int, db=...)`: loads a user named by the request, it does
     not authenticate anyone."""
@@ -211,6 +316,14 @@ class UnauthenticatedMutatingRoute(Rule):
     `VersionedAPIRouter`) counts at the level where it is included: its own
     `dependencies=` authenticate what it includes, and the routes declared on it
     are not flagged, since the includes that mount it cannot be followed.
+    `dependencies=` given as something other than a list literal is followed: a
+    name bound to a list, a project function that builds the list
+    (`APIRouter(dependencies=get_dependencies())`: every `Depends(...)` it
+    creates counts, even under a condition), a sum of those, `*starred` items;
+    a route under a `dependencies=` value that cannot be read is not flagged.
+    The message suggests the dependency that checks the credential (the one
+    above a bare security scheme), written as the other route writes it
+    (`Depends(ProjectMember())` for an instance).
 
     ## Why is this bad?
     When most routes require a user, a mutating route without one is almost
@@ -361,6 +474,60 @@ class UnauthenticatedMutatingRoute(Rule):
                 """,
             },
         ),
+        Valid(
+            """
+            from fastapi import FastAPI, Security
+            from fastapi.security import APIKeyHeader
+
+            from app.routes import jobs
+
+            app = FastAPI()
+            app.include_router(jobs.router)
+            runner_key = APIKeyHeader(name="X-Runner-Key")
+
+            @app.post("/runner-events")
+            async def runner_event(event: dict, key: str = Security(runner_key)) -> None:
+                return None
+            """,
+            filename="app/main.py",
+            files={
+                "app/__init__.py": "",
+                "app/routes/__init__.py": "",
+                "app/security.py": """
+                    import os
+                    import secrets
+
+                    from fastapi import Depends, HTTPException
+                    from fastapi.security import APIKeyHeader
+
+                    SERVICE_KEY = os.environ.get("SERVICE_KEY")
+                    service_key_header = APIKeyHeader(name="X-Service-Key", auto_error=False)
+
+                    def check_service_key(key: str | None = Depends(service_key_header)) -> None:
+                        if SERVICE_KEY and not secrets.compare_digest(key or "", SERVICE_KEY):
+                            raise HTTPException(status_code=401)
+
+                    def router_dependencies() -> list:
+                        # A single-user local install runs without a key.
+                        return [Depends(check_service_key)] if SERVICE_KEY else []
+                """,
+                "app/routes/jobs.py": """
+                    from fastapi import APIRouter
+
+                    from app.security import router_dependencies
+
+                    router = APIRouter(prefix="/jobs", dependencies=router_dependencies())
+
+                    @router.post("")
+                    async def start_job(spec: dict) -> dict:
+                        return spec
+
+                    @router.delete("/{job_id}", status_code=204)
+                    async def cancel_job(job_id: str) -> None:
+                        return None
+                """,
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -419,6 +586,56 @@ class UnauthenticatedMutatingRoute(Rule):
             """,
             lines=(14,),
         ),
+        Invalid(
+            """
+            from fastapi import APIRouter, Depends, FastAPI, Security
+            from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+            class ProjectMember:
+                async def __call__(
+                    self, project: str, creds: HTTPAuthorizationCredentials = Security(HTTPBearer())
+                ) -> str:
+                    return creds.credentials
+
+            router = APIRouter(prefix="/projects/{project}")
+
+            @router.get("/runs")
+            async def list_runs(project: str, member: str = Depends(ProjectMember())) -> list[str]:
+                return []
+
+            @router.post("/runs/{run_id}/stop", status_code=204)
+            async def stop_run(project: str, run_id: str) -> None:
+                return None
+
+            app = FastAPI()
+            app.include_router(router)
+            """,
+            lines=(16,),
+        ),
+        Invalid(
+            """
+            from fastapi import Depends, FastAPI, HTTPException
+            from fastapi.security import APIKeyHeader
+
+            app = FastAPI()
+
+            runner_key = APIKeyHeader(name="X-Runner-Key", auto_error=False)
+
+            async def runner_for_key(key: str | None = Depends(runner_key)) -> str:
+                if not key:
+                    raise HTTPException(status_code=401)
+                return key
+
+            @app.post("/runners/heartbeat", status_code=204)
+            async def heartbeat(runner: str = Depends(runner_for_key)) -> None:
+                return None
+
+            @app.delete("/runners/{runner_id}", status_code=204)
+            async def remove_runner(runner_id: str) -> None:
+                return None
+            """,
+            lines=(17,),
+        ),
     )
 
     def check_project(self, ctx: ProjectContext) -> None:
@@ -447,6 +664,8 @@ class UnauthenticatedMutatingRoute(Rule):
                     continue
                 if self._route_auth(model, route) is not None or _exempt(route) is not None:
                     continue
+                if _computed_dependencies(model, route)[1]:
+                    continue  # `dependencies=` built in a way that cannot be read: unknown
                 if _unseen_owner_auth(model, route) is not None:
                     continue
                 if route.endpoint is not None and self._checks_inline(route.endpoint):
@@ -460,18 +679,21 @@ class UnauthenticatedMutatingRoute(Rule):
         obj = model.objects.get(root)
         return root if obj is not None and obj.kind == "app" else None
 
-    def _authenticated(self, model: FastAPIModel, routes: list[Route]) -> tuple[Route, Dependency] | None:
+    def _authenticated(self, model: FastAPIModel, routes: list[Route]) -> tuple[Route, list[Dependency]] | None:
         for route in routes:
-            dep = self._route_auth(model, route)
-            if dep is not None:
-                return route, dep
+            path = self._route_auth(model, route)
+            if path is not None:
+                return route, path
         return None
 
     @staticmethod
-    def _route_auth(model: FastAPIModel, route: Route) -> Dependency | None:
-        for dep in route.all_dependencies():
-            if _authenticates(model, dep):
-                return dep
+    def _route_auth(model: FastAPIModel, route: Route) -> list[Dependency] | None:
+        """The dependencies from one the route declares (at any level) down to the
+        one that authenticates."""
+        for dep in [*route.dependencies, *_computed_dependencies(model, route)[0]]:
+            path = _auth_path(model, dep)
+            if path is not None:
+                return path
         return None
 
     @staticmethod
@@ -501,17 +723,31 @@ class UnauthenticatedMutatingRoute(Rule):
         return False
 
     @staticmethod
-    def _report(ctx: ProjectContext, route: Route, example: tuple[Route, Dependency]) -> None:
-        other, dep = example
+    def _suggested(model: FastAPIModel, path: list[Dependency]) -> tuple[str, str]:
+        """The dependency to name and the `Depends(...)` to suggest. A security scheme
+        only reads the credential: the dependency above it, which checks it, is named
+        instead. An instance built inline (`Depends(ProjectAdmin())`, `Depends(
+        APIKeyHeader(name="X-Key"))`) is quoted as written: `Depends(ProjectAdmin)` would
+        make FastAPI build an instance from query parameters and authenticate no one."""
+        dep = path[-2] if len(path) > 1 and _is_scheme(model, path[-1]) else path[-1]
+        name = (dep.target or "?").rsplit(".", 1)[-1]
+        given = dep.marker.args[0] if dep.marker.args else next(
+            (k.value for k in dep.marker.keywords if k.arg == "dependency"), None
+        )
+        shown = ast.unparse(given) if isinstance(given, ast.Call) else name
+        return name, f"Depends({shown})"
+
+    def _report(self, ctx: ProjectContext, route: Route, example: tuple[Route, list[Dependency]]) -> None:
+        other, path = example
         method = next(m for m in route.methods if m in HTTP_MUTATING)
         name = route.endpoint.name if route.endpoint is not None else "?"
-        dep_name = (dep.target or "?").rsplit(".", 1)[-1]
+        dep_name, suggestion = self._suggested(ctx.project.fastapi, path)
         ctx.report(
             route.module,
             route.node,
             f"`{method} {route.display_path}` (`{name}`) has no authentication dependency while "
             f"other routes use `{dep_name}`; add it to the route or its router, e.g. "
-            f"`dependencies=[Depends({dep_name})]`.",
+            f"`dependencies=[{suggestion}]`.",
             chain=[
                 ChainLink(
                     other.module.source.location(other.node),
