@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 import weakref
 
-from fastapi_expert.review.model.module import ClassInfo
+from fastapi_expert.review.model.module import ClassInfo, ModuleInfo
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
@@ -37,6 +37,33 @@ def always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
     return cache[cls.qualname]
 
 
+_NAMES: weakref.WeakKeyDictionary[ModuleInfo, dict[str, list[ast.Name]]] = weakref.WeakKeyDictionary()
+_ANNOTATIONS: weakref.WeakKeyDictionary[ModuleInfo, set[int]] = weakref.WeakKeyDictionary()
+
+
+def _names_of(module: ModuleInfo) -> dict[str, list[ast.Name]]:
+    """The module's `Name` nodes by identifier (asked for every input model)."""
+    found = _NAMES.get(module)
+    if found is None:
+        found = _NAMES[module] = {}
+        for node in module.nodes_of(ast.Name):
+            found.setdefault(node.id, []).append(node)
+    return found
+
+
+def _annotation_nodes(module: ModuleInfo) -> set[int]:
+    """Ids of every node inside a parameter or return annotation of the module's functions."""
+    found = _ANNOTATIONS.get(module)
+    if found is None:
+        found = _ANNOTATIONS[module] = set()
+        for func in module.all_functions:
+            args = func.node.args
+            for expr in [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)] + [func.node.returns]:
+                if expr is not None:
+                    found.update(id(n) for n in ast.walk(expr))
+    return found
+
+
 def _always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
     name = cls.node.name
     passed: frozenset[str] | None = None
@@ -44,18 +71,14 @@ def _always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
         local = {name} | {alias for alias, qual in module.imports.items() if qual == cls.qualname}
         if not any(module.spells(spelled) for spelled in local):
             continue  # no reference can be spelled here
-        refs: list[ast.expr] = [n for n in module.nodes_of(ast.Name) if n.id in local]
+        by_name = _names_of(module)
+        refs: list[ast.expr] = [n for spelled in local for n in by_name.get(spelled, ())]
         refs += [n for n in module.nodes_of(ast.Attribute) if n.attr == name]
         refs = [n for n in refs if project.resolve(module, n) == cls.qualname]
         if not refs:
             continue
         calls = {id(c.func): c for c in module.nodes_of(ast.Call)}
-        annotations: set[int] = set()
-        for func in module.all_functions:
-            args = func.node.args
-            for expr in [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)] + [func.node.returns]:
-                if expr is not None:
-                    annotations |= {id(n) for n in ast.walk(expr)}
+        annotations = _annotation_nodes(module) if any(id(ref) not in calls for ref in refs) else set()
         for ref in refs:
             call = calls.get(id(ref))
             if call is not None:
