@@ -4,15 +4,8 @@ sample, benchmarks/SAMPLE.md): the rule examples check *where* a rule fires, the
 
 from __future__ import annotations
 
-from fastapi_expert.config import Config
-from fastapi_expert.review.engine import review_sources
 from fastapi_expert.review.rules.base import Invalid
-from fastapi_expert.types import Finding
-
-
-def _findings(code: str, example: Invalid) -> list[Finding]:
-    result = review_sources(example.sources, Config(select=(code,)))
-    return [f for f in result.findings if f.code == code and f.path == example.filename]
+from rule_messages import findings as _findings
 
 
 def test_fx202_offers_a_plain_def_only_when_the_route_awaits_nothing() -> None:

@@ -3,20 +3,8 @@ security rules): the rule examples check *where* a rule fires, these check *what
 
 from __future__ import annotations
 
-from fastapi_expert.config import Config
-from fastapi_expert.review.engine import review_sources
-from fastapi_expert.review.registry import all_rules
-from fastapi_expert.review.rules.base import Invalid
-
-
-def _messages(code: str, example: Invalid) -> dict[int, str]:
-    result = review_sources(example.sources, Config(select=(code,)))
-    return {f.location.line: f.message for f in result.findings if f.code == code and f.path == example.filename}
-
-
-def _invalid(code: str, needle: str) -> Invalid:
-    rule = next(r for r in all_rules() if r.code == code)
-    return next(e for e in rule.invalid if needle in e.source)
+from rule_messages import invalid as _invalid
+from rule_messages import messages as _messages
 
 
 def test_fx409_a_formatted_table_name_is_not_told_to_become_a_bound_parameter() -> None:

@@ -4,21 +4,8 @@ performance rules): the rule examples check *where* a rule fires, these check
 
 from __future__ import annotations
 
-from fastapi_expert.config import Config
-from fastapi_expert.review.engine import review_sources
-from fastapi_expert.review.registry import all_rules
-from fastapi_expert.review.rules.base import Invalid
-from fastapi_expert.types import Finding
-
-
-def _findings(code: str, example: Invalid) -> dict[int, Finding]:
-    result = review_sources(example.sources, Config(select=(code,)))
-    return {f.location.line: f for f in result.findings if f.code == code and f.path == example.filename}
-
-
-def _invalid(code: str, needle: str) -> Invalid:
-    rule = next(r for r in all_rules() if r.code == code)
-    return next(e for e in rule.invalid if needle in e.source)
+from rule_messages import findings_by_line as _findings
+from rule_messages import invalid as _invalid
 
 
 def test_fx503_a_called_function_that_writes_is_reported_as_a_write_per_row() -> None:
