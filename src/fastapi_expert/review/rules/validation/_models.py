@@ -156,37 +156,41 @@ def _true(expr: ast.expr | None) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
 
+def own_config(project: Project, module: ModuleInfo, node: ast.ClassDef) -> Iterator[tuple[str, ast.expr]]:
+    """The (setting, value expression) pairs of the class's own config, wherever it
+    is written: class keywords (`class M(BaseModel, extra="allow")`), `model_config =
+    ConfigDict(...)` or a `{...}` dict, and v1's `class Config:` assignments. Only
+    what the class itself declares, not what it inherits."""
+    for kw in node.keywords:
+        if kw.arg is not None:
+            yield kw.arg, kw.value
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+            value = stmt.value
+            if not (isinstance(target, ast.Name) and target.id == "model_config") or value is None:
+                continue
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
+                resolved = project.resolve(module, value.func) or ""
+                if resolved in CONFIG_DICT or resolved.endswith("ConfigDict"):
+                    yield from ((kw.arg, kw.value) for kw in value.keywords if kw.arg is not None)
+            elif isinstance(value, ast.Dict):
+                for key, item in zip(value.keys, value.values, strict=False):
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                        yield key.value, item
+        elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
+            for inner in stmt.body:
+                if isinstance(inner, ast.Assign):
+                    for name in inner.targets:
+                        if isinstance(name, ast.Name):
+                            yield name.id, inner.value
+
+
 def reads_attributes(project: Project, module: ModuleInfo, node: ast.ClassDef) -> bool:
     """Does the class's own config say it is read from objects (`from_attributes=True`,
     v1 `orm_mode = True`)? Such a model is built from ORM rows: an output or
     internal shape, not what a client sends."""
-    if any(k.arg in _FROM_ATTRIBUTES and _true(k.value) for k in node.keywords):
-        return True
-    for stmt in node.body:
-        if isinstance(stmt, ast.Assign | ast.AnnAssign):
-            target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-            if not (isinstance(target, ast.Name) and target.id == "model_config"):
-                continue
-            value = stmt.value
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
-                resolved = project.resolve(module, value.func) or ""
-                if (resolved in CONFIG_DICT or resolved.endswith("ConfigDict")) and any(
-                    k.arg in _FROM_ATTRIBUTES and _true(k.value) for k in value.keywords
-                ):
-                    return True
-            elif isinstance(value, ast.Dict):
-                for key, item in zip(value.keys, value.values, strict=False):
-                    if isinstance(key, ast.Constant) and key.value in _FROM_ATTRIBUTES and _true(item):
-                        return True
-        elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-            for inner in stmt.body:
-                if (
-                    isinstance(inner, ast.Assign)
-                    and any(isinstance(t, ast.Name) and t.id in _FROM_ATTRIBUTES for t in inner.targets)
-                    and _true(inner.value)
-                ):
-                    return True
-    return False
+    return any(key in _FROM_ATTRIBUTES and _true(value) for key, value in own_config(project, module, node))
 
 
 @dataclass

@@ -8,7 +8,6 @@ from fastapi_expert.review.model.module import ClassInfo
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
-    CONFIG_DICT,
     annotation_classes,
     class_info,
     describe_route,
@@ -16,6 +15,7 @@ from fastapi_expert.review.rules.validation._models import (
     is_model_class,
     is_model_node,
     named_like_input,
+    own_config,
     usage,
 )
 from fastapi_expert.types import Fix, Severity
@@ -338,33 +338,9 @@ class ExtraAllowOnInputModel(Rule):
 
     def _extra_allow(self, ctx: FileContext, node: ast.ClassDef) -> ast.expr | None:
         """The `"allow"` / `Extra.allow` expression of the class's own config, if any."""
-        for kw in node.keywords:
-            if kw.arg == "extra" and self._is_allow(ctx, kw.value):
-                return kw.value
-        for stmt in node.body:
-            if isinstance(stmt, ast.Assign | ast.AnnAssign):
-                target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-                if not (isinstance(target, ast.Name) and target.id == "model_config"):
-                    continue
-                value = stmt.value
-                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
-                    resolved = ctx.resolve(value.func) or ""
-                    if resolved in CONFIG_DICT or resolved.endswith("ConfigDict"):
-                        for kw in value.keywords:
-                            if kw.arg == "extra" and self._is_allow(ctx, kw.value):
-                                return kw.value
-                elif isinstance(value, ast.Dict):
-                    for key, item in zip(value.keys, value.values, strict=False):
-                        if isinstance(key, ast.Constant) and key.value == "extra" and self._is_allow(ctx, item):
-                            return item
-            elif isinstance(stmt, ast.ClassDef) and stmt.name == "Config":
-                for inner in stmt.body:
-                    if (
-                        isinstance(inner, ast.Assign)
-                        and any(isinstance(t, ast.Name) and t.id == "extra" for t in inner.targets)
-                        and self._is_allow(ctx, inner.value)
-                    ):
-                        return inner.value
+        for key, value in own_config(ctx.project, ctx.module, node):
+            if key == "extra" and self._is_allow(ctx, value):
+                return value
         return None
 
     @staticmethod
