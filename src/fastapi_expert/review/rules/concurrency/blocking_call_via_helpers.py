@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from fastapi_expert.review.model.callgraph import CallSite
+from fastapi_expert.review.model.callgraph import CallSite, runs_once
 from fastapi_expert.review.model.module import FunctionInfo
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.concurrency._blocking import is_cli_command
@@ -48,7 +48,10 @@ class BlockingCallViaHelpers(Rule):
     not followed: they do not run on the event loop. Command-line commands (an
     `async def` registered with Typer, Click/asyncclick or Cyclopts, or one
     that sync code runs with `asyncio.run(...)` and the project uses nowhere
-    else) are not flagged: each runs alone on the loop made for it.
+    else) are not flagged: each runs alone on the loop made for it. Nor is a
+    plain function without parameters wrapped in `functools.cache` or
+    `lru_cache`, nor what it calls: its body runs once per process, at the
+    first call, and every later call answers from memory.
 
     ## Why is this bad?
     A sync function called from a coroutine runs on the event loop. Every
@@ -183,8 +186,61 @@ class PresetStore:
 """,
             },
         ),
+        Valid(
+            # Read once per process, then answered from the cache.
+            """
+            from fastapi import FastAPI
+            from app.env import agent_url
+
+            app = FastAPI()
+
+            @app.get("/agent")
+            async def agent() -> dict[str, str]:
+                return {"url": agent_url("http://localhost:3000")}
+            """,
+            filename="app/main.py",
+            files={
+                "app/env.py": """
+from functools import lru_cache
+from pathlib import Path
+
+@lru_cache(maxsize=1)
+def in_container() -> bool:
+    with Path("/proc/self/cgroup").open() as cgroup:
+        return "docker" in cgroup.read()
+
+def agent_url(url: str) -> str:
+    return url.replace("localhost", "host.docker.internal") if in_container() else url
+""",
+            },
+        ),
     )
     invalid = (
+        Invalid(
+            # Cached per argument: every new name reads the disk again.
+            """
+            from fastapi import FastAPI
+            from app.templates import template_text
+
+            app = FastAPI()
+
+            @app.get("/templates/{name}")
+            async def template(name: str) -> dict[str, str]:
+                return {"text": template_text(name)}
+            """,
+            lines=(8,),
+            filename="app/main.py",
+            files={
+                "app/templates.py": """
+from functools import cache
+from pathlib import Path
+
+@cache
+def template_text(name: str) -> str:
+    return Path("/srv/templates", name).read_text()
+""",
+            },
+        ),
         Invalid(
             """
             from fastapi import FastAPI
@@ -259,7 +315,7 @@ def save_preset(name: str) -> str:
             return
         graph = ctx.project.calls
         for site in graph.sites_of(func):
-            if site.callee is None or site.callee.is_async:
+            if site.callee is None or site.callee.is_async or runs_once(site.callee):
                 continue
             path = graph.blocking_path(site.callee)
             if path is None:
