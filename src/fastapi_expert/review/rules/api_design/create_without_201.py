@@ -13,7 +13,7 @@ from fastapi_expert.types import Edit, Fix
 _OPERATION_WORDS = (
     "login", "logout", "signin", "sign-in", "sign_in", "signout", "sign-out", "sign_out",
     "token", "refresh", "verify", "webhook", "hook", "callback", "search", "query",
-    "graphql", "rpc", "oauth", "authenticate", "authorize", "introspect",
+    "graphql", "rpc", "oauth", "authenticate", "authorize", "introspect", "dry_run", "dry-run", "dryrun",
 )
 # First word of a last path segment (or endpoint name) that names an action.
 _ACTION_VERBS = frozenset(
@@ -33,7 +33,7 @@ _ACTION_VERBS = frozenset(
         "invalidate", "revoke", "rotate", "renew", "charge", "refund", "pay", "checkout", "echo",
         "count", "sort", "filter", "batch", "replay", "rerun", "dispatch", "schedule",
         "reschedule", "enqueue", "upsert", "update", "delete", "remove", "get", "fetch", "list",
-        "set",
+        "set", "read", "clear",
     }
 )
 # First word of an endpoint name that says it creates something.
@@ -247,6 +247,33 @@ class CreateWithout201(Rule):
     summary = "POST route that creates a resource answers 200 instead of 201 Created."
 
     valid = (
+        Valid(
+            # Reads and clears with a body: `read_*` endpoints, a `clear*` segment, a dry run.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/ui/task_runs")
+
+            class CountsFilter(BaseModel):
+                since: str
+
+            class ClearBody(BaseModel):
+                dry_run: bool = True
+
+            @router.post("/dashboard/counts")
+            def read_dashboard_counts(body: CountsFilter) -> list[int]:
+                return []
+
+            @router.post("/clearTaskRuns")
+            def clear_task_runs(body: ClearBody) -> list[int]:
+                return []
+
+            @router.post("/backfills/dry_run")
+            def create_backfill_dry_run(body: ClearBody) -> list[str]:
+                return []
+            """
+        ),
         Valid(
             """
             from fastapi import APIRouter, status
