@@ -311,15 +311,20 @@ def save_preset(name: str) -> str:
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, ctx: FileContext) -> None:
         func = ctx.module.function_of_node.get(node)
-        if func is None or is_cli_command(ctx.project, ctx.module, node):
+        if func is None:
             return
         graph = ctx.project.calls
+        cli: bool | None = None  # asked only once a path is found: it scans the project
         for site in graph.sites_of(func):
             if site.callee is None or site.callee.is_async or runs_once(site.callee):
                 continue
             path = graph.blocking_path(site.callee)
             if path is None:
                 continue
+            if cli is None:
+                cli = is_cli_command(ctx.project, ctx.module, node)
+            if cli:
+                return
             chain = [ChainLink(ctx.location(site.node), f"`{_caller(func)}` calls `{_name(site)}()`")]
             for step in path.steps:
                 where = step.caller.module.source.location(step.node)

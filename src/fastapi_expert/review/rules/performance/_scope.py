@@ -454,7 +454,7 @@ def memoized_on_self(func: FunctionInfo) -> bool:
     cached: bool | None = getattr(func.node, "_fx_memoized_on_self", None)
     if cached is not None:
         return cached
-    nodes = list(own_nodes(func.node))
+    nodes = own_nodes(func.node)
     stored: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Assign | ast.AnnAssign):
