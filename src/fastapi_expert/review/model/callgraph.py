@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from fastapi_expert.review.model.blocking import Blocking, blocking_call
 from fastapi_expert.review.model.module import FunctionInfo, own_nodes_of
+from fastapi_expert.review.model.once import once_per_process_calls, runs_once
 
 if TYPE_CHECKING:
     from fastapi_expert.review.model.project import Project
@@ -177,6 +178,9 @@ class CallGraph:
         provisional: dict[ast.AST, BlockingPath | None],
     ) -> tuple[BlockingPath | None, bool]:
         sites = self.sites_of(func)
+        once = once_per_process_calls(self.project, func)
+        if once:
+            sites = [site for site in sites if site.node not in once]
         for site in sites:
             fact = blocking_call(site.target)
             if fact is not None:
@@ -190,27 +194,6 @@ class CallGraph:
             if below is not None:
                 return BlockingPath((site, *below.steps), below.blocking), unsure
         return None, unsure
-
-
-# Caches whose wrapped function, called without arguments, runs its body once
-# per process and then answers from memory.
-_ONCE_PER_PROCESS = frozenset({"functools.lru_cache", "functools.cache"})
-
-
-def runs_once(func: FunctionInfo) -> bool:
-    """Does the function's body run at most once per process: a plain function
-    without parameters wrapped in `functools.cache`/`lru_cache` (a method is
-    cached per instance, and a function with parameters per argument, so
-    neither is)? What it does once, a blocking read of a file at the first
-    call, stalls no later call: the event-loop search does not follow it."""
-    args = func.node.args
-    if func.class_name is not None or args.posonlyargs or args.args or args.vararg or args.kwonlyargs or args.kwarg:
-        return False
-    for decorator in func.node.decorator_list:
-        expr = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(expr, ast.Name | ast.Attribute) and func.module.resolve(expr) in _ONCE_PER_PROCESS:
-            return True
-    return False
 
 
 def _callable_names(project: Project) -> frozenset[str]:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import ast
 
-from fastapi_expert.review.model.callgraph import CallSite, runs_once
+from fastapi_expert.review.model.callgraph import CallSite
+from fastapi_expert.review.model.once import once_per_process_calls, runs_once
 from fastapi_expert.review.model.module import FunctionInfo
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.concurrency._blocking import is_cli_command
@@ -315,8 +316,9 @@ def save_preset(name: str) -> str:
             return
         graph = ctx.project.calls
         cli: bool | None = None  # asked only once a path is found: it scans the project
+        once = once_per_process_calls(ctx.project, func)
         for site in graph.sites_of(func):
-            if site.callee is None or site.callee.is_async or runs_once(site.callee):
+            if site.callee is None or site.callee.is_async or runs_once(site.callee) or site.node in once:
                 continue
             path = graph.blocking_path(site.callee)
             if path is None:

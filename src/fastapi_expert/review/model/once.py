@@ -1,0 +1,249 @@
+"""Code that runs once per process, which the event-loop search does not follow.
+
+A blocking call that runs once per process (the first call of a cached function,
+the lazy start of a shared server) stalls the loop once, at start-up, not every
+request: the same judgement as the lazy singletons the performance rules accept.
+Two shapes are recognised:
+
+- a plain function without parameters under `functools.cache`/`lru_cache`
+  (`runs_once`);
+- a block guarded by a flag that the block itself sets, when the flag lives as
+  long as the process (`once_per_process_calls`): a `global`/`nonlocal` name, a
+  class attribute (`cls._client`), or an attribute of `self` in a class whose
+  instances are shared (its `__new__`, or its metaclass's `__call__`, answers
+  from a cache kept on the class):
+
+      def start(self):
+          if not self.running:        # SubprocessServer() is one per port
+              self.running = True
+              wait_until_healthy()    # time.sleep() polling: once
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes, own_nodes_of
+
+if TYPE_CHECKING:
+    from fastapi_expert.review.model.project import Project
+
+# Caches whose wrapped function, called without arguments, runs its body once
+# per process and then answers from memory.
+_ONCE_PER_PROCESS = frozenset({"functools.lru_cache", "functools.cache"})
+
+
+def runs_once(func: FunctionInfo) -> bool:
+    """Does the function's body run at most once per process: a plain function
+    without parameters wrapped in `functools.cache`/`lru_cache` (a method is
+    cached per instance, and a function with parameters per argument, so
+    neither is)? What it does once, a blocking read of a file at the first
+    call, stalls no later call: the event-loop search does not follow it."""
+    args = func.node.args
+    if func.class_name is not None or args.posonlyargs or args.args or args.vararg or args.kwonlyargs or args.kwarg:
+        return False
+    for decorator in func.node.decorator_list:
+        expr = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(expr, ast.Name | ast.Attribute) and func.module.resolve(expr) in _ONCE_PER_PROCESS:
+            return True
+    return False
+
+
+def once_per_process_calls(project: Project, func: FunctionInfo) -> frozenset[ast.Call]:
+    """The calls of `func` that sit in a block run only while a process-wide flag
+    is unset, when that block sets the flag:
+
+        if not self.running: ... self.running = True ...     (shared instance)
+        if _client is None: ... _client = ...                 (`global _client`)
+        if cls._ready: return ...   then the rest sets cls._ready
+
+    Kept on the function node: the answer reads only the function and its class."""
+    cached: frozenset[ast.Call] | None = getattr(func.node, "_fx_once_calls", None)
+    if cached is not None:
+        return cached
+    regions: list[ast.stmt] = []
+    if own_nodes_of(func.node, ast.If):  # most functions test nothing: spare them the class questions
+        keys = _KeyReader(project, func)
+        if keys.possible:
+            _guarded_blocks(func.node.body, keys, regions)
+    out: set[ast.Call] = set()
+    if regions:
+        spans = [(r.lineno, r.col_offset, r.end_lineno or r.lineno, r.end_col_offset or 0) for r in regions]
+        for call in own_nodes_of(func.node, ast.Call):
+            start = (call.lineno, call.col_offset)
+            if any((a, b) <= start <= (c, d) for a, b, c, d in spans):
+                out.add(call)
+    found = frozenset(out)
+    holder: ast.AST = func.node
+    holder._fx_once_calls = found  # type: ignore[attr-defined]
+    return found
+
+
+class _KeyReader:
+    """Reads the process-wide flags a function can test: `global`/`nonlocal`
+    names, attributes of its class (through `cls` or the class's name) and, in a
+    shared-instance class, attributes of `self`."""
+
+    def __init__(self, project: Project, func: FunctionInfo) -> None:
+        node = func.node
+        self.names: set[str] = set()
+        for stmt in own_nodes(node):
+            if isinstance(stmt, ast.Global | ast.Nonlocal):
+                self.names.update(stmt.names)
+        self.owners: set[str] = set()  # receivers whose attributes live as long as the process
+        cls = project.lookup(func.class_name) if func.class_name else None
+        if isinstance(cls, ClassInfo):
+            self.owners.add(cls.node.name)
+            first = _first_parameter(node)
+            decorators = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+            shared = "classmethod" in decorators or _shares_instances(project, cls)
+            if first is not None and "staticmethod" not in decorators and shared:
+                self.owners.add(first)
+        self.possible = bool(self.names or self.owners)
+
+    def key(self, expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Name):
+            return expr.id if expr.id in self.names else None
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in self.owners:
+            return f"{expr.value.id}.{expr.attr}"
+        return None
+
+    def unset(self, test: ast.expr) -> set[str]:
+        """Flags a test requires unset: `not F`, `F is None`, `F == None`, also
+        within `and` (an `or` lets the block run again on its other operand)."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            return {k for value in test.values for k in self.unset(value)}
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            key = self.key(test.operand)
+            return {key} if key else set()
+        if _compares_to_none(test, (ast.Is, ast.Eq)):
+            assert isinstance(test, ast.Compare)
+            key = self.key(test.left)
+            return {key} if key else set()
+        return set()
+
+    def present(self, test: ast.expr) -> set[str]:
+        """Flags a test requires set: `F`, `F is not None`."""
+        key = self.key(test)
+        if key:
+            return {key}
+        if _compares_to_none(test, (ast.IsNot, ast.NotEq)):
+            assert isinstance(test, ast.Compare)
+            key = self.key(test.left)
+            return {key} if key else set()
+        return set()
+
+    def assigned(self, stmts: list[ast.stmt]) -> set[str]:
+        """Flags the statements set (anywhere in them, nested blocks included)."""
+        out: set[str] = set()
+        for node in _statements(stmts):
+                if isinstance(node, ast.Assign):
+                    targets = node.targets
+                elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
+                    targets = [node.target]
+                else:
+                    continue
+                for target in targets:
+                    key = self.key(target)
+                    if key:
+                        out.add(key)
+        return out
+
+
+def _guarded_blocks(stmts: list[ast.stmt], keys: _KeyReader, out: list[ast.stmt]) -> None:
+    """Adds to `out` the statements that run only while a flag is unset and set it."""
+    for index, stmt in enumerate(stmts):
+        if isinstance(stmt, ast.If):
+            if keys.unset(stmt.test) & keys.assigned(stmt.body):
+                out.extend(stmt.body)
+            else:
+                _guarded_blocks(stmt.body, keys, out)
+            present = keys.present(stmt.test)
+            rest = stmts[index + 1 :]
+            if present and stmt.body and isinstance(stmt.body[-1], ast.Return | ast.Raise) and present & keys.assigned(rest):
+                # `if self._started: return` guards everything after it
+                out.extend(rest)
+                return
+            _guarded_blocks(stmt.orelse, keys, out)
+        elif isinstance(stmt, ast.With | ast.AsyncWith | ast.For | ast.AsyncFor | ast.While):
+            _guarded_blocks(stmt.body, keys, out)
+            _guarded_blocks(stmt.orelse if not isinstance(stmt, ast.With | ast.AsyncWith) else [], keys, out)
+        elif isinstance(stmt, ast.Try):
+            for block in (stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody):
+                _guarded_blocks(block, keys, out)
+
+
+def _statements(stmts: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a block and of the blocks nested in it, not entering
+    functions or classes defined there (their code runs when called)."""
+    stack = list(reversed(stmts))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for child in reversed(list(ast.iter_child_nodes(stmt))):
+            if isinstance(child, ast.stmt):
+                stack.append(child)
+            elif isinstance(child, ast.ExceptHandler | ast.match_case):
+                stack.extend(reversed(child.body))
+
+
+def _compares_to_none(test: ast.expr, ops: tuple[type[ast.cmpop], ...]) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ops)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    )
+
+
+def _first_parameter(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    positional = [*node.args.posonlyargs, *node.args.args]
+    return positional[0].arg if positional else None
+
+
+def _shares_instances(project: Project, cls: ClassInfo) -> bool:
+    """Does constructing the class hand back a kept instance: a `__new__` (of it
+    or a project base) or a metaclass `__call__` that returns from a cache kept
+    on the class (`return cls._instances[port]`, `return cls._instance`)?"""
+    known: bool | None = getattr(cls.node, "_fx_shares_instances", None)
+    if known is None:
+        known = _answers_from_class_cache(project, cls)
+        holder: ast.AST = cls.node
+        holder._fx_shares_instances = known  # type: ignore[attr-defined]
+    return known
+
+
+def _answers_from_class_cache(project: Project, cls: ClassInfo) -> bool:
+    new = project.find_method(cls, "__new__")
+    if new is not None and _returns_from_class(new):
+        return True
+    for keyword in cls.node.keywords:
+        if keyword.arg != "metaclass" or not isinstance(keyword.value, ast.Name | ast.Attribute):
+            continue
+        meta = project.lookup(cls.module.resolve(keyword.value))
+        if isinstance(meta, ClassInfo):
+            call = project.find_method(meta, "__call__")
+            if call is not None and _returns_from_class(call):
+                return True
+    return False
+
+
+def _returns_from_class(method: FunctionInfo) -> bool:
+    owner = _first_parameter(method.node)
+    returns = [r for r in own_nodes_of(method.node, ast.Return) if r.value is not None]
+    if owner is None or not returns:
+        return False
+    for ret in returns:
+        value = ret.value
+        if not isinstance(value, ast.Attribute | ast.Subscript):
+            return False
+        while isinstance(value, ast.Attribute | ast.Subscript):
+            value = value.value
+        if not (isinstance(value, ast.Name) and value.id == owner):
+            return False
+    return True

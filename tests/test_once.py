@@ -1,0 +1,206 @@
+"""Code that runs once per process: the event-loop search does not follow it."""
+
+from __future__ import annotations
+
+import ast
+
+from fastapi_expert.review.engine import review_sources
+from fastapi_expert.review.model.module import FunctionInfo
+from fastapi_expert.review.model.once import once_per_process_calls
+from fastapi_expert.review.model.project import Project
+from test_model import project
+
+_SERVER = """
+import time
+
+class Server:
+{new}
+    def __init__(self, port=None):
+        self.port = port
+        self.running = False
+
+    def start(self):
+        if not self.running:
+            self.running = True
+            time.sleep(0.1)
+
+def get_client():
+    server = Server()
+    server.start()
+    return server.port
+"""
+
+_SINGLETON_NEW = """
+    _instances = {}
+
+    def __new__(cls, port=None):
+        if port not in cls._instances:
+            cls._instances[port] = super().__new__(cls)
+        return cls._instances[port]
+"""
+
+
+def _function(p: Project, qualname: str) -> FunctionInfo:
+    func = p.calls.by_qualname[qualname]
+    return func
+
+
+def _once_names(p: Project, qualname: str) -> set[str]:
+    return {ast.unparse(call.func) for call in once_per_process_calls(p, _function(p, qualname))}
+
+
+def test_a_shared_instances_guarded_start_runs_once() -> None:
+    p = project({"app/server.py": _SERVER.format(new=_SINGLETON_NEW)})
+    assert _once_names(p, "app.server.Server.start") == {"time.sleep"}
+    assert p.calls.blocking_path(_function(p, "app.server.get_client")) is None
+
+
+def test_the_same_guard_on_an_instance_per_call_is_followed() -> None:
+    # Without the cached `__new__`, every `Server()` is a new object whose flag is unset.
+    p = project({"app/server.py": _SERVER.format(new="    pass")})
+    assert _once_names(p, "app.server.Server.start") == set()
+    path = p.calls.blocking_path(_function(p, "app.server.get_client"))
+    assert path is not None and path.final.target == "time.sleep"
+
+
+def test_a_singleton_base_class_or_metaclass_shares_instances() -> None:
+    through_base = """
+import time
+
+class Singleton:
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+class Server(Singleton):
+    started = False
+
+    def start(self):
+        if self.started:
+            return
+        self.started = True
+        time.sleep(1)
+"""
+    through_meta = """
+import time
+
+class One(type):
+    _instances = {}
+
+    def __call__(cls, *args, **kwargs):
+        if cls not in cls._instances:
+            cls._instances[cls] = super().__call__(*args, **kwargs)
+        return cls._instances[cls]
+
+class Server(metaclass=One):
+    def start(self):
+        if not getattr(self, "ready", False):
+            time.sleep(1)
+        if not self.ready:
+            self.ready = True
+            time.sleep(2)
+"""
+    p = project({"app/base.py": through_base, "app/meta.py": through_meta})
+    assert _once_names(p, "app.base.Server.start") == {"time.sleep"}
+    calls = once_per_process_calls(p, _function(p, "app.meta.Server.start"))
+    # `getattr(...)` is no flag this reader knows: only the second block is once
+    assert [c.lineno for c in calls if ast.unparse(c.func) == "time.sleep"] == [18]
+
+
+def test_a_global_set_under_its_own_guard_runs_once() -> None:
+    source = """
+import json
+
+_config = None
+
+def config():
+    global _config
+    if _config is None:
+        with open("settings.json") as handle:
+            _config = json.load(handle)
+    return _config
+
+def reload(force):
+    global _config
+    if _config is None or force:
+        with open("settings.json") as handle:
+            _config = json.load(handle)
+    return _config
+
+def never_sets():
+    global _config
+    if _config is None:
+        open("settings.json").close()
+    return _config
+"""
+    p = project({"app/settings.py": source})
+    assert _once_names(p, "app.settings.config") == {"open", "json.load"}
+    assert p.calls.blocking_path(_function(p, "app.settings.config")) is None
+    # `or force` runs the block again; a guard that never sets its flag guards nothing
+    assert _once_names(p, "app.settings.reload") == set()
+    assert _once_names(p, "app.settings.never_sets") == set()
+    assert p.calls.blocking_path(_function(p, "app.settings.reload")) is not None
+
+
+def test_a_class_attribute_set_after_an_early_return_runs_once() -> None:
+    source = """
+import time
+
+class Warmup:
+    _done = False
+
+    @classmethod
+    def ensure(cls):
+        if cls._done:
+            return
+        time.sleep(1)
+        cls._done = True
+
+    def per_instance(self):
+        if self._done:
+            return
+        time.sleep(1)
+        self._done = True
+"""
+    p = project({"app/warm.py": source})
+    assert _once_names(p, "app.warm.Warmup.ensure") == {"time.sleep"}
+    # `self._done = True` sets an attribute of one instance, and the class builds many
+    assert _once_names(p, "app.warm.Warmup.per_instance") == set()
+
+
+_ROUTES = """
+from fastapi import FastAPI
+
+from app.server import Server, get_client
+
+app = FastAPI()
+_ready = False
+
+
+@app.get("/health")
+async def health() -> dict[str, int | None]:
+    return {"port": get_client()}
+
+
+@app.get("/warm")
+async def warm() -> None:
+    global _ready
+    if not _ready:
+        _ready = True
+        Server().start()
+"""
+
+
+def _fx210_lines(new: str) -> list[int]:
+    result = review_sources({"app/__init__.py": "", "app/server.py": _SERVER.format(new=new), "app/main.py": _ROUTES})
+    return sorted(f.location.line for f in result.findings if f.code == "FX210")
+
+
+def test_fx210_does_not_report_a_shared_servers_first_start() -> None:
+    assert _fx210_lines(_SINGLETON_NEW) == []
+    # one instance per call: both routes wait for `time.sleep` every time
+    # (`/warm` only once, through its own global flag)
+    assert _fx210_lines("    pass") == [12]
