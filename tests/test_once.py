@@ -204,3 +204,68 @@ def test_fx210_does_not_report_a_shared_servers_first_start() -> None:
     # one instance per call: both routes wait for `time.sleep` every time
     # (`/warm` only once, through its own global flag)
     assert _fx210_lines("    pass") == [12]
+
+
+def test_a_global_set_by_the_function_the_guard_calls_runs_once() -> None:
+    source = """
+import json
+
+CONFIG = None
+CACHE = {}
+
+def setup_logging():
+    global CONFIG
+    CONFIG = json.load(open("logging.json"))
+
+def log_only():
+    print(json.load(open("logging.json")))
+
+def ensure_logging():
+    if not CONFIG:
+        setup_logging()
+
+def ensure_nothing():
+    if not CONFIG:
+        log_only()
+
+def shadowed(CONFIG=None):
+    if not CONFIG:
+        setup_logging()
+"""
+    p = project({"app/logs.py": source})
+    assert _once_names(p, "app.logs.ensure_logging") == {"setup_logging"}
+    assert p.calls.blocking_path(_function(p, "app.logs.ensure_logging")) is None
+    # a callee that sets no flag, or a parameter that shadows the global, guards nothing
+    assert _once_names(p, "app.logs.ensure_nothing") == set()
+    assert _once_names(p, "app.logs.shadowed") == set()
+
+
+def test_filling_an_empty_container_sets_its_flag() -> None:
+    source = """
+import json
+
+SETTINGS: dict = {}
+_seen: dict = {}
+
+def load_settings():
+    SETTINGS.update(json.load(open("settings.json")))
+
+def ensure_settings():
+    if not SETTINGS:
+        load_settings()
+
+def remember(key):
+    if not _seen:
+        _seen[key] = open("seen.txt").read()
+
+def per_call():
+    found = {}
+    if not found:
+        found.update(json.load(open("settings.json")))
+    return found
+"""
+    p = project({"app/settings.py": source})
+    assert _once_names(p, "app.settings.ensure_settings") == {"load_settings"}
+    assert _once_names(p, "app.settings.remember") == {"open", "open('seen.txt').read"}
+    # a local container is new on every call
+    assert _once_names(p, "app.settings.per_call") == set()

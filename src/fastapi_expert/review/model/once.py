@@ -25,7 +25,7 @@ import ast
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes, own_nodes_of
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes_of
 
 if TYPE_CHECKING:
     from fastapi_expert.review.model.project import Project
@@ -88,10 +88,14 @@ class _KeyReader:
 
     def __init__(self, project: Project, func: FunctionInfo) -> None:
         node = func.node
-        self.names: set[str] = set()
-        for stmt in own_nodes(node):
-            if isinstance(stmt, ast.Global | ast.Nonlocal):
-                self.names.update(stmt.names)
+        self.module = func.module
+        self.names = _declared_globals(node)
+        # Module globals the function only reads: a block can still set one
+        # through a function of the module that declares it `global`
+        # (`if not CONFIG: setup()`, where `setup` assigns CONFIG).
+        bound = {n.id for n in own_nodes_of(node, ast.Name) if isinstance(n.ctx, ast.Store)}
+        bound.update(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
+        self.read_globals = set(func.module.assignments) - bound
         self.owners: set[str] = set()  # receivers whose attributes live as long as the process
         cls = project.lookup(func.class_name) if func.class_name else None
         if isinstance(cls, ClassInfo):
@@ -101,11 +105,11 @@ class _KeyReader:
             shared = "classmethod" in decorators or _shares_instances(project, cls)
             if first is not None and "staticmethod" not in decorators and shared:
                 self.owners.add(first)
-        self.possible = bool(self.names or self.owners)
+        self.possible = bool(self.names or self.read_globals or self.owners)
 
     def key(self, expr: ast.expr) -> str | None:
         if isinstance(expr, ast.Name):
-            return expr.id if expr.id in self.names else None
+            return expr.id if expr.id in self.names or expr.id in self.read_globals else None
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in self.owners:
             return f"{expr.value.id}.{expr.attr}"
         return None
@@ -136,19 +140,28 @@ class _KeyReader:
         return set()
 
     def assigned(self, stmts: list[ast.stmt]) -> set[str]:
-        """Flags the statements set (anywhere in them, nested blocks included)."""
+        """Flags the statements set (anywhere in them, nested blocks included):
+        assigned, filled (`FLAG.update(...)`, `FLAG[k] = v`: an empty container
+        is the unset state), or set by a function of the module that they call."""
         out: set[str] = set()
         for node in _statements(stmts):
-                if isinstance(node, ast.Assign):
-                    targets = node.targets
-                elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
-                    targets = [node.target]
-                else:
-                    continue
-                for target in targets:
-                    key = self.key(target)
-                    if key:
-                        out.add(key)
+            for target in _set_targets(node):
+                key = self.key(target)
+                if key:
+                    out.add(key)
+            if self.read_globals:
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, ast.expr):
+                        out.update(self._set_by_calls(child))
+        return out
+
+    def _set_by_calls(self, expr: ast.expr) -> set[str]:
+        out: set[str] = set()
+        for call in ast.walk(expr):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+                callee = self.module.functions.get(call.func.id)
+                if callee is not None:
+                    out.update(_globals_set_by(callee.node) & self.read_globals)
         return out
 
 
@@ -156,7 +169,8 @@ def _guarded_blocks(stmts: list[ast.stmt], keys: _KeyReader, out: list[ast.stmt]
     """Adds to `out` the statements that run only while a flag is unset and set it."""
     for index, stmt in enumerate(stmts):
         if isinstance(stmt, ast.If):
-            if keys.unset(stmt.test) & keys.assigned(stmt.body):
+            unset = keys.unset(stmt.test)
+            if unset and unset & keys.assigned(stmt.body):
                 out.extend(stmt.body)
             else:
                 _guarded_blocks(stmt.body, keys, out)
@@ -189,6 +203,51 @@ def _statements(stmts: list[ast.stmt]) -> Iterator[ast.stmt]:
                 stack.append(child)
             elif isinstance(child, ast.ExceptHandler | ast.match_case):
                 stack.extend(reversed(child.body))
+
+
+def _declared_globals(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    names: set[str] = set()
+    for declared in own_nodes_of(node, ast.Global):
+        names.update(declared.names)
+    for nonlocal_ in own_nodes_of(node, ast.Nonlocal):
+        names.update(nonlocal_.names)
+    return names
+
+
+# Methods that fill a container: after one, a flag tested with `not FLAG` is set.
+_FILLING = frozenset({"update", "append", "extend", "add", "insert", "setdefault"})
+
+
+def _set_targets(stmt: ast.stmt) -> list[ast.expr]:
+    """The expressions a statement sets: assignment targets, and the container
+    of `X[k] = v` or of a filling call `X.update(...)`."""
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, ast.AnnAssign | ast.AugAssign) and stmt.value is not None:
+        targets = [stmt.target]
+    elif (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr in _FILLING
+    ):
+        return [stmt.value.func.value]
+    else:
+        return []
+    return [t.value if isinstance(t, ast.Subscript) else t for t in targets]
+
+
+def _globals_set_by(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Module globals a function sets: those it declares `global` and assigns,
+    and those it fills without binding the name locally."""
+    declared = _declared_globals(node)
+    bound = {n.id for n in own_nodes_of(node, ast.Name) if isinstance(n.ctx, ast.Store)}
+    out: set[str] = set()
+    for stmt in _statements(node.body):
+        for target in _set_targets(stmt):
+            if isinstance(target, ast.Name) and (target.id in declared or target.id not in bound):
+                out.add(target.id)
+    return out
 
 
 def _compares_to_none(test: ast.expr, ops: tuple[type[ast.cmpop], ...]) -> bool:
