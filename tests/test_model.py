@@ -475,3 +475,56 @@ def test_an_include_written_with_fullwidth_letters_still_includes_the_router() -
     assert [f.code for f in review_sources(files).findings if f.code == "FX114"] == []
     files["app/main.py"] = "from fastapi import FastAPI\n\nfrom app.users import router\n\napp = FastAPI()\n"
     assert [f.code for f in review_sources(files).findings if f.code == "FX114"] == ["FX114"]
+
+
+def test_a_dependency_instance_is_called_with_its_call_signature() -> None:
+    """FastAPI calls a class with its `__init__` signature and an instance with
+    its `__call__` one: each has its own sub-dependencies."""
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/deps.py": """
+            from fastapi import Depends
+
+            def get_db(): ...
+            def current_user(): ...
+            def settings(): ...
+
+            class RoleChecker:
+                def __init__(self, role: str, config=Depends(settings)) -> None:
+                    self.role = role
+
+                def __call__(self, user=Depends(current_user)) -> None: ...
+
+            class Repository:
+                def __init__(self, db=Depends(get_db)) -> None: ...
+
+                def __call__(self, user=Depends(current_user)) -> None: ...
+
+            admin_only = RoleChecker("admin")
+            """,
+            "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.deps import RoleChecker, Repository, admin_only
+
+            app = FastAPI()
+
+            @app.delete("/inline")
+            def inline(_=Depends(RoleChecker("admin"))): ...
+
+            @app.delete("/named")
+            def named(_=Depends(admin_only)): ...
+
+            @app.get("/class")
+            def by_class(repo: Repository = Depends()): ...
+            """,
+        }
+    )
+    children = {
+        route.path: [child.target for dep in route.dependencies for child in dep.children] for route in p.fastapi.routes
+    }
+    assert children == {
+        "/inline": ["app.deps.current_user"],
+        "/named": ["app.deps.current_user"],
+        "/class": ["app.deps.get_db"],
+    }

@@ -131,7 +131,7 @@ class FastAPIModel:
         self.routes: list[Route] = []
         self.middleware: list[Middleware] = []
         self.route_of_function: dict[ast.AST, list[Route]] = defaultdict(list)
-        self._dep_cache: dict[str, list[Dependency]] = {}
+        self._dep_cache: dict[tuple[str, bool], list[Dependency]] = {}
         for module in project.modules:
             if module.imports_module("fastapi"):
                 self._collect_objects(module)
@@ -396,26 +396,32 @@ class FastAPIModel:
             scopes = tuple(s for s in (literal_str(e) for e in scopes_expr.elts) if s)
         dep = Dependency(call, module, target, is_security, scopes, param)
         if depth < 12 and target:
-            dep.children = self.callable_dependencies(target, depth + 1)
+            dep.children = self.callable_dependencies(target, depth + 1, instance=isinstance(target_expr, ast.Call))
         return dep
 
-    def callable_dependencies(self, target: str, depth: int = 0) -> list[Dependency]:
-        """Dependencies declared in the signature of a function or class."""
-        if target in self._dep_cache:
-            return self._dep_cache[target]
-        self._dep_cache[target] = []
+    def callable_dependencies(self, target: str, depth: int = 0, *, instance: bool = False) -> list[Dependency]:
+        """Dependencies declared in the signature FastAPI calls: a function's; a
+        class's `__init__` (`Depends(Checker)` builds one per request); an
+        instance's `__call__` (`Depends(Checker(...))`, or `Depends(checker)`
+        with `checker = Checker(...)` at module level)."""
+        key = (target, instance)
+        if key in self._dep_cache:
+            return self._dep_cache[key]
+        self._dep_cache[key] = []
         sym = self.project.lookup(target)
         func: FunctionInfo | None = None
         if isinstance(sym, FunctionInfo):
             func = sym
         elif isinstance(sym, ClassInfo):
-            init = self.project.find_method(sym, "__init__")
-            call = self.project.find_method(sym, "__call__")
-            # A class used as a dependency is called with its __init__ signature;
-            # an *instance* (Depends(Checker(...))) with its __call__ signature.
-            func = init or call
+            func = self.project.find_method(sym, "__call__" if instance else "__init__")
+        elif isinstance(sym, tuple) and not instance:
+            owner, value = sym
+            made = value.func if isinstance(value, ast.Call) else None
+            cls = self.project.lookup(self.project.resolve(owner, made)) if made is not None else None
+            if isinstance(cls, ClassInfo):
+                func = self.project.find_method(cls, "__call__")
         deps = self.signature_dependencies(func, depth) if func else []
-        self._dep_cache[target] = deps
+        self._dep_cache[key] = deps
         return deps
 
     def signature_dependencies(self, func: FunctionInfo, depth: int = 0) -> list[Dependency]:
