@@ -528,3 +528,46 @@ def test_a_dependency_instance_is_called_with_its_call_signature() -> None:
         "/named": ["app.deps.current_user"],
         "/class": ["app.deps.get_db"],
     }
+
+
+def test_a_router_a_factory_returns_gets_the_include_prefix() -> None:
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/items.py": """
+            from fastapi import APIRouter, Depends
+
+            def require_user(): ...
+
+            def make_router(tag: str) -> APIRouter:
+                router = APIRouter(tags=[tag])
+
+                @router.get("/{item_id}")
+                def read(item_id: int): ...
+
+                return router
+
+            def build_other():
+                other = APIRouter()
+
+                @other.post("")
+                def create(): ...
+
+                return other
+
+            admin = build_other()
+            """,
+            "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.items import admin, make_router, require_user
+
+            app = FastAPI()
+            app.include_router(make_router("items"), prefix="/items", dependencies=[Depends(require_user)])
+            app.include_router(admin, prefix="/admin")
+            """,
+        }
+    )
+    paths = {route.endpoint.name: route.full_paths for route in p.fastapi.routes if route.endpoint}
+    assert paths == {"read": ["/items/{item_id}"], "create": ["/admin"]}
+    (read,) = (r for r in p.fastapi.routes if r.path == "/{item_id}")
+    assert "app.items.require_user" in [d.target for d in read.all_dependencies()]

@@ -13,6 +13,7 @@ from fastapi_expert.review.model.module import (
     ClassInfo,
     FunctionInfo,
     ModuleInfo,
+    own_nodes_of,
     parameter_defaults,
     scope_nodes,
 )
@@ -226,11 +227,30 @@ class FastAPIModel:
         if ref is not None:
             sym = self.project.lookup(ref)
             if isinstance(sym, tuple):
-                target_module, _value = sym
+                target_module, value = sym
                 name = ref.rsplit(".", 1)[-1]
                 candidate = f"{target_module.name}.{name}"
                 if candidate in self.objects:
                     return candidate
+                if isinstance(value, ast.Call):  # `router = make_router()` at module level
+                    return self._factory_result(target_module, value)
+        if isinstance(expr, ast.Call):  # `app.include_router(make_router(), prefix=...)`
+            return self._factory_result(module, expr)
+        return None
+
+    def _factory_result(self, module: ModuleInfo, call: ast.Call) -> str | None:
+        """The app or router a project function builds and returns (`router =
+        APIRouter()`, routes added to it, `return router`), for a call of it."""
+        if not isinstance(call.func, ast.Name | ast.Attribute):
+            return None
+        factory = self.project.lookup(self.project.canonical(module.resolve(call.func)))
+        if not isinstance(factory, FunctionInfo):
+            return None
+        for ret in own_nodes_of(factory.node, ast.Return):
+            if isinstance(ret.value, ast.Name):
+                ref = f"{factory.qualname}.<{ret.value.id}>"
+                if ref in self.objects:
+                    return ref
         return None
 
     def _collect_usages(self, module: ModuleInfo) -> None:
