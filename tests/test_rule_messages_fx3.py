@@ -42,3 +42,25 @@ def test_fx301_a_string_keyed_map_is_told_it_may_type_its_values() -> None:
         "`payload: dict` takes the request body unvalidated and undocumented; declare a Pydantic model for "
         "`payload` instead."
     ), messages[8]
+
+
+def test_fx314_a_page_size_defaulting_to_none_is_told_to_take_a_number_as_default() -> None:
+    # Fourth precision sample (airflow's execution API): `limit: ... = None` is applied
+    # only when given, so `le=` alone would still let a client that omits it read every
+    # row; the advice names a default as well as the bound.
+    example = _invalid("FX314", 'Query(description="at most this many")')
+    messages = _messages("FX314", example)
+    assert list(messages) == [12], messages
+    assert messages[12] == (
+        "`limit` defaults to `None` and has no upper bound, so a client can ask for any number of rows, and one "
+        "that leaves it out may get all of them; give it a number as default and bound it, e.g. "
+        "`limit: Annotated[int, Query(ge=1, le=100)] = 100`."
+    ), messages[12]
+
+
+def test_fx314_a_numeric_default_keeps_the_short_advice() -> None:
+    example = _invalid("FX314", "def list_items(skip: int = 0, limit: int = 100)")
+    messages = _messages("FX314", example)
+    assert messages == {
+        6: "`limit` has no upper bound, so a client can ask for any number of rows; bound it, e.g. `Query(le=100)`."
+    }, messages

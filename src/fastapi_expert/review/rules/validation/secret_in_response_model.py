@@ -4,7 +4,7 @@ import ast
 import re
 
 from fastapi_expert.review.model.fastapi_model import Route
-from fastapi_expert.review.model.module import ClassInfo, ModuleInfo
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
@@ -185,6 +185,77 @@ def masked_fields(project: Project, module: ModuleInfo, node: ast.ClassDef, info
     return out
 
 
+# calls that make a new random value: a token the endpoint mints for its caller
+_GENERATORS = frozenset(
+    {
+        "secrets.token_urlsafe",
+        "secrets.token_hex",
+        "secrets.token_bytes",
+        "uuid.uuid4",
+        "os.urandom",
+    }
+)
+
+
+def _fresh(project: Project, module: ModuleInfo, expr: ast.expr) -> bool:
+    """Is `expr` a call that makes a new object: a project class built in place (a
+    row whose token its constructor draws) or a random generator (`secrets.token_urlsafe()`)?"""
+    if isinstance(expr, ast.Await):
+        expr = expr.value
+    if not isinstance(expr, ast.Call) or not isinstance(expr.func, ast.Name | ast.Attribute):
+        return False
+    target = project.resolve(module, expr.func) or ""
+    return target in _GENERATORS or isinstance(project.lookup(target), ClassInfo)
+
+
+def _minted_in(project: Project, func: FunctionInfo, expr: ast.expr) -> bool:
+    """Does `expr` hold a value the endpoint itself creates: a fresh object or random
+    value, a local every assignment binds to one, or an attribute of such a local
+    (`job = ExportJob(...)`, then `job.token`)?"""
+    if isinstance(expr, ast.Attribute):
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return _fresh(project, func.module, expr)
+    values = [
+        n.value
+        for n in own_nodes(func.node)
+        if isinstance(n, ast.Assign | ast.AnnAssign)
+        and n.value is not None
+        and any(
+            isinstance(t, ast.Name) and t.id == expr.id
+            for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+        )
+    ]
+    return bool(values) and all(_fresh(project, func.module, v) for v in values)
+
+
+def issued_by_routes(project: Project, routes: list[Route], qualname: str, name: str) -> bool:
+    """Does every route that answers with the model build it in its endpoint with a
+    value of field `name` that the same request creates (`ExportQueued(token=job.token)`
+    right after `job = ExportJob(...)`)? Then the route mints that token or key for
+    the client that asked for it, like a login hands out its access token: nothing
+    stored is exposed. A model that any route fills from stored data, or that is
+    nested in another response, is still checked."""
+    if not routes:
+        return False
+    for route in routes:
+        func = route.endpoint
+        if func is None:
+            return False
+        values = [
+            k.value
+            for call in own_nodes(func.node)
+            if isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name | ast.Attribute)
+            and project.resolve(func.module, call.func) == qualname
+            for k in call.keywords
+            if k.arg == name
+        ]
+        if not values or not all(_minted_in(project, func, v) for v in values):
+            return False
+    return True
+
+
 def _excluded_by_route(route: Route, name: str) -> bool:
     value = route.keyword("response_model_exclude")
     if isinstance(value, ast.Set | ast.List | ast.Tuple):
@@ -217,9 +288,15 @@ class SecretInResponseModel(Rule):
     `password` both `FormField | None`: a form's label and placeholder for
     each input, not its value),
     token fields in a model that issues tokens (its name says `Token`, `Auth`,
-    `Login`, `Session`..., or it has a `token_type` field), and a secret in a
+    `Login`, `Session`..., or it has a `token_type` field), a secret in a
     model whose name announces it (`ApiKeyCreated.api_key`, shown once on
-    creation). Pagination tokens (`next_page_token`, `cursor_token`) are not
+    creation), and a token, key or secret that every route answering with the
+    model creates in the same request and hands to its caller: the endpoint
+    builds the model with a value drawn there (`secrets.token_urlsafe()`) or
+    taken from the object it has just built (`job = ExportJob(...)`, then
+    `ExportQueued(token=job.token)`, the handle a client polls a queued job
+    with). A route that fills the field from stored data is still flagged,
+    and so are passwords and hashes. Pagination tokens (`next_page_token`, `cursor_token`) are not
     secrets, nor are a language model's vocabulary tokens and token counts
     (`eos_token`, `bos_token`, `pad_token`, `unk_token`, `*_token_id`,
     `max_tokens`, `token_count`, `num_tokens`).
@@ -384,6 +461,44 @@ class SecretInResponseModel(Rule):
                 return []
             """
         ),
+        Valid(
+            """
+            import secrets
+
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            app = FastAPI()
+
+            class ExportJob:
+                # the ORM row in a real service: its constructor draws the polling token
+                def __init__(self, dataset: str) -> None:
+                    self.dataset = dataset
+                    self.state = "queued"
+                    self.token = secrets.token_urlsafe(32)
+
+            class ExportRequest(BaseModel):
+                dataset: str
+
+            class ExportQueued(BaseModel):
+                token: str  # the handle this client polls its own job with
+                state: str
+
+            class ShareLink(BaseModel):
+                url: str
+                access_token: str
+
+            @app.post("/exports", status_code=202)
+            def enqueue_export(body: ExportRequest) -> ExportQueued:
+                job = ExportJob(body.dataset)
+                return ExportQueued(token=job.token, state=job.state)
+
+            @app.post("/exports/{export_id}/share", status_code=201)
+            def share_export(export_id: int) -> ShareLink:
+                access_token = secrets.token_urlsafe(16)
+                return ShareLink(url=f"/shared/{export_id}", access_token=access_token)
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -470,6 +585,46 @@ class SecretInResponseModel(Rule):
             """,
             lines=(13,),
         ),
+        Invalid(
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel
+
+            from app.jobs import ExportJob, load_job
+
+            app = FastAPI()
+
+            class ExportStatus(BaseModel):
+                token: str
+                state: str
+
+            @app.post("/exports", status_code=202)
+            def enqueue_export(dataset: str) -> ExportStatus:
+                job = ExportJob(dataset)
+                return ExportStatus(token=job.token, state=job.state)
+
+            @app.get("/exports/{export_id}")
+            def get_export(export_id: int) -> ExportStatus:
+                # any reader of the job gets the token of whoever queued it
+                job = load_job(export_id)
+                return ExportStatus(token=job.token, state=job.state)
+            """,
+            lines=(9,),
+            files={
+                "app/jobs.py": """
+                    import secrets
+
+                    class ExportJob:
+                        def __init__(self, dataset: str) -> None:
+                            self.dataset = dataset
+                            self.state = "queued"
+                            self.token = secrets.token_urlsafe(32)
+
+                    def load_job(export_id: int) -> ExportJob:
+                        return ExportJob(str(export_id))
+                """,
+            },
+        ),
     )
 
     def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
@@ -510,6 +665,8 @@ class SecretInResponseModel(Rule):
             if f.name in masked:
                 continue
             if routes and all(_excluded_by_route(r, f.name) for r in routes):
+                continue
+            if word is not None and info is not None and issued_by_routes(project, routes, info.qualname, f.name):
                 continue
             where: ast.AST = f.stmt
             if owner is not None and owner is not info:

@@ -126,7 +126,9 @@ class UnboundedPageSize(Rule):
     that only slices a sequence already in memory (`records[-limit:]`, here or
     in the project functions it is passed to, apart from `if limit:` tests):
     the sequence is read whatever the client asks, and it cannot return more
-    than it holds.
+    than it holds. A page size that defaults to `None` is told to take a
+    number as default as well: `le=` alone still lets a client that leaves it
+    out get whatever `None` means, often every row.
 
     ## Why is this bad?
     The client chooses the value: `?limit=10000000` makes the database read,
@@ -348,6 +350,27 @@ class UnboundedPageSize(Rule):
                 return [t.id for t in recent_trades(Session(), limit)]
             """,
         ),
+        Invalid(
+            """
+            from typing import Annotated
+
+            from fastapi import APIRouter, Query
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Event
+
+            router = APIRouter()
+
+            @router.get("/events")
+            def list_events(limit: Annotated[int | None, Query(description="at most this many")] = None) -> list[int]:
+                stmt = select(Event.id).order_by(Event.id)
+                if limit:
+                    stmt = stmt.limit(limit)
+                return list(Session().scalars(stmt))
+            """,
+            lines=(12,),
+        ),
     )
 
     def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
@@ -379,12 +402,20 @@ class UnboundedPageSize(Rule):
                 continue
             default = self._default(p)
             bound = max(100, default) if default is not None else 100
-            ctx.report(
-                p.arg,
-                f"`{name}` has no upper bound, so a client can ask for any number of rows; "
-                f"bound it, e.g. `Query(le={bound})`.",
-                fix=self._fix(ctx, p, bound, default),
-            )
+            if self._defaults_to_none(p):
+                # `le=` alone would leave the default: a client that sends no page
+                # size still gets whatever `None` means, often every row
+                message = (
+                    f"`{name}` defaults to `None` and has no upper bound, so a client can ask for any number of "
+                    f"rows, and one that leaves it out may get all of them; give it a number as default and bound "
+                    f"it, e.g. `{name}: Annotated[int, Query(ge=1, le={bound})] = {bound}`."
+                )
+            else:
+                message = (
+                    f"`{name}` has no upper bound, so a client can ask for any number of rows; "
+                    f"bound it, e.g. `Query(le={bound})`."
+                )
+            ctx.report(p.arg, message, fix=self._fix(ctx, p, bound, default))
 
     # -- analysis -----------------------------------------------------------
 
@@ -430,6 +461,18 @@ class UnboundedPageSize(Rule):
                 elif isinstance(op, ast.Lt | ast.LtE) and isinstance(right, ast.Name) and _is_ceiling(left):
                     out.add(right.id)
         return out
+
+    @staticmethod
+    def _defaults_to_none(p: Param) -> bool:
+        """Is the parameter's default `None` (`= None`, `Query(None)`, `Query(default=None)`)?"""
+        if p.marker is not None and p.marker_in_default:
+            marker = p.marker
+            value = (
+                marker.args[0] if marker.args else next((k.value for k in marker.keywords if k.arg == "default"), None)
+            )
+        else:
+            value = p.default
+        return isinstance(value, ast.Constant) and value.value is None
 
     @staticmethod
     def _default(p: Param) -> int | None:
