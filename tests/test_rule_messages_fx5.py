@@ -33,3 +33,39 @@ def test_fx503_a_called_function_that_reads_keeps_the_n_plus_one_wording() -> No
     assert message.startswith(expected), message
     assert "(N+1 queries)" in message and "selectinload()" in message, message
     assert [link.note for link in findings[14].chain] == ["`owner_of` queries the database with `db.get()`"]
+
+
+def test_fx503_a_query_that_does_not_change_in_the_loop_is_told_to_move_out() -> None:
+    # Fourth precision sample: `session.scalar(select(Asset).where(Asset.id == asset_id))`
+    # with `asset_id` a parameter ran once per target; that is one query repeated,
+    # not N+1, and neither eager loading nor an `IN` list is the answer.
+    example = _invalid("FX503", "label_quota")
+    findings = _findings("FX503", example)
+    assert list(findings) == [14, 15]
+    direct = findings[14].message
+    assert direct == (
+        "`db.scalar()` runs the same query on every iteration of the loop over `labels` (nothing in it changes in "
+        "the loop); run it once before the loop and reuse the result."
+    ), direct
+    called = findings[15].message
+    assert called.startswith(
+        "`label_quota()` runs the same query (`db.scalar()`) on every iteration of the loop over `labels` "
+        "(its arguments do not change in the loop); call it once before the loop"
+    ), called
+    for message in (direct, called):
+        assert "N+1" not in message and "selectinload" not in message, message
+    assert [link.note for link in findings[15].chain] == ["`label_quota` queries the database with `db.scalar()`"]
+
+
+def test_fx503_a_write_built_in_a_local_keeps_the_write_wording() -> None:
+    # Fourth precision sample: `bulk_increment_active_slots()` assigns `query = update(...)`
+    # and runs `session.execute(query)`; called once per item with the same arguments it
+    # was told to run once and reuse the result, but each call takes one more slot.
+    example = _invalid("FX503", "take_slot")
+    findings = _findings("FX503", example)
+    assert list(findings) == [15]
+    message = findings[15].message
+    assert message.startswith(
+        "`take_slot()` runs one write statement (`session.execute()`) per iteration of the loop over `holders`; "
+    ), message
+    assert "same query" not in message and "reuse the result" not in message, message

@@ -176,6 +176,28 @@ def _suggests_creation(ctx: FileContext, route: Route, endpoint: FunctionInfo | 
     return _is_collection(last) and not _mirrors_get(ctx, route)
 
 
+# Words that mark a bulk endpoint, in a static path segment (`/runs/bulk`, `/jobs/batch`,
+# `/bulk-create`) or, for `bulk` only, in the endpoint name (`bulk_create_runs`): a
+# `create_batch` endpoint may well create one Batch resource.
+_BULK_SEGMENT_WORDS = frozenset({"bulk", "batch"})
+_BULK_NAME_WORDS = frozenset({"bulk"})
+
+
+def _is_bulk(route: Route, endpoint: FunctionInfo | None) -> bool:
+    """Is the POST a bulk operation? It answers for many items at once, each of which
+    may be created, updated or rejected: no single resource for a `Location`, and
+    201 would claim a success the per-item results may deny."""
+    path = (route.full_paths or [route.path or ""])[0]
+    for segment in path.split("/"):
+        if (
+            segment
+            and not segment.startswith("{")
+            and {w.lower() for w in _WORD.findall(segment)} & _BULK_SEGMENT_WORDS
+        ):
+            return True
+    return endpoint is not None and bool({w.lower() for w in _WORD.findall(endpoint.name)} & _BULK_NAME_WORDS)
+
+
 def _exempt(ctx: FileContext, route: Route) -> bool:
     path = route.path
     if path is None or route.methods != ("POST",) or route.is_websocket:
@@ -183,6 +205,8 @@ def _exempt(ctx: FileContext, route: Route) -> bool:
     segments = [s for s in path.split("/") if s]
     if segments and segments[-1].startswith("{"):
         return True  # POST to one item: an action or a replace, not a collection insert
+    if _is_bulk(route, route.endpoint):
+        return True
     lowered = " ".join(route.full_paths or [path]).lower()
     if any(word in lowered for word in _OPERATION_WORDS):
         return True
@@ -221,8 +245,11 @@ class CreateWithout201(Rule):
     paths whose last segment is a verb or verb-led (`/run`, `/send-invite`,
     `/orders/{id}/cancel`) or a path parameter; endpoints named after such a
     verb (`def send_report`); endpoints that return a `Response` they build or set
-    `response.status_code` themselves; and non-JSON `response_class=` (HTML
-    forms, redirects).
+    `response.status_code` themselves; non-JSON `response_class=` (HTML
+    forms, redirects); and bulk endpoints (a `bulk` or `batch` path segment,
+    `/runs/bulk`, or `bulk` in the endpoint name), which answer for many items
+    at once, each created, updated or rejected: there is no single resource
+    for a `Location`, and the per-item results carry the outcome.
 
     ## Why is this bad?
     FastAPI answers 200 unless told otherwise. HTTP reserves `201 Created` for a
@@ -375,6 +402,42 @@ class CreateWithout201(Rule):
             def measurements_selected(query: MeasurementsQuery):
                 # the same read, with a field selection too long for a query string
                 return Measurements(sensor=query.sensor, values=[])
+            """
+        ),
+        Valid(
+            # Bulk endpoints: a result per item (created or failed), no single new resource.
+            """
+            from typing import Literal
+            from uuid import UUID
+
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/pipelines")
+
+
+            class RunRequest(BaseModel):
+                parameters: dict[str, str] = {}
+
+
+            class RunResult(BaseModel):
+                run_id: UUID | None = None
+                status: Literal["CREATED", "FAILED"]
+                error: str | None = None
+
+
+            class BulkResult(BaseModel):
+                results: list[RunResult]
+
+
+            @router.post("/{pipeline_id}/runs/bulk")
+            async def bulk_create_runs(pipeline_id: UUID, runs: list[RunRequest]) -> BulkResult:
+                return BulkResult(results=[])
+
+
+            @router.post("/me/annotations/bulk", response_model=BulkResult)
+            async def create_my_annotations_bulk(items: list[RunRequest]) -> BulkResult:
+                return BulkResult(results=[])
             """
         ),
     )

@@ -12,6 +12,7 @@ from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     describe_iter,
     is_attempt_loop,
+    is_cached,
     is_fixed_iteration,
     loop_body_nodes,
     loop_iter,
@@ -98,6 +99,14 @@ def _is_dml(project: Project, module: ModuleInfo, stmt: ast.expr) -> bool:
             and first.value.lstrip().upper().startswith(_SQL_WRITE)
         )
     return False
+
+
+def _writes(project: Project, func: FunctionInfo, stmt: ast.expr) -> bool:
+    """Is the statement `func` executes a write: written inline, or a local it
+    assigned first (`query = update(X).where(...)`, then `session.execute(query)`)?"""
+    if isinstance(stmt, ast.Name):
+        return any(_is_dml(project, func.module, value) for value in _assigned(func, stmt.id))
+    return _is_dml(project, func.module, stmt)
 
 
 def _awaited_calls(nodes: Iterable[ast.AST]) -> tuple[list[ast.AST], set[int]]:
@@ -365,6 +374,76 @@ def _bound_parameters(callee: FunctionInfo, call: ast.Call, names: set[str]) -> 
     return out
 
 
+# Methods that change the object they are called on (`ids.append(x)`): a name
+# so used in a loop has a new value on each iteration.
+_MUTATORS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "add",
+        "update",
+        "pop",
+        "popleft",
+        "remove",
+        "discard",
+        "clear",
+        "setdefault",
+        "popitem",
+        "appendleft",
+        "extendleft",
+        "sort",
+        "reverse",
+    }
+)
+
+
+def _varying_names(loop: ast.AST) -> set[str]:
+    """Names whose value can differ from one iteration of `loop` to the next: its
+    targets, every name bound anywhere in it (nested loops, `with ... as`, `:=`,
+    `x += 1`), the root of an attribute or item it assigns (`self.cursor = ...`),
+    and a name it mutates in place (`ids.append(...)`)."""
+    cached: set[str] | None = getattr(loop, "_fx_varying_names", None)
+    if cached is not None:
+        return cached
+    out = set(loop_targets(loop))
+    roots: list[ast.AST] = []
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        roots = list(loop.body)
+    elif isinstance(loop, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        roots = [loop]
+    for root in roots:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+                out.add(node.id)
+            elif isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+                base: ast.expr = node
+                while isinstance(base, ast.Attribute | ast.Subscript):
+                    base = base.value
+                if isinstance(base, ast.Name):
+                    out.add(base.id)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+                and isinstance(node.func.value, ast.Name)
+            ):
+                out.add(node.func.value.id)
+    loop._fx_varying_names = out  # type: ignore[attr-defined]
+    return out
+
+
+def _same_every_time(call: ast.Call, varying: set[str], *, with_receiver: bool) -> bool:
+    """Does the call get the same arguments on every iteration (no name in them
+    varies with the loop)? The receiver counts only when asked: a session or a
+    connection is the same object whatever it did in the loop, while
+    `row.load_children()` on a loop variable is one call per row."""
+    parts: list[ast.AST] = [*call.args, *(k.value for k in call.keywords)]
+    if with_receiver and isinstance(call.func, ast.Attribute):
+        parts.append(call.func.value)
+    return not any(isinstance(n, ast.Name) and n.id in varying for part in parts for n in ast.walk(part))
+
+
 def _call_text(ctx_segment: str) -> str:
     text = ctx_segment if len(ctx_segment) <= 40 and "\n" not in ctx_segment else ctx_segment.rsplit(".", 1)[-1]
     return f"{text}()"
@@ -382,7 +461,13 @@ class QueryInLoop(Rule):
     on a driver connection, and calls to a project function whose own body runs
     such a query. An `INSERT` / `UPDATE` / `DELETE` executed per iteration, directly
     or as the first statement of the called function, is reported as a write per
-    row (use one executemany call instead). Not flagged:
+    row (use one executemany call instead); so is a statement built in a local
+    first (`query = update(X)...`, then `execute(query)`). A read whose
+    arguments do not change in the loop (no loop variable, nothing the loop
+    assigns or mutates) is the same query repeated, not N+1: the message says
+    to run it once before the loop. Not flagged: a function memoised with a
+    cache decorator (`functools.cache`, `lru_cache`, `cachetools.cached`, ...)
+    called with such unchanging arguments (it queries once),
     loops over a literal collection or `range(<constant>)`, `for _ in range(n)`,
     loops that `break` or `return` (retries, searches, paging), retry loops over
     attempts (`for attempt in Retrying(...): with attempt: ...`, tenacity or
@@ -569,6 +654,41 @@ class QueryInLoop(Rule):
                 """
             },
         ),
+        Valid(
+            # A memoised lookup called with the same key on every iteration queries once.
+            """
+            from cachetools import TTLCache, cached
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Project, Team
+
+            _team_names: TTLCache = TTLCache(maxsize=512, ttl=60)
+
+            @cached(_team_names, key=lambda project_id, **_: project_id)
+            def team_name(project_id: int, *, session: Session) -> str | None:
+                return session.scalar(select(Team.name).join(Project).where(Project.id == project_id))
+
+            def run_hooks(hooks: list, project_id: int, session: Session) -> list[str | None]:
+                failed = []
+                for hook in hooks:
+                    try:
+                        hook(project_id)
+                    except Exception:
+                        failed.append(team_name(project_id, session=session))
+                return failed
+            """,
+            filename="app/hooks.py",
+            files={
+                "app/models.py": """
+                    class Project:
+                        id = 0
+
+                    class Team:
+                        name = ""
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -642,6 +762,54 @@ class QueryInLoop(Rule):
             """,
             lines=(13,),
         ),
+        Invalid(
+            # The same query on every iteration (nothing in it changes in the loop).
+            """
+            from fastapi import Depends, FastAPI, HTTPException
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            app = FastAPI()
+
+            def label_quota(db: Session, project_id: int) -> int:
+                return db.scalar(select(Quota.labels).where(Quota.project_id == project_id))
+
+            @app.post("/projects/{project_id}/labels", status_code=201)
+            def add_labels(project_id: int, labels: list[str], db: Session = Depends(get_db)) -> dict[str, int]:
+                added = []
+                for label in labels:
+                    project = db.scalar(select(Project).where(Project.id == project_id))
+                    if len(project.labels) + len(added) >= label_quota(db, project_id):
+                        raise HTTPException(409, "label quota reached")
+                    added.append(Label(project_id=project.id, name=label))
+                db.add_all(added)
+                db.commit()
+                return {"added": len(added)}
+            """,
+            lines=(14, 15),
+        ),
+        Invalid(
+            # A write built in a local first, run once per item with the same arguments: still a write per row.
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import update
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            app = FastAPI()
+
+            async def take_slot(session: AsyncSession, limit_id: int) -> bool:
+                stmt = update(Limit).where(Limit.id == limit_id, Limit.used < Limit.size).values(used=Limit.used + 1)
+                result = await session.execute(stmt)
+                return result.rowcount == 1
+
+            @app.post("/limits/{limit_id}/holders", status_code=201)
+            async def add_holders(limit_id: int, holders: list[str], session: AsyncSession = Depends(get_session)) -> None:
+                for holder in holders:
+                    await take_slot(session, limit_id)
+                await session.commit()
+            """,
+            lines=(15,),
+        ),
     )
 
     def visit_For(self, node: ast.For, ctx: FileContext) -> None:
@@ -713,11 +881,19 @@ class QueryInLoop(Rule):
                 if _query_per_table(ctx.project, func, node, tracked):
                     continue  # one query per table (`DROP TABLE {name}`), not per row
                 call = _call_text(ctx.source.segment(node.func))
-                if node.args and _is_dml(ctx.project, ctx.module, node.args[0]):
+                if node.args and _writes(ctx.project, func, node.args[0]):
                     ctx.report(
                         node,
                         f"`{call}` runs one write statement per iteration of {describe_iter(ctx, iterable)}; pass all the rows to a "
                         "single `execute(stmt, [params, ...])` (executemany) or build one bulk statement.",
+                    )
+                    continue
+                if _same_every_time(node, _varying_names(loop), with_receiver=False):
+                    # Not N+1: one query repeated, which no eager load or `IN` list is about.
+                    ctx.report(
+                        node,
+                        f"`{call}` runs the same query on every iteration of {describe_iter(ctx, iterable)} (nothing in "
+                        "it changes in the loop); run it once before the loop and reuse the result.",
                     )
                     continue
                 ctx.report(
@@ -735,6 +911,9 @@ class QueryInLoop(Rule):
             inner = _query_in(ctx.project, callee)
             if inner is None:
                 continue
+            same = _same_every_time(node, _varying_names(loop), with_receiver=True)
+            if same and is_cached(callee):
+                continue  # a memoised function called with the same arguments queries once
             if may_batch is None:
                 may_batch = _may_batch(loop)
             if may_batch and _batched(node, names):
@@ -745,7 +924,7 @@ class QueryInLoop(Rule):
             if bound and _query_per_table(ctx.project, callee, inner, _with_derived(own_nodes(callee.node), bound)):
                 continue  # `dump_table(name)` over table names: one query per table
             inner_text = _call_text(callee.module.source.segment(inner.func))
-            if inner.args and _is_dml(ctx.project, callee.module, inner.args[0]):
+            if inner.args and _writes(ctx.project, callee, inner.args[0]):
                 # A write per row: eager loading would not help, batching the writes does.
                 ctx.report(
                     node,
@@ -756,6 +935,20 @@ class QueryInLoop(Rule):
                         ChainLink(
                             callee.module.source.location(inner),
                             f"`{callee.name}` writes to the database with `{inner_text}`",
+                        )
+                    ],
+                )
+                continue
+            if same:
+                ctx.report(
+                    node,
+                    f"`{callee.name}()` runs the same query (`{inner_text}`) on every iteration of "
+                    f"{describe_iter(ctx, iterable)} (its arguments do not change in the loop); call it once before "
+                    "the loop and reuse the result.",
+                    chain=[
+                        ChainLink(
+                            callee.module.source.location(inner),
+                            f"`{callee.name}` queries the database with `{inner_text}`",
                         )
                     ],
                 )

@@ -82,8 +82,39 @@ def _iter_names(expr: ast.expr) -> set[str]:
     return names
 
 
+# Listings of the server's own files or storage (`glob.glob(pattern)`, `os.listdir(d)`,
+# `Path(d).iterdir()`, `fs.glob(...)`): their size is what is stored there, not what the
+# request sent, even when a parameter picks the folder or the pattern.
+_LISTING_FUNCTIONS = frozenset(
+    {"glob.glob", "glob.iglob", "os.listdir", "os.scandir", "os.walk", "aiofiles.os.listdir", "aiofiles.os.scandir"}
+)
+_LISTING_METHODS = frozenset({"glob", "rglob", "iglob", "iterdir", "listdir", "scandir"})
+
+
+def _is_listing(func: FunctionInfo, expr: ast.expr | None) -> bool:
+    """Is `expr` a directory or storage listing (through `list()`, `sorted()`, `await`)?"""
+    while True:
+        if isinstance(expr, ast.Await):
+            expr = expr.value
+        elif (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Name)
+            and expr.func.id in _PASS_THROUGH
+            and len(expr.args) == 1
+        ):
+            expr = expr.args[0]
+        else:
+            break
+    if not isinstance(expr, ast.Call):
+        return False
+    if isinstance(expr.func, ast.Name | ast.Attribute) and func.module.resolve(expr.func) in _LISTING_FUNCTIONS:
+        return True
+    return isinstance(expr.func, ast.Attribute) and expr.func.attr in _LISTING_METHODS
+
+
 def _request_names(func: FunctionInfo) -> set[str]:
-    """The function's parameters and the local names computed from them."""
+    """The function's parameters and the local names computed from them (not
+    through a listing of files, see `_is_listing`)."""
     args = func.node.args
     params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs] if a.arg not in {"self", "cls"}}
     if args.vararg:
@@ -96,6 +127,8 @@ def _request_names(func: FunctionInfo) -> set[str]:
             value = node.value
             if value is None or not ({n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & tainted):
                 continue
+            if _is_listing(func, value):
+                continue  # `files = glob.glob(f"{folder}/*")`: as many as are stored
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 tainted |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
@@ -133,6 +166,9 @@ class UnboundedGather(Rule):
     the concurrency: no
     `asyncio.Semaphore` / `anyio.CapacityLimiter` in the function, no
     `async with <limiter>:` in the gathered coroutine, no slicing into chunks.
+    A listing of files or storage (`glob.glob(...)`, `os.listdir(...)`,
+    `Path(...).iterdir()`, `fs.glob(...)`) is not request data, even when a
+    parameter picks the folder or the pattern: its size is what is stored there.
     A fixed set of coroutines (`gather(a(), b())`) and worker pools over
     `range(n)` are not flagged, nor is the default body of a method of an
     abstract base class that every concrete subclass of the project overrides
@@ -298,6 +334,35 @@ class UnboundedGather(Rule):
                 """,
             },
         ),
+        Valid(
+            # The files of a stopped worker: as many as it left on disk, not what a client sent.
+            """
+            import asyncio
+            import glob
+            import os
+
+            from aiofiles.os import remove
+            from fastapi import Request, Response
+
+            from app.settings import Settings
+
+            async def forget_worker(settings: Settings, pid: int) -> None:
+                stale = glob.glob(os.path.join(settings.state_dir, f"*_{pid}.db"))
+                await asyncio.gather(*[remove(path) for path in stale])
+
+            def state_page(request: Request) -> Response:
+                return Response("ok")
+            """,
+            filename="app/state.py",
+            files={
+                "app/settings.py": """
+                    from pydantic_settings import BaseSettings
+
+                    class Settings(BaseSettings):
+                        state_dir: str = "/tmp/state"
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -418,7 +483,7 @@ class UnboundedGather(Rule):
             if built is None:
                 continue
             iterable, element = built
-            if is_fixed_iteration(ctx, iterable) or _is_chunk(ctx, iterable):
+            if is_fixed_iteration(ctx, iterable) or _is_chunk(ctx, iterable) or _is_listing(func, iterable):
                 continue
             names = _iter_names(iterable) & _request_names(func)
             if not names or self._limited(ctx, func, element):
