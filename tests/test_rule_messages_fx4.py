@@ -67,3 +67,28 @@ def test_fx408_the_dependency_that_checks_a_scheme_is_suggested_not_the_scheme()
     assert "while other routes use `runner_for_key`;" in message, message
     assert "e.g. `dependencies=[Depends(runner_for_key)]`." in message, message
     assert "APIKeyHeader" not in message, message
+
+
+def test_fx412_an_optional_operand_is_told_to_be_rejected_before_compare_digest() -> None:
+    # `APIKeyHeader(auto_error=False)` gives `None` for a missing header, and `os.getenv()` for
+    # an unset variable: `compare_digest(None, key)` raises `TypeError`, a 500 instead of a 401.
+    example = _invalid("FX412", "check_service_key")
+    messages = _messages("FX412", example)
+    assert sorted(messages) == [11, 15, 20]
+    header = messages[11]
+    assert header.startswith("`service_api_key` is compared with `!=`"), header
+    assert header.endswith(
+        "use `secrets.compare_digest(a, b)` after rejecting a missing `service_api_key` "
+        "(`compare_digest` raises `TypeError` for `None`)."
+    ), header
+    assert "after rejecting a missing `SERVICE_API_KEY`" in messages[15], messages[15]
+    # `headers.get(name)` gives `None` for a missing header: the first operand that can be None is named.
+    assert 'after rejecting a missing `request.headers.get("X-Service-Key")`' in messages[20], messages[20]
+
+
+def test_fx412_a_required_operand_keeps_the_plain_advice() -> None:
+    # `x_api_key: str = Header()` is never `None`: FastAPI answers 422 when the header is missing.
+    example = _invalid("FX412", "require_api_key(x_api_key: str = Header())")
+    messages = _messages("FX412", example)
+    assert messages[6].endswith("use `secrets.compare_digest(a, b)`."), messages[6]
+    assert "TypeError" not in messages[6], messages[6]

@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from weakref import WeakKeyDictionary
 
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import keyword_value
 from fastapi_expert.review.rules.base import FileContext
 
@@ -93,10 +95,53 @@ def module_uses(ctx: FileContext, packages: tuple[str, ...]) -> bool:
 
 
 def is_test(ctx: FileContext) -> bool:
-    """Test code: a test file by its path (`ctx.module.is_test`), or a module that
+    """Test code: a test file by its path (`ctx.module.is_test`), a module that
     imports pytest wherever it lives (a reusable test suite shipped in the package,
-    `mypkg/testing/suites.py`): production code does not import pytest."""
-    return ctx.module.is_test or ctx.module.imports_any_package(_TEST_PACKAGES)
+    `mypkg/testing/suites.py`): production code does not import pytest; or a module of
+    a `testing` package no production module imports (`mypkg/testing/factories.py`,
+    the fakes and builders the project's tests use, shipped without the tests)."""
+    module = ctx.module
+    if module.is_test or module.imports_any_package(_TEST_PACKAGES):
+        return True
+    package = _testing_package(module)
+    return package is not None and package not in _imported_testing_packages(ctx.project)
+
+
+_TESTING_DIR = "testing"
+# Per project: the `testing` packages that production code imports (those are not test code).
+_PRODUCTION_TESTING: WeakKeyDictionary[Project, frozenset[str]] = WeakKeyDictionary()
+
+
+def _testing_package(module: ModuleInfo) -> str | None:
+    """`app.testing` for `app/testing/factories.py` (or `app/testing/__init__.py`); None
+    outside such a package. A module named `testing.py` is not one: `settings/testing.py`
+    is the configuration of a test mode, production code."""
+    parts = module.name.split(".")
+    own = parts if module.is_package else parts[:-1]
+    if _TESTING_DIR not in own:
+        return None
+    return ".".join(own[: own.index(_TESTING_DIR) + 1])
+
+
+def _imported_testing_packages(project: Project) -> frozenset[str]:
+    """The `testing` packages some production module imports (a `testing` package that the
+    service itself uses, such as a load-testing feature, is production code)."""
+    known = _PRODUCTION_TESTING.get(project)
+    if known is not None:
+        return known
+    found: set[str] = set()
+    for module in project.modules:
+        if module.is_test or module.imports_any_package(_TEST_PACKAGES) or _testing_package(module) is not None:
+            continue
+        for name in (*module.imported_modules, *module.imports.values()):
+            parts = name.split(".")
+            if _TESTING_DIR not in parts:
+                continue
+            imported = project.find_module(".".join(parts[: parts.index(_TESTING_DIR) + 1]))
+            if imported is not None:
+                found.add(imported.name)
+    known = _PRODUCTION_TESTING[project] = frozenset(found)
+    return known
 
 
 def has_star_args(call: ast.Call) -> bool:

@@ -49,6 +49,25 @@ _FIELD_FACTORIES = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmod
 _SECRET_WRAPPERS = frozenset({"pydantic.SecretStr", "pydantic.SecretBytes", "pydantic.types.SecretStr", "pydantic.types.SecretBytes", "starlette.datastructures.Secret"})
 
 
+# Product-analytics services whose ingestion key is public by design: browsers and mobile
+# apps send it with every event, and it can only write events (PostHog's project API key,
+# Amplitude's API key, Mixpanel's project token). Their private keys carry other words
+# (`POSTHOG_PERSONAL_API_KEY`, `AMPLITUDE_SECRET_KEY`) and stay secrets.
+_PUBLIC_INGESTION_SERVICES = frozenset({"posthog", "amplitude", "mixpanel"})
+_PRIVATE_WORDS = frozenset({"secret", "personal", "private", "admin", "management"})
+# PostHog marks its keys: `phc_` is the public project key, `phx_` a personal (private) one.
+_PUBLIC_KEY_PREFIXES = ("phc_",)
+
+
+def is_public_ingestion_key(name: str, value: str) -> bool:
+    """`POSTHOG_API_KEY = "phc_..."`, `AMPLITUDE_API_KEY = "c97d..."`: the write-only key
+    of an analytics service, meant to be shipped to every client."""
+    ws = set(words(name))
+    if ws & _PRIVATE_WORDS:
+        return False
+    return bool(ws & _PUBLIC_INGESTION_SERVICES) or value.strip().startswith(_PUBLIC_KEY_PREFIXES)
+
+
 def is_secret_name(name: str) -> bool:
     ws = words(name)
     if not ws or any(w in _NOT_SECRET for w in ws):
@@ -69,6 +88,8 @@ def looks_like_secret_value(value: str, name: str) -> bool:
         return False  # a rate limit such as "5/minute"
     if "://" in text or text.startswith("/"):
         return False  # a URL or a route; URLs with credentials are handled on their own
+    if is_public_ingestion_key(name, text):
+        return False
     # `REFRESH_TOKEN = "refresh_token"`, `X_API_KEY = "X-API-Key"`: a field or header name.
     return words(text) != words(name)
 
@@ -97,9 +118,14 @@ class HardcodedSecret(Rule):
     python-jose, authlib, joserfc), and the fallback of an environment lookup
     (`os.getenv("SECRET_KEY", "dev-secret")`). It also finds a URL literal with a
     password in it (`postgresql://app:s3cret@db/app`) wherever it is assigned or
-    passed. Test code is skipped (test files, and modules that import pytest
-    such as a test suite shipped in the package): fixtures hold throwaway
-    secrets, and tests pass deliberately wrong ones.
+    passed. The write-only ingestion key of a product-analytics service
+    (PostHog's `phc_` project key, Amplitude's API key, Mixpanel's project
+    token) is not a secret: it is public by design, sent by every browser with
+    each event; their private keys (`POSTHOG_PERSONAL_API_KEY`,
+    `AMPLITUDE_SECRET_KEY`) still are. Test code is skipped (test files,
+    modules that import pytest such as a test suite shipped in the package, and
+    the modules of a `testing` package that no production module imports):
+    fixtures hold throwaway secrets, and tests pass deliberately wrong ones.
 
     ## Why is this bad?
     A secret in the source is in every clone, fork, CI log and container image,
@@ -174,6 +200,39 @@ class HardcodedSecret(Rule):
             """,
             filename="app/testing/lease_suite.py",
         ),
+        Valid(
+            """
+            from posthog import Posthog
+
+            from app.settings import settings
+
+            # Project (ingestion) keys: public by design, the web client sends them with every event.
+            POSTHOG_API_KEY = "phc_q9Xv2LwT4mRkZp7sYb1NcHdUe8GfJa3K"
+            AMPLITUDE_API_KEY = "5f0c2e9ab41d7763c8e2f1a09b3d6e4f"
+
+            class FrontendConfig:
+                analytics_client_key = "phc_q9Xv2LwT4mRkZp7sYb1NcHdUe8GfJa3K"
+
+            posthog = Posthog(POSTHOG_API_KEY, host="https://eu.posthog.com", disabled=not settings.telemetry)
+            """,
+            filename="app/analytics.py",
+            files={"app/settings.py": "class Settings:\n    telemetry = False\n\nsettings = Settings()\n"},
+        ),
+        Valid(
+            """
+            from app.models import Project
+
+            def make_project(name: str) -> Project:
+                # A fake for the tests, which are not shipped with the package.
+                return Project(name=name, ssh_private_key="not-a-real-key")
+            """,
+            filename="app/proxy/testing/factories.py",
+            files={
+                "app/proxy/__init__.py": "",
+                "app/proxy/testing/__init__.py": "",
+                "app/models.py": "class Project:\n    def __init__(self, **kw: object) -> None:\n        pass\n",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -233,6 +292,47 @@ class HardcodedSecret(Rule):
                     return self
             """,
             lines=(6, 17),
+        ),
+        Invalid(
+            """
+            # The private keys of the same analytics services read and delete data.
+            POSTHOG_PERSONAL_API_KEY = "phx_7Yt2kQw9LmZr4VbN1xCeHs"
+            AMPLITUDE_SECRET_KEY = "0b7e1d3c9a5f42e88c6d1f2a3b4c5d6e"
+            """,
+            lines=(2, 3),
+            filename="app/analytics.py",
+        ),
+        Invalid(
+            """
+            import httpx
+
+            # A load-testing feature of the service itself: the routes import it.
+            TARGET_API_TOKEN = "lt_91f3b2c7d8e4a6"
+
+            async def run_load(url: str, requests: int) -> int:
+                async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TARGET_API_TOKEN}"}) as client:
+                    ok = 0
+                    for _ in range(requests):
+                        ok += (await client.get(url)).is_success
+                    return ok
+            """,
+            lines=(4,),
+            filename="app/testing/load.py",
+            files={
+                "app/__init__.py": "",
+                "app/testing/__init__.py": "",
+                "app/main.py": """
+                    from fastapi import FastAPI
+
+                    from app.testing.load import run_load
+
+                    app = FastAPI()
+
+                    @app.post("/load-tests")
+                    async def start_load_test(url: str) -> dict[str, int]:
+                        return {"ok": await run_load(url, 10)}
+                """,
+            },
         ),
     )
 

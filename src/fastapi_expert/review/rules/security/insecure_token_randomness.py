@@ -46,6 +46,20 @@ _TELEMETRY_WORDS = frozenset(
 )
 
 
+# A function or class named with one of these hands out or takes back a slot of a lock,
+# limiter or lease (`LimitManager.acquire`, `release_slot`): a `uuid4()` it makes names the
+# borrower that holds the slot, an in-process identity nobody presents as a credential.
+_SLOT_WORDS = frozenset(
+    {"acquire", "release", "borrow", "borrower", "lease", "leases", "limiter", "semaphore",
+     "slot", "slots", "mutex", "lock", "locks"}
+)
+# ...unless the value's own name says it is a credential (`acquire_access_token`).
+_CREDENTIAL_WORDS = frozenset(
+    {"access", "refresh", "auth", "api", "apikey", "session", "reset", "csrf", "xsrf", "otp", "password",
+     "secret", "bearer", "jwt", "invite", "invitation", "verification"}
+)
+
+
 def _uuid_identifier(name: str) -> bool:
     parts = words(name)
     if set(parts) & _UUID_ID_WORDS:
@@ -53,10 +67,9 @@ def _uuid_identifier(name: str) -> bool:
     return any(a == "request" and b == "id" for a, b in pairwise(parts))
 
 
-def _in_telemetry_code(ctx: FileContext) -> bool:
-    """Is the call in telemetry code: a function, class or module named for it
-    (`_fetch_or_set_telemetry_session`, `class AnalyticsClient`, `app/telemetry.py`)?"""
-    names = [ctx.module.name.rsplit(".", 1)[-1]]
+def _enclosing_names(ctx: FileContext) -> list[str]:
+    """The names of the functions and classes around the current node, innermost first."""
+    names: list[str] = []
     func = ctx.function()
     while func is not None:
         names += [func.name, func.class_name or ""]
@@ -64,6 +77,20 @@ def _in_telemetry_code(ctx: FileContext) -> bool:
     cls = ctx.in_class()
     if cls is not None:
         names.append(cls.name)
+    return [n for n in names if n]
+
+
+def _borrower_identity(ctx: FileContext, name: str) -> bool:
+    """`token = uuid4()` in `LimitManager.acquire()`: the identity of a slot's borrower."""
+    if set(words(name)) & _CREDENTIAL_WORDS:
+        return False
+    return any(set(words(n)) & _SLOT_WORDS for n in _enclosing_names(ctx))
+
+
+def _in_telemetry_code(ctx: FileContext) -> bool:
+    """Is the call in telemetry code: a function, class or module named for it
+    (`_fetch_or_set_telemetry_session`, `class AnalyticsClient`, `app/telemetry.py`)?"""
+    names = [ctx.module.name.rsplit(".", 1)[-1], *_enclosing_names(ctx)]
     return any(set(words(n)) & _TELEMETRY_WORDS for n in names if n)
 
 
@@ -114,7 +141,10 @@ class InsecureTokenRandomness(Rule):
     `correlation_token`, `idempotency_token`), nor a `uuid4()` made in
     telemetry code (a function, class or module named for telemetry,
     analytics, tracking, metrics or a heartbeat: the `session_id` of anonymous
-    usage reports): those are never checked as secrets. (`random` is flagged
+    usage reports), nor a `uuid4()` made by a function or class that hands out
+    or takes back the slot of a lock, limiter or lease (`LimitManager.acquire`,
+    `release_slot`: the borrower's identity) unless its name says it is a
+    credential (`access_token`): those are never checked as secrets. (`random` is flagged
     for such names all the same.) Test code is skipped (test files, and modules
     that import pytest such as a test suite shipped in the package).
 
@@ -223,6 +253,29 @@ class InsecureTokenRandomness(Rule):
                 ),
             },
         ),
+        Valid(
+            """
+            from uuid import UUID, uuid4
+
+            import anyio
+
+            class SlotPool:
+                \"\"\"Hands out slots of a capacity limiter to callers that give them back.\"\"\"
+
+                def __init__(self, size: int) -> None:
+                    self._limiter = anyio.CapacityLimiter(size)
+
+                def acquire(self) -> UUID:
+                    # The borrower's identity for the limiter; it never leaves the process.
+                    token = uuid4()
+                    self._limiter.acquire_on_behalf_of_nowait(token)
+                    return token
+
+                def release(self, token: UUID) -> None:
+                    self._limiter.release_on_behalf_of(token)
+            """,
+            filename="app/worker/slots.py",
+        ),
     )
     invalid = (
         Invalid(
@@ -261,6 +314,20 @@ class InsecureTokenRandomness(Rule):
             filename="app/services.py",
             files={"app/models.py": "class ApiKey:\n    pass\n\nclass Session:\n    pass\n"},
         ),
+        Invalid(
+            """
+            from uuid import uuid4
+
+            from app.models import Lease
+
+            def acquire_lease(worker: str) -> Lease:
+                # Handed to the worker, which presents it to renew the lease: a credential.
+                return Lease(worker=worker, access_token=str(uuid4()))
+            """,
+            lines=(7,),
+            filename="app/leases.py",
+            files={"app/models.py": "class Lease:\n    def __init__(self, **kw: object) -> None:\n        pass\n"},
+        ),
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
@@ -270,7 +337,9 @@ class InsecureTokenRandomness(Rule):
         if kind is None:
             return
         name = self._secret_context(node, ctx)
-        if name is None or (kind == "uuid4" and (_uuid_identifier(name) or _in_telemetry_code(ctx))):
+        if name is None or (
+            kind == "uuid4" and (_uuid_identifier(name) or _in_telemetry_code(ctx) or _borrower_identity(ctx, name))
+        ):
             return
         called = ast.unparse(node.func)
         func = ctx.function()

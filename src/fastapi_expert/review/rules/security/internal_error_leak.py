@@ -32,7 +32,20 @@ _USER_FACING_PREFIXES = (
     "jwt.",
     "json.",
     "email_validator.",
+    # A JSON Schema validation error describes the client's document against a schema.
+    "jsonschema.exceptions.ValidationError",
+    "jsonschema.ValidationError",
 )
+# Pydantic's validating entry points: a `try` that only calls these on request data can only
+# fail with a `ValidationError` (validators' `ValueError`s are wrapped into it), whatever the
+# `except` clause names.
+_VALIDATION_METHODS = frozenset(
+    {
+        "model_validate", "model_validate_json", "model_validate_strings", "parse_obj", "parse_raw",
+        "validate_python", "validate_json", "validate_strings",
+    }
+)
+_TYPE_ADAPTERS = frozenset({"pydantic.TypeAdapter", "pydantic.type_adapter.TypeAdapter"})
 # Template errors describe the template being compiled or rendered (message, line, an
 # undefined name): an app catches them to tell an author what is wrong with a template
 # they wrote (a preview, a user-edited e-mail template). Not `TemplateNotFound`, whose
@@ -70,10 +83,14 @@ class InternalErrorLeak(Rule):
     `Exception` and other broad builtins (`OSError`, `RuntimeError`...) and
     library exceptions (SQLAlchemy, HTTP clients, drivers). The project's own
     exception classes, `ValueError`, validation errors (Pydantic
-    `ValidationError`, `RequestValidationError`, JWT errors) and Jinja template
+    `ValidationError`, `RequestValidationError`, JSON Schema's `ValidationError`,
+    JWT errors, and whatever a `try` that only calls Pydantic validation
+    (`Model.model_validate(data)`) catches, even as `Exception`) and Jinja template
     errors (`TemplateSyntaxError`, `UndefinedError`, any `TemplateError` but
     `TemplateNotFound`: an app catches them to tell the author of a template what
-    is wrong with it) carry messages meant for users and are left alone.
+    is wrong with it) carry messages meant for users and are left alone. A
+    project class counts as the project's own when it is re-exported through a
+    `from .errors import *` too.
 
     ## Why is this bad?
     The message of an unexpected exception is written for developers: a
@@ -175,6 +192,77 @@ class InternalErrorLeak(Rule):
                     raise HTTPException(status_code=422, detail=f"The template is invalid: {e!r}")
             """
         ),
+        Valid(
+            """
+            from fastapi import FastAPI, Request, status
+            from fastapi.responses import JSONResponse
+
+            import app.errors as errors
+
+            def add_exception_handlers(app: FastAPI) -> None:
+                @app.exception_handler(errors.NotFoundError)
+                async def not_found(request: Request, exc: errors.NotFoundError) -> JSONResponse:
+                    return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": exc.message})
+
+                @app.exception_handler(errors.QuotaExceededError)
+                async def quota(request: Request, exc: errors.QuotaExceededError) -> JSONResponse:
+                    return JSONResponse(status_code=429, content={"code": exc.code, "message": str(exc)})
+            """,
+            filename="app/handlers.py",
+            files={
+                "app/__init__.py": "",
+                # The package re-exports its classes with a star import.
+                "app/errors/__init__.py": "from .domain import *  # noqa\n",
+                "app/errors/domain.py": (
+                    "class NotFoundError(Exception):\n"
+                    "    def __init__(self, message: str, code: str = 'not_found') -> None:\n"
+                    "        self.message = message\n        self.code = code\n\n"
+                    "class QuotaExceededError(NotFoundError):\n    pass\n"
+                ),
+            },
+        ),
+        Valid(
+            """
+            from fastapi import APIRouter, WebSocket
+            from pydantic import BaseModel
+            from starlette.status import WS_1008_POLICY_VIOLATION
+
+            router = APIRouter()
+
+            class LogFilter(BaseModel):
+                level: int = 0
+                flow_run_id: str | None = None
+
+            @router.websocket("/logs/out")
+            async def stream_logs(websocket: WebSocket) -> None:
+                await websocket.accept()
+                message = await websocket.receive_json()
+                try:
+                    log_filter = LogFilter.model_validate(message["filter"])
+                except Exception as e:
+                    # Only the client's own filter can be wrong here.
+                    return await websocket.close(WS_1008_POLICY_VIOLATION, reason=f"Invalid filter: {e}")
+                await websocket.send_json({"subscribed": log_filter.model_dump()})
+            """
+        ),
+        Valid(
+            """
+            import jsonschema
+            from fastapi import FastAPI, HTTPException
+
+            app = FastAPI()
+            SCHEMA = {"type": "object", "properties": {"cpu": {"type": "integer", "minimum": 1}}}
+
+            @app.post("/job-templates/check")
+            def check_variables(variables: dict) -> dict[str, bool]:
+                try:
+                    jsonschema.validate(variables, SCHEMA)
+                except (KeyError, jsonschema.exceptions.ValidationError) as exc:
+                    # Says which of the client's variables breaks the template's schema.
+                    raise HTTPException(status_code=422, detail=f"Invalid job variables: {exc!r}")
+                return {"valid": True}
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -223,7 +311,10 @@ class InternalErrorLeak(Rule):
     # -- entry points --------------------------------------------------------
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler, ctx: FileContext) -> None:
-        var = node.name if node.type is not None and self._leaky(node.type, ctx) else None
+        leaky = node.type is not None and self._leaky(node.type, ctx)
+        if leaky and isinstance(ctx.parent, ast.Try) and self._validation_only(ctx.parent.body, ctx):
+            leaky = False  # `except Exception` around `Model.model_validate(data)`: a validation error
+        var = node.name if leaky else None
         self._scan(node.body, var, ctx, self._returns_to_client(ctx))
 
     def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
@@ -336,6 +427,44 @@ class InternalErrorLeak(Rule):
             return isinstance(expr.value, ast.Name) and expr.value.id == var
         return False
 
+    @staticmethod
+    def _validation_only(body: list[ast.stmt], ctx: FileContext) -> bool:
+        """Does the `try` body call nothing but Pydantic validation (`LogFilter.model_validate(
+        message["filter"])`, `TypeAdapter(list[int]).validate_python(raw)`)?"""
+        calls = [n for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+        validates = False
+        for call in calls:
+            if isinstance(call.func, ast.Attribute) and call.func.attr in _VALIDATION_METHODS:
+                validates = True
+            elif ctx.resolve(call.func) not in _TYPE_ADAPTERS:
+                return False
+        return validates
+
+    @staticmethod
+    def _project_class(target: str, ctx: FileContext) -> bool:
+        """Is `target` a class of the project? Also through a `from .errors import *`
+        re-export (`import app.errors as errors`, `except errors.NotFound`), which
+        `Project.lookup` does not follow."""
+        project = ctx.project
+        if isinstance(project.lookup(target), ClassInfo):
+            return True
+        owner, _, name = target.rpartition(".")
+        module = project.find_module(owner)
+        if module is None or name in module.imports:
+            return False
+        for node in module.tree.body:
+            if not isinstance(node, ast.ImportFrom) or [a.name for a in node.names] != ["*"]:
+                continue
+            base = node.module or ""
+            if node.level:
+                parts = module.name.split(".")
+                parts = parts if module.is_package else parts[:-1]
+                parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+            if isinstance(project.lookup(f"{base}.{name}"), ClassInfo):
+                return True
+        return False
+
     def _leaky(self, expr: ast.expr, ctx: FileContext) -> bool:
         """Does the except clause catch an exception whose text describes internals?"""
         if isinstance(expr, ast.Tuple):
@@ -350,7 +479,7 @@ class InternalErrorLeak(Rule):
             return isinstance(expr, ast.Name) and expr.id in _LEAKY_BUILTINS
         if target.startswith("builtins."):
             return target.removeprefix("builtins.") in _LEAKY_BUILTINS
-        if isinstance(ctx.project.lookup(target), ClassInfo):
+        if self._project_class(target, ctx):
             return False  # the project's own exception: its message is written by the team
         return "." in target and not target.startswith("builtins.")
 

@@ -5,7 +5,13 @@ import ast
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.rules._util import add_import_edit, module_imports
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.security._crypto import is_test, module_uses, terminal_name, words
+from fastapi_expert.review.rules.security._crypto import (
+    is_test,
+    local_value,
+    module_uses,
+    terminal_name,
+    words,
+)
 from fastapi_expert.review.rules.security._web import request_functions
 from fastapi_expert.types import Edit, Fix, Severity
 
@@ -105,6 +111,75 @@ def _in_test_position(ctx: FileContext, node: ast.Compare) -> bool:
     return False
 
 
+_OPTIONAL_READERS = frozenset({"os.getenv", "os.environ.get"})
+
+
+def _optional_annotation(annotation: ast.expr | None) -> bool:
+    """`str | None`, `Optional[str]`, `Union[str, None]`."""
+    if annotation is None:
+        return False
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Constant) and node.value is None:
+            return True
+        if isinstance(node, ast.Name | ast.Attribute) and (terminal_name(node) or "") == "Optional":
+            return True
+    return False
+
+
+def _may_be_none(ctx: FileContext, expr: ast.expr) -> bool:
+    """Can the operand be `None`: a parameter typed `X | None` or defaulting to `None`
+    (`Depends(APIKeyHeader(..., auto_error=False))` gives `None` for a missing header), or a
+    name bound to `os.getenv(name)` or `mapping.get(key)` without a default?"""
+    func = ctx.function()
+    if isinstance(expr, ast.Name) and func is not None:
+        args = func.node.args
+        positional = [*args.posonlyargs, *args.args]
+        padded: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+        defaults = dict(zip([a.arg for a in positional], [*padded, *args.defaults], strict=True))
+        defaults.update(zip([a.arg for a in args.kwonlyargs], args.kw_defaults, strict=True))
+        for param in [*positional, *args.kwonlyargs]:
+            if param.arg == expr.id:
+                default = defaults.get(param.arg)
+                return _optional_annotation(param.annotation) or (
+                    isinstance(default, ast.Constant) and default.value is None
+                )
+    value = local_value(ctx, expr) if isinstance(expr, ast.Name) else expr
+    if not isinstance(value, ast.Call) or len(value.args) > 1 or any(k.arg == "default" for k in value.keywords):
+        return False
+    # `os.getenv(name)`, and `mapping.get(key)` (`env_vars.get(...)`, `request.headers.get(...)`).
+    if ctx.resolve(value.func) in _OPTIONAL_READERS:
+        return True
+    return isinstance(value.func, ast.Attribute) and value.func.attr == "get" and len(value.args) == 1
+
+
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _is_log_call(ctx: FileContext, stmt: ast.stmt) -> bool:
+    """`logger.warning(...)`, `logging.info(...)`, `warnings.warn(...)`, `print(...)`."""
+    if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
+        return False
+    func = stmt.value.func
+    if isinstance(func, ast.Attribute) and func.attr in _LOG_METHODS:
+        return True
+    return ctx.resolve(func) in {"warnings.warn", "builtins.print"}
+
+
+def _only_logs(ctx: FileContext, node: ast.Compare) -> bool:
+    """Does the comparison decide an `if` with no `else` whose body only logs (`if
+    old.ssh_key != new.ssh_key: logger.warning("key changed")`)? That is a change check:
+    the code goes on the same way whatever the result, so nothing is granted on a match
+    and the stored value is not an oracle that answers repeated guesses."""
+    for anc in reversed(ctx.ancestors):
+        if isinstance(anc, ast.If):
+            if not any(n is node for n in ast.walk(anc.test)):
+                return False
+            return not anc.orelse and all(_is_log_call(ctx, stmt) for stmt in anc.body)
+        if not isinstance(anc, ast.BoolOp | ast.UnaryOp):
+            return False
+    return False
+
+
 def _hashes(ctx: FileContext, expr: ast.expr, name: str) -> bool:
     """Does `expr` contain a hash of the local `name`: `get_token_hash(token)`,
     `hashlib.sha256(token.encode()).hexdigest()`, `hash_api_key(key)`?"""
@@ -192,7 +267,10 @@ class NonConstantTimeCompare(Rule):
     check of a presented token against the row that was looked up by that
     token's hash (`user = find(token_hash=sha256(token))`, then `if
     user.token != token`): only a guess whose digest matches gets that far, so
-    the timing tells an attacker nothing. Only code that can run for a request is checked: a route
+    the timing tells an attacker nothing. Nor is a comparison that only
+    decides whether to log (`if old.ssh_key != new.ssh_key:
+    logger.warning(...)`, no `else`): a change check that grants nothing and
+    goes on the same way whatever the result. Only code that can run for a request is checked: a route
     endpoint, a dependency, a middleware, a project function any of them calls
     (at any depth), or any code of a module that imports FastAPI or Starlette
     and is not a command-line tool (`argparse`, `click`, `typer`). A CLI
@@ -212,7 +290,10 @@ class NonConstantTimeCompare(Rule):
     raises `TypeError` instead of returning `False` when the operands are not
     both `str` or both bytes-like, when a `str` holds non-ASCII characters, or
     when one of them is `None` (an unset optional setting); encode both sides to
-    bytes, or check for `None` first.
+    bytes, or check for `None` first. When an operand can be `None` (a
+    parameter typed `X | None`, a header read with `auto_error=False`, a value
+    of `os.getenv(name)` or `mapping.get(key)`), the message says to reject it
+    first.
 
     ## References
     - https://docs.python.org/3/library/secrets.html#secrets.compare_digest
@@ -365,6 +446,40 @@ class NonConstantTimeCompare(Rule):
                 ),
             },
         ),
+        Valid(
+            """
+            import logging
+
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            from app.store import store
+
+            logger = logging.getLogger(__name__)
+            router = APIRouter()
+
+            class Registration(BaseModel):
+                project: str
+                ssh_private_key: str
+
+            @router.post("/registry/projects")
+            async def register_project(body: Registration) -> None:
+                old = await store.get_project(body.project)
+                # A change check: the new key replaces the old one whatever the result.
+                if old is not None and old.ssh_private_key != body.ssh_private_key:
+                    logger.warning("SSH key of %s changed", body.project)
+                await store.set_project(body.project, body.ssh_private_key)
+            """,
+            filename="app/registry.py",
+            files={
+                "app/store.py": (
+                    "class Store:\n"
+                    "    async def get_project(self, name: str) -> object:\n        return None\n\n"
+                    "    async def set_project(self, name: str, key: str) -> None:\n        pass\n\n"
+                    "store = Store()\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -468,6 +583,32 @@ class NonConstantTimeCompare(Rule):
                 return stored_token != new_token
             """,
         ),
+        Invalid(
+            """
+            import os
+
+            from fastapi import Depends, HTTPException, Request
+            from fastapi.security import APIKeyHeader
+
+            SERVICE_API_KEY = os.getenv("SERVICE_API_KEY")
+            api_key_header = APIKeyHeader(name="X-Service-Key", auto_error=False)
+
+            def check_service_key(service_api_key: str | None = Depends(api_key_header)) -> None:
+                # A missing header gives None: `compare_digest` would raise instead of refusing.
+                if service_api_key != SERVICE_API_KEY:
+                    raise HTTPException(status_code=401)
+
+            def check_admin_api_key(admin_api_key: str = Depends(api_key_header)) -> None:
+                if SERVICE_API_KEY == admin_api_key:
+                    return
+                raise HTTPException(status_code=403)
+
+            def forwarded_by_proxy(request: Request) -> bool:
+                return request.headers.get("X-Service-Key") == SERVICE_API_KEY
+            """,
+            lines=(11, 15, 20),
+            filename="app/security.py",
+        ),
     )
 
     def visit_Compare(self, node: ast.Compare, ctx: FileContext) -> None:
@@ -494,7 +635,7 @@ class NonConstantTimeCompare(Rule):
         func = ctx.function()
         if func is not None and func.name in {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__"}:
             return
-        if _checked_after_hash_lookup(ctx, node):
+        if _checked_after_hash_lookup(ctx, node) or _only_logs(ctx, node):
             return
         negate = isinstance(node.ops[0], ast.NotEq)
         call = f"secrets.compare_digest({ctx.source.segment(left)}, {ctx.source.segment(right)})"
@@ -510,9 +651,17 @@ class NonConstantTimeCompare(Rule):
         shown = ctx.source.segment(secret)
         if len(shown) > 40:
             shown = terminal_name(secret) or shown
+        advice = "use `secrets.compare_digest(a, b)`"
+        optional = next((s for s in (left, right) if _may_be_none(ctx, s)), None)
+        if optional is not None:
+            # `compare_digest(None, "k")` raises `TypeError`: a missing header would become a 500.
+            advice += (
+                f" after rejecting a missing `{ctx.source.segment(optional)}` "
+                "(`compare_digest` raises `TypeError` for `None`)"
+            )
         ctx.report(
             node,
             f"`{shown}` is compared with `{'!=' if negate else '=='}`, which leaks "
-            "how much of a guess matches through timing; use `secrets.compare_digest(a, b)`.",
+            f"how much of a guess matches through timing; {advice}.",
             fix=fix,
         )

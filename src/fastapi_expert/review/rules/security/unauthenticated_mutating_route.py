@@ -66,6 +66,41 @@ _NOT_AUTH = frozenset(
     {"OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict", "SecurityScopes"}
 )
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
+# An endpoint whose name starts with one of these reads, whatever its HTTP method: RPC-style
+# APIs send every call as a POST (`POST /api/backends/list_types`, `POST /server/get_info`).
+_READ_VERBS = frozenset(
+    {
+        "list", "get", "read", "search", "query", "find", "fetch", "count", "describe", "show",
+        "lookup", "retrieve", "view", "browse",
+    }
+)
+# ...unless another word of its name or path says it writes (`get_or_create`, `fetch_and_store`).
+_WRITE_WORDS = frozenset(
+    {
+        "create", "add", "update", "delete", "remove", "set", "save", "store", "upsert", "write",
+        "insert", "register", "submit", "stop", "start", "run", "apply", "assign", "modify", "edit",
+        "change", "patch", "put", "post", "reset", "cancel", "kill", "terminate", "import", "upload",
+        "send", "refresh", "rotate", "revoke", "grant", "enable", "disable", "move", "copy", "rename",
+        "merge", "restart", "trigger", "execute", "approve", "reject", "clear", "purge", "lock",
+        "unlock", "mark", "claim", "release", "schedule", "deploy", "attach", "detach", "join",
+        "leave", "invite", "accept", "decline", "generate", "issue", "new", "make", "build", "pause",
+        "resume", "retry", "archive", "restore", "sync", "transfer", "link", "unlink", "publish",
+        "push", "pull", "reserve", "book", "pay", "charge", "refund", "consume", "ack", "increment",
+        "decrement", "toggle", "init", "initialize", "provision", "sign", "upgrade", "migrate",
+    }
+)
+# Calls a redirect-only endpoint may make: building the response and the URL it points to.
+_RESPONSE_PREFIXES = (
+    "fastapi.responses.", "starlette.responses.", "fastapi.datastructures.", "starlette.datastructures.",
+)
+_PURE_BUILTINS = frozenset({"builtins.str", "builtins.len", "builtins.int", "builtins.bool", "builtins.dict"})
+_URL_METHODS = frozenset(
+    {
+        "replace", "include_query_params", "replace_query_params", "remove_query_params", "url_for",
+        "url_path_for", "format", "join", "strip", "lstrip", "rstrip", "removeprefix", "removesuffix",
+        "startswith", "endswith", "lower", "get", "make_absolute_url",
+    }
+)
 
 
 def _looks_like_auth(name: str | None, *, getter: bool = True) -> bool:
@@ -106,6 +141,58 @@ def _exempt(route: Route) -> str | None:
             if found & EXEMPT_WORDS:
                 return "auth"
     return None
+
+
+def _reads(route: Route) -> bool:
+    """Is the endpoint named for a read (`list_backend_types`, `get_server_info`), with no
+    word of its name or of its path's last segment saying it writes? The method alone does
+    not make a route change state: RPC-style APIs POST their reads."""
+    if route.endpoint is None:
+        return False
+    name = words(route.endpoint.name)
+    if not name or name[0] not in _READ_VERBS:
+        return False
+    segments = [s for s in (route.path or "").split("/") if s and not s.startswith("{")]
+    last = words(segments[-1]) if segments else []
+    return not (set(name) | set(last)) & _WRITE_WORDS
+
+
+def _only_redirects(model: FastAPIModel, route: Route) -> bool:
+    """Does the endpoint do nothing but answer a redirect built from the request (`return
+    RedirectResponse(url.replace(path=url.path + "/"))`, the trailing-slash redirect a
+    catch-all route answers for every method)? It takes no dependency, awaits nothing,
+    assigns no attribute or item, and calls only response and URL builders: it cannot
+    change state, whatever methods it answers."""
+    func = route.endpoint
+    if func is None or route.dependencies:
+        return False
+    project, module = model.project, route.module
+    # The decorators (`@router.post(...)`) and the signature are not the body.
+    header = func.node.decorator_list + [func.node.args] + ([func.node.returns] if func.node.returns else [])
+    outside = {id(n) for part in header for n in ast.walk(part)}
+    returns = 0
+    for node in own_nodes(func.node):
+        if id(node) in outside:
+            continue
+        if isinstance(node, ast.Await | ast.AsyncFor | ast.AsyncWith | ast.Global | ast.Nonlocal | ast.Delete):
+            return False
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not all(isinstance(t, ast.Name) for t in targets):
+                return False
+        elif isinstance(node, ast.Return):
+            value = node.value
+            target = project.resolve(module, value.func) if isinstance(value, ast.Call) else None
+            if target is None or not (target.startswith(_RESPONSE_PREFIXES) and target.endswith("RedirectResponse")):
+                return False
+            returns += 1
+        elif isinstance(node, ast.Call):
+            target = project.resolve(module, node.func) or ""
+            if target.startswith(_RESPONSE_PREFIXES) or target in _PURE_BUILTINS:
+                continue
+            if not (isinstance(node.func, ast.Attribute) and node.func.attr in _URL_METHODS):
+                return False
+    return returns > 0
 
 
 def _authenticates(model: FastAPIModel, dep: Dependency) -> bool:
@@ -312,7 +399,14 @@ class UnauthenticatedMutatingRoute(Rule):
     verification, OAuth callbacks, `public` paths, contact / newsletter forms,
     health checks, and webhooks (those
     authenticate by verifying the sender's signature in the body, not with a
-    user dependency). A router built from a class of another package (cadwyn's
+    user dependency). So are routes that change no state whatever their method:
+    an endpoint named for a read (`list_*`, `get_*`, `search_*`, `fetch_*`...)
+    with no word of its name or of its path's last segment saying it writes
+    (RPC-style APIs POST their reads: `POST /api/backends/list_types`), and an
+    endpoint that only answers a redirect built from the request (no dependency,
+    no `await`, no attribute or item assigned, no call but response and URL
+    builders), such as the trailing-slash redirect of a catch-all route. A
+    router built from a class of another package (cadwyn's
     `VersionedAPIRouter`) counts at the level where it is included: its own
     `dependencies=` authenticate what it includes, and the routes declared on it
     are not flagged, since the includes that mount it cannot be followed.
@@ -528,6 +622,49 @@ class UnauthenticatedMutatingRoute(Rule):
                 """,
             },
         ),
+        Valid(
+            """
+            from fastapi import APIRouter, Depends, FastAPI, Request, Security, status
+            from fastapi.datastructures import URL
+            from fastapi.responses import RedirectResponse, Response
+            from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+            class ProjectAdmin:
+                async def __call__(
+                    self, project: str, creds: HTTPAuthorizationCredentials = Security(HTTPBearer())
+                ) -> str:
+                    return creds.credentials
+
+            # RPC style: every call is a POST, reads included.
+            api = APIRouter(prefix="/api")
+
+            @api.post("/runtimes/list_types")
+            async def list_runtime_types() -> list[str]:
+                return ["docker", "kubernetes"]
+
+            @api.post("/server/get_info")
+            async def get_server_info() -> dict[str, str]:
+                return {"version": "1.0"}
+
+            @api.post("/projects/{project}/runtimes/create")
+            async def create_runtime(project: str, admin: str = Depends(ProjectAdmin())) -> None:
+                return None
+
+            proxy = APIRouter(prefix="/proxy")
+
+            @proxy.get("/{project}/{service}")
+            @proxy.post("/{project}/{service}")
+            @proxy.delete("/{project}/{service}")
+            def add_trailing_slash(request: Request, project: str, service: str) -> Response:
+                # The proxied service lives under `.../{service}/`, behind its own checks.
+                url = URL(str(request.url))
+                return RedirectResponse(url.replace(path=url.path + "/"), status.HTTP_308_PERMANENT_REDIRECT)
+
+            app = FastAPI()
+            app.include_router(api)
+            app.include_router(proxy)
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -636,6 +773,31 @@ class UnauthenticatedMutatingRoute(Rule):
             """,
             lines=(17,),
         ),
+        Invalid(
+            """
+            from fastapi import Depends, FastAPI, Form
+            from fastapi.responses import RedirectResponse
+            from fastapi.security import HTTPBearer
+
+            app = FastAPI()
+            bearer = HTTPBearer()
+            NOTES: list[str] = []
+
+            @app.get("/notes")
+            def list_notes(token: str = Depends(bearer)) -> list[str]:
+                return NOTES
+
+            @app.post("/notes")
+            def add_note(text: str = Form()) -> RedirectResponse:
+                NOTES.append(text)  # a write before the redirect
+                return RedirectResponse("/notes", status_code=303)
+
+            @app.post("/tags/get_or_create")
+            def get_or_create_tag(name: str) -> dict[str, str]:
+                return {"name": name}
+            """,
+            lines=(13, 18),
+        ),
     )
 
     def check_project(self, ctx: ProjectContext) -> None:
@@ -664,6 +826,8 @@ class UnauthenticatedMutatingRoute(Rule):
                     continue
                 if self._route_auth(model, route) is not None or _exempt(route) is not None:
                     continue
+                if _reads(route) or _only_redirects(model, route):
+                    continue  # changes no state, whatever its method
                 if _computed_dependencies(model, route)[1]:
                     continue  # `dependencies=` built in a way that cannot be read: unknown
                 if _unseen_owner_auth(model, route) is not None:
