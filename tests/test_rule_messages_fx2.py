@@ -176,3 +176,54 @@ def test_fx204_advises_a_thread_for_shutil_which_no_async_file_api_wraps() -> No
     assert "aiofiles" not in messages[10]
     assert messages[11].startswith("`os.remove()` blocks the event loop inside `async def delete_workspace`")
     assert "use `anyio.Path`/`aiofiles`, or `await anyio.to_thread.run_sync(...)`" in messages[11], messages[11]
+
+
+def test_fx203_says_a_boto3_client_is_an_sdk_set_up_not_database_io() -> None:
+    # A per-request `boto3.client("s3")` blocks while botocore loads the service
+    # model and the credentials and builds the client; S3 is no database, and a
+    # client (thread-safe) is best built once. The chain of FX210 says the same.
+    example = Invalid(
+        """
+        import boto3
+        from fastapi import Depends, FastAPI
+
+        from app.storage import archive
+
+        app = FastAPI()
+
+        async def get_bucket_client(tenant: str):
+            client = boto3.client("s3", endpoint_url=f"https://{tenant}.s3.example")
+            yield client
+
+        @app.get("/files/{key}")
+        async def read_file(key: str, s3=Depends(get_bucket_client)) -> dict[str, str]:
+            return {"key": key, "etag": s3.head_object(Bucket="files", Key=key)["ETag"]}
+
+        @app.post("/files/{key}/archive", status_code=202)
+        async def archive_file(key: str) -> None:
+            archive(key)
+        """,
+        lines=(9,),
+        filename="app/main.py",
+        files={
+            "app/storage.py": """
+import boto3
+
+def archive(key: str) -> None:
+    boto3.resource("s3").Object("archive", key).copy_from(CopySource={"Bucket": "files", "Key": key})
+""",
+        },
+    )
+    (finding,) = _findings("FX203", example)
+    assert finding.message == (
+        "`boto3.client()` blocks the event loop inside `async def get_bucket_client` (builds an AWS SDK "
+        "client: loads the service model and the credentials, from disk or the network, and sets the "
+        "client up in Python); build it once at start-up and reuse it, or use `aioboto3`, or "
+        "`await run_in_threadpool(...)`, or make `get_bucket_client` a plain `def` so FastAPI runs it "
+        "in the threadpool."
+    ), finding.message
+    assert "database" not in finding.message
+    (chained,) = _findings("FX210", example)
+    assert chained.chain[-1].note == (
+        "`archive` makes the blocking call `boto3.resource()` (AWS SDK client set-up)"
+    ), chained.chain[-1].note

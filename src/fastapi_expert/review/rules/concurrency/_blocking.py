@@ -347,6 +347,16 @@ def _effective_target(ctx: FileContext, call: ast.Call) -> str | None:
 
 # -- naming things in messages --------------------------------------------------
 
+# The AWS SDK's factories: the shared table files them with the database calls
+# (DynamoDB, RDS...), but what blocks is building the client, whatever the service
+# (S3 above all), not a query: messages say so rather than "database".
+AWS_CLIENT_FACTORIES = frozenset({"boto3.client", "boto3.resource"})
+
+
+def kind_label(target: str | None, fact: Blocking) -> str:
+    """The kind of blocking shown in a chain (`file`, `http`...)."""
+    return "AWS SDK client set-up" if target in AWS_CLIENT_FACTORIES else fact.kind.value
+
 
 def call_name(ctx: FileContext, call: ast.Call) -> str:
     """How the user wrote the callee (`db.execute`), shortened when long."""
@@ -399,12 +409,14 @@ def is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> 
     """Is `func_node` alone on a loop of its own: registered as a command of a
     command-line app (Typer, Click, asyncclick, Cyclopts) by one of its
     decorators, or run by sync code as the main coroutine of a new loop
-    (`asyncio.run(f(...))`) and nowhere else; and starting no task of its own?
-    Kept on the node."""
+    (`asyncio.run(f(...))`) and nowhere else, or only ever awaited by such
+    coroutines; and starting no task of its own? Kept on the node."""
     cached: bool | None = getattr(func_node, "_fx_cli_command", None)
     if cached is None:
         cached = (
-            _is_cli_command(project, module, func_node) or func_node in _loop_entries(project)
+            _is_cli_command(project, module, func_node)
+            or func_node in _loop_entries(project)
+            or func_node in _command_helpers(project)
         ) and not _spawns_tasks(func_node)
         func_node._fx_cli_command = cached  # type: ignore[attr-defined]
     return cached
@@ -531,6 +543,192 @@ def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None,
     if not isinstance(symbol, FunctionInfo) or not symbol.is_async or symbol.node.decorator_list:
         return None
     return symbol
+
+
+# -- coroutines only commands await -------------------------------------------------
+
+# Decorators that leave a function a plain coroutine function, called by its name
+# and by nothing else (a route, event or task decorator registers it elsewhere).
+_PLAIN_DECORATORS = frozenset(
+    {
+        "staticmethod", "classmethod", "abc.abstractmethod", "typing.override", "typing_extensions.override",
+        "builtins.staticmethod", "builtins.classmethod",
+    }
+)
+# Bases that call none of a class's methods by themselves: a method of a class with
+# any other library base may be called by that library (a middleware's `dispatch`,
+# a server's `startup`), under its name but out of the project's sight.
+_INERT_BASES = frozenset(
+    {
+        "object", "builtins.object", "abc.ABC", "typing.Protocol", "typing_extensions.Protocol", "typing.Generic",
+        "typing.NamedTuple",
+    }
+)
+
+_COMMAND_HELPERS: weakref.WeakKeyDictionary[Project, frozenset[ast.AST]] = weakref.WeakKeyDictionary()
+
+
+def _command_helpers(project: Project) -> frozenset[ast.AST]:
+    """The `async def`s that run only inside commands alone on their loop: every
+    use of the name in the project is an `await name(...)` (or an `async for`
+    over it) in a command, or in another such coroutine, and a command reaches
+    them. A coroutine a command awaits runs on the command's loop while the
+    command waits for it: it has the loop to itself as much as the command. Once
+    per project."""
+    found = _COMMAND_HELPERS.get(project)
+    if found is None:
+        found = _COMMAND_HELPERS[project] = _find_command_helpers(project)
+    return found
+
+
+def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
+    modules = [module for module in project.modules if not module.is_test]
+    commands: set[ast.AST] = set()
+    for module in modules:
+        for func in module.all_functions:
+            if (
+                func.is_async
+                and (_is_cli_command(project, module, func.node) or func.node in _loop_entries(project))
+                and not _spawns_tasks(func.node)
+            ):
+                commands.add(func.node)
+    if not commands:
+        return frozenset()
+    # Only coroutines a command awaits, directly or through others, can qualify:
+    # following awaited names from the commands first keeps the scan of every use
+    # below to those names.
+    async_by_name: dict[str, list[FunctionInfo]] = {}
+    for module in modules:
+        for func in module.all_functions:
+            if func.is_async and func.node not in commands:
+                async_by_name.setdefault(func.name, []).append(func)
+    candidates: dict[str, list[FunctionInfo]] = {}
+    frontier = list(commands)
+    while frontier:
+        awaited = _awaited_callees(frontier.pop())
+        for callee in awaited:
+            name = callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else None
+            if name is None or name in candidates or name not in async_by_name:
+                continue
+            plain = [func for func in async_by_name[name] if _plain_coroutine(project, func)]
+            candidates[name] = plain
+            frontier.extend(func.node for func in plain)
+    candidates = {name: funcs for name, funcs in candidates.items() if funcs}
+    if not candidates:
+        return frozenset()
+    candidate_nodes = {func.node for funcs in candidates.values() for func in funcs}
+    # name -> (the function it is used in, whether that use is awaited directly)
+    uses: dict[str, list[tuple[FunctionInfo, bool]]] = {}
+    elsewhere: set[str] = set()  # names also used outside any function (a registration, a default)
+    # Scope by scope (the module, its classes, functions and lambdas), through the
+    # nodes each scope owns: the functions' are mostly known already (the call
+    # graph and the rules asked), where a fresh walk of every file would not be.
+    scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    for module in modules:
+        scopes: list[ast.AST] = [module.tree]
+        while scopes:
+            scope = scopes.pop()
+            found: list[tuple[str, ast.AST]] = [
+                (name_node.id, name_node) for name_node in own_nodes_of(scope, ast.Name) if name_node.id in candidates
+            ]
+            found.extend(
+                (attribute.attr, attribute)
+                for attribute in own_nodes_of(scope, ast.Attribute)
+                if attribute.attr in candidates
+            )
+            for scope_type in scope_types:
+                scopes.extend(own_nodes_of(scope, scope_type))
+            if not found:
+                continue
+            owner = module.function_of_node.get(scope)
+            if owner is None:  # module level, a class body, a lambda: a registration, a default
+                elsewhere.update(name for name, _ in found)
+                continue
+            awaited = _awaited_callees(scope)
+            for name, node in found:
+                uses.setdefault(name, []).append((owner, node in awaited))
+
+    def alone_context(func: FunctionInfo, names: set[str]) -> bool:
+        if func.node in commands:
+            return True
+        return func.node in candidate_nodes and func.name in names and not _spawns_tasks(func.node)
+
+    # Largest set first (coroutines that await each other, like a provisioner's
+    # `provision` awaiting its resources' `provision`, stay in), then only the
+    # names a command reaches through it.
+    names = {name for name in candidates if name in uses and name not in elsewhere}
+    changed = True
+    while changed:
+        changed = False
+        for name in list(names):
+            if not all(direct and alone_context(func, names) for func, direct in uses[name]):
+                names.discard(name)
+                changed = True
+    reached: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name in names - reached:
+            if any(
+                func.node in commands or (func.node in candidate_nodes and func.name in reached) for func, _ in uses[name]
+            ):
+                reached.add(name)
+                changed = True
+    return frozenset(func.node for name in reached for func in candidates[name])
+
+
+def _awaited_callees(func_node: ast.AST) -> set[ast.AST]:
+    """The callee expressions a function calls and waits for on the spot:
+    `await f(...)`, `async for x in f(...)`. (A coroutine handed to `gather`,
+    `create_task` or `wait_for` runs beside others, or later.)"""
+    out: set[ast.AST] = set()
+    for node in own_nodes_of(func_node, ast.Await):
+        if isinstance(node.value, ast.Call):
+            out.add(node.value.func)
+    for loop in own_nodes_of(func_node, ast.AsyncFor):
+        if isinstance(loop.iter, ast.Call):
+            out.add(loop.iter.func)
+    for comprehension in own_nodes_of(func_node, ast.comprehension):
+        if comprehension.is_async and isinstance(comprehension.iter, ast.Call):
+            out.add(comprehension.iter.func)
+    return out
+
+
+def _plain_coroutine(project: Project, func: FunctionInfo) -> bool:
+    """Can only the project's own calls by name run `func`: no dunder (the
+    language calls those), no decorator that may register it (a project
+    decorator that returns a wrapper of its own, like one that injects a
+    client, registers nothing), and, for a method, no library base class that
+    may call it?"""
+    if func.name.startswith("__"):
+        return False
+    for decorator in func.node.decorator_list:
+        if not isinstance(decorator, ast.Name | ast.Attribute):
+            return False  # `@router.get(...)`, `@retry(3)`: what the call returns is unknown
+        resolved = project.resolve(func.module, decorator)
+        if resolved is None and isinstance(decorator, ast.Name):
+            resolved = decorator.id
+        if resolved not in _PLAIN_DECORATORS and not _returns_own_wrapper(project.lookup(resolved)):
+            return False
+    if func.class_name is None:
+        return True
+    cls = project.lookup(func.class_name)
+    if not isinstance(cls, ClassInfo):
+        return False
+    return all(base in _INERT_BASES or isinstance(project.lookup(base), ClassInfo) for base in project.class_bases(cls))
+
+
+def _returns_own_wrapper(symbol: object) -> bool:
+    """Is `symbol` a project decorator that returns a function it defines
+    (`def deco(fn): @wraps(fn) async def wrapper(...): ...; return wrapper`)? The
+    decorated name then still runs only where it is called."""
+    if not isinstance(symbol, FunctionInfo):
+        return False
+    nested = {stmt.name for stmt in symbol.node.body if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)}
+    returns = [stmt for stmt in symbol.node.body if isinstance(stmt, ast.Return)]
+    return bool(nested) and bool(returns) and all(
+        isinstance(stmt.value, ast.Name) and stmt.value.id in nested for stmt in returns
+    )
 
 
 def _is_cli_name(qualname: str | None) -> bool:

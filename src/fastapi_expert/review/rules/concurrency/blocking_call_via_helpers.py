@@ -3,10 +3,10 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.callgraph import CallSite
-from fastapi_expert.review.model.once import once_per_process_calls, runs_once
 from fastapi_expert.review.model.module import FunctionInfo
+from fastapi_expert.review.model.once import once_per_process_calls, runs_once
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.concurrency._blocking import is_cli_command
+from fastapi_expert.review.rules.concurrency._blocking import is_cli_command, kind_label
 from fastapi_expert.types import ChainLink, Severity
 
 
@@ -49,10 +49,18 @@ class BlockingCallViaHelpers(Rule):
     not followed: they do not run on the event loop. Command-line commands (an
     `async def` registered with Typer, Click/asyncclick or Cyclopts, or one
     that sync code runs with `asyncio.run(...)` and the project uses nowhere
-    else) are not flagged: each runs alone on the loop made for it. Nor is a
+    else) are not flagged: each runs alone on the loop made for it. Neither is
+    a coroutine that only such commands await (directly or through other such
+    coroutines, each use of its name an `await`): the command waits for it on
+    that same loop. Nor is a
     plain function without parameters wrapped in `functools.cache` or
     `lru_cache`, nor what it calls: its body runs once per process, at the
     first call, and every later call answers from memory.
+    Nor is a block that runs once per process: guarded by a flag that it sets,
+    when the flag lives as long as the process (a `global`, also one a
+    function of the module sets or fills; a class attribute; an attribute of
+    `self` in a class whose `__new__` or metaclass hands out one shared
+    instance), like a shared server's `if not self.running:` start.
 
     ## Why is this bad?
     A sync function called from a coroutine runs on the event loop. Every
@@ -72,6 +80,52 @@ class BlockingCallViaHelpers(Rule):
     severity = Severity.ERROR
 
     valid = (
+        Valid(
+            # The local API server is one per port (`__new__` hands out the kept
+            # instance): its start, polled with `time.sleep`, runs once per process.
+            """
+            from fastapi import FastAPI
+            from app.server import LocalServer
+
+            app = FastAPI()
+
+            @app.get("/runs")
+            async def runs() -> dict[str, str]:
+                server = LocalServer()
+                server.start()
+                return {"api": server.url}
+            """,
+            filename="app/main.py",
+            files={
+                "app/server.py": """
+import subprocess
+import time
+
+class LocalServer:
+    _instances: dict[int, "LocalServer"] = {}
+
+    def __new__(cls, port: int = 4200) -> "LocalServer":
+        if port not in cls._instances:
+            cls._instances[port] = super().__new__(cls)
+        return cls._instances[port]
+
+    def __init__(self, port: int = 4200) -> None:
+        if not hasattr(self, "running"):
+            self.port = port
+            self.running = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            subprocess.Popen(["uvicorn", "app.api:app", "--port", str(self.port)])
+            time.sleep(0.5)
+""",
+            },
+        ),
         Valid(
             """
             from fastapi import FastAPI
@@ -215,6 +269,64 @@ def agent_url(url: str) -> str:
 """,
             },
         ),
+        Valid(
+            # The provisioner is awaited only by a Typer command (and its resources
+            # only by the provisioner): it runs on the command's own loop, so saving
+            # the new default to the user's profile file delays nothing else.
+            """
+            import typer
+            from app.provisioning import provisioner_for
+
+            pools = typer.Typer()
+
+            @pools.command()
+            async def create(name: str, kind: str = "cloud") -> None:
+                provisioner = provisioner_for(kind)
+                template = await provisioner.provision(name)
+                typer.echo(template)
+            """,
+            filename="app/cli.py",
+            files={
+                "app/provisioning.py": """
+import functools
+
+import httpx
+from app.profiles import set_profile_value
+
+def with_client(fn):
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        async with httpx.AsyncClient(base_url="https://cloud.example") as client:
+            return await fn(*args, client=client, **kwargs)
+    return wrapper
+
+class Bucket:
+    async def provision(self, client: httpx.AsyncClient, name: str) -> str:
+        await client.post("/buckets", json={"name": name})
+        return name
+
+class CloudProvisioner:
+    def __init__(self) -> None:
+        self._bucket = Bucket()
+
+    @with_client
+    async def provision(self, name: str, client: httpx.AsyncClient) -> dict[str, str]:
+        bucket = await self._bucket.provision(client, name)
+        set_profile_value("default_bucket", bucket)
+        return {"bucket": bucket}
+
+def provisioner_for(kind: str) -> CloudProvisioner:
+    return {"cloud": CloudProvisioner}[kind]()
+""",
+                "app/profiles.py": """
+from pathlib import Path
+
+def set_profile_value(key: str, value: str) -> None:
+    with open(Path("~/.app/profile.toml").expanduser(), "a") as profile:
+        profile.write(f"{key} = {value!r}\\n")
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -308,6 +420,40 @@ def save_preset(name: str) -> str:
 """,
             },
         ),
+        Invalid(
+            # Awaited by a command, but by a route too: there it shares the server's loop.
+            """
+            from pathlib import Path
+
+            def save_default(name: str) -> None:
+                Path("/srv/app/defaults.toml").write_text(f"pool = {name!r}")
+
+            class Provisioner:
+                async def provision(self, name: str) -> dict[str, str]:
+                    save_default(name)
+                    return {"pool": name}
+            """,
+            lines=(8,),
+            filename="app/provisioning.py",
+            files={
+                "app/main.py": """
+import typer
+from fastapi import FastAPI
+from app.provisioning import Provisioner
+
+app = FastAPI()
+cli = typer.Typer()
+
+@cli.command()
+async def provision(name: str) -> None:
+    await Provisioner().provision(name)
+
+@app.post("/pools/{name}/provision")
+async def provision_pool(name: str) -> dict[str, str]:
+    return await Provisioner().provision(name)
+""",
+            },
+        ),
     )
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, ctx: FileContext) -> None:
@@ -331,7 +477,8 @@ def save_preset(name: str) -> str:
             for step in path.steps:
                 where = step.caller.module.source.location(step.node)
                 if step is path.final:
-                    note = f"`{_caller(step.caller)}` makes the blocking call `{step.target}()` ({path.blocking.kind.value})"
+                    kind = kind_label(step.target, path.blocking)
+                    note = f"`{_caller(step.caller)}` makes the blocking call `{step.target}()` ({kind})"
                 else:
                     note = f"`{_caller(step.caller)}` calls `{_name(step)}()`"
                 chain.append(ChainLink(where, note))

@@ -17,9 +17,9 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
     passed to `anyio.to_thread.run_sync`, `asyncio.to_thread` or
     `run_in_threadpool`) and async file APIs (`anyio.Path`, `aiofiles.open`)
     are not flagged, and neither are command-line commands (an `async def`
-    registered with Typer, Click/asyncclick or Cyclopts, or one that sync code
-    only ever runs with `asyncio.run(...)`), which run alone on the loop made
-    for them.
+    registered with Typer, Click/asyncclick or Cyclopts, one that sync code
+    only ever runs with `asyncio.run(...)`, or a coroutine only such commands
+    await), which run alone on the loop made for them.
 
     ## Why is this bad?
     Disk I/O has no non-blocking mode on most systems: a read or a directory
@@ -123,6 +123,29 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
                 asyncio.run(_dump_openapi(sys.argv[1], sys.argv[2]))
             """,
             filename="tools/dump_openapi.py",
+        ),
+        Valid(
+            # A prompt helper that only a Click command awaits: it runs on the
+            # command's loop while the command waits for it, alone as well.
+            """
+            import os
+            import shutil
+
+            import click
+
+            async def choose_dockerfile(build_dir: str) -> str:
+                target = os.path.join(build_dir, "Dockerfile")
+                if os.path.exists(target) and click.confirm("Keep the existing Dockerfile?"):
+                    shutil.move(target, target + ".bak")
+                return target
+
+            @click.command()
+            @click.argument("build_dir")
+            async def build(build_dir: str) -> None:
+                dockerfile = await choose_dockerfile(build_dir)
+                click.echo(f"building with {dockerfile}")
+            """,
+            filename="tools/build.py",
         ),
     )
     invalid = (

@@ -37,8 +37,8 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
     `os.waitpid` and `input()` in the body of a coroutine function, under any
     import alias. `asyncio.create_subprocess_exec`, calls handed to a
     worker thread and command-line commands (Typer, Click/asyncclick,
-    Cyclopts, or a coroutine only ever run with `asyncio.run(...)`: alone on
-    their loop) are not flagged.
+    Cyclopts, a coroutine only ever run with `asyncio.run(...)`, or one only
+    such commands await: alone on their loop) are not flagged.
 
     The message says what each call does: `run()`/`call()`/`check_*()` wait
     for the process, `Popen()` forks and starts one synchronously,

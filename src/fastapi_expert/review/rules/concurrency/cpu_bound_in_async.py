@@ -18,9 +18,9 @@ class CpuBoundInAsync(DirectBlockingCall, Rule):
     another module) and `passlib.hash.<scheme>.hash/verify`,
     `pwdlib.PasswordHash.hash/verify`, argon2's `PasswordHasher`, and
     `hashlib.pbkdf2_hmac`/`hashlib.scrypt`. Calls handed to a worker thread
-    and command-line commands (Typer, Click/asyncclick, Cyclopts, or a
-    coroutine only ever run with `asyncio.run(...)`: alone on their loop) are
-    not flagged.
+    and command-line commands (Typer, Click/asyncclick, Cyclopts, a coroutine
+    only ever run with `asyncio.run(...)`, or one only such commands await:
+    alone on their loop) are not flagged.
 
     ## Why is this bad?
     Password hashes are designed to cost tens to hundreds of milliseconds of

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from fastapi_expert.review.model.blocking import BlockingKind
-from fastapi_expert.review.rules.base import Invalid, Rule, Valid
-from fastapi_expert.review.rules.concurrency._blocking import DirectBlockingCall
+import ast
+
+from fastapi_expert.review.model.blocking import Blocking, BlockingKind
+from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.concurrency._blocking import (
+    AWS_CLIENT_FACTORIES,
+    DirectBlockingCall,
+)
 from fastapi_expert.types import Severity
 
 
@@ -13,7 +18,11 @@ class SyncDbInAsync(DirectBlockingCall, Rule):
     Finds calls that wait on a database in the body of a coroutine function:
     methods of a sync SQLAlchemy (or SQLModel) `Session`, `Engine` and
     `Connection`; `psycopg2`/`psycopg`/`pymysql`/`sqlite3` connections and
-    cursors; sync `redis.Redis` commands; `pymongo` collection methods. The
+    cursors; sync `redis.Redis` commands; `pymongo` collection methods;
+    `boto3.client()`/`boto3.resource()`, which load the service model and the
+    credentials (from disk or the network) to build a client, whatever the
+    service (the message says so, and for a client, which is thread-safe,
+    advises building it once). The
     receiver's type comes from its annotation (also through an
     `Annotated[Session, Depends(get_db)]` alias), from its constructor, or from
     a session factory: `db = SessionLocal()` where
@@ -21,8 +30,8 @@ class SyncDbInAsync(DirectBlockingCall, Rule):
     `async_sessionmaker(...)` gives an `AsyncSession`, whose awaited methods are
     fine. A plain `def` route using a sync session is fine: FastAPI runs it in
     its threadpool; so is a command-line command (Typer, Click/asyncclick,
-    Cyclopts, or a coroutine only ever run with `asyncio.run(...)`), which
-    runs alone on its loop.
+    Cyclopts, a coroutine only ever run with `asyncio.run(...)`, or one only
+    such commands await), which runs alone on its loop.
 
     ## Why is this bad?
     In an `async def` the query runs on the event loop: for as long as the
@@ -44,6 +53,22 @@ class SyncDbInAsync(DirectBlockingCall, Rule):
     severity = Severity.ERROR
     kind = BlockingKind.DATABASE
     what = "synchronous database I/O"
+
+    def describe(self, target: str) -> str:
+        if target in AWS_CLIENT_FACTORIES:
+            return (
+                "builds an AWS SDK client: loads the service model and the credentials, "
+                "from disk or the network, and sets the client up in Python"
+            )
+        return self.what
+
+    def message(self, ctx: FileContext, node: ast.Call, target: str, fact: Blocking) -> str:
+        message = super().message(ctx, node, target, fact)
+        if target == "boto3.client":
+            # A client is thread-safe once built (a resource is not): one made at
+            # start-up serves every request, and its calls can go to a thread.
+            message = message.replace("; use ", "; build it once at start-up and reuse it, or use ", 1)
+        return message
 
     valid = (
         Valid(

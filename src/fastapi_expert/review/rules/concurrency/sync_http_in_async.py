@@ -20,8 +20,9 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
     nested `def` or `lambda` handed to `run_in_threadpool`,
     `asyncio.to_thread` or `anyio.to_thread.run_sync` are not flagged, and
     neither are plain `def` routes, which FastAPI runs in its threadpool, or
-    command-line commands (Typer, Click/asyncclick, Cyclopts, or a coroutine
-    only ever run with `asyncio.run(...)`), which run alone on their loop.
+    command-line commands (Typer, Click/asyncclick, Cyclopts, a coroutine
+    only ever run with `asyncio.run(...)`, or one only such commands await),
+    which run alone on their loop.
     The message offers "make it a plain `def`" only for a route or dependency
     that awaits nothing itself.
 
