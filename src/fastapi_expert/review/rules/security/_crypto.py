@@ -99,12 +99,21 @@ def is_test(ctx: FileContext) -> bool:
     imports pytest wherever it lives (a reusable test suite shipped in the package,
     `mypkg/testing/suites.py`): production code does not import pytest; or a module of
     a `testing` package no production module imports (`mypkg/testing/factories.py`,
-    the fakes and builders the project's tests use, shipped without the tests)."""
+    the fakes and builders the project's tests use, shipped without the tests).
+    Rules ask this for every call they look at: the answer is kept per module."""
     module = ctx.module
-    if module.is_test or module.imports_any_package(_TEST_PACKAGES):
-        return True
-    package = _testing_package(module)
-    return package is not None and package not in _imported_testing_packages(ctx.project)
+    known = _IS_TEST.get(module)
+    if known is None:
+        if module.is_test or module.imports_any_package(_TEST_PACKAGES):
+            known = True
+        else:
+            package = _testing_package(module)
+            known = package is not None and package not in _imported_testing_packages(ctx.project)
+        _IS_TEST[module] = known
+    return known
+
+
+_IS_TEST: WeakKeyDictionary[ModuleInfo, bool] = WeakKeyDictionary()
 
 
 _TESTING_DIR = "testing"
