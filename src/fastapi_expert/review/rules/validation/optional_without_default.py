@@ -38,6 +38,19 @@ def always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
 
 
 _NAMES: weakref.WeakKeyDictionary[ModuleInfo, dict[str, list[ast.Name]]] = weakref.WeakKeyDictionary()
+_IMPORTED_AS: weakref.WeakKeyDictionary[Project, dict[str, dict[ModuleInfo, set[str]]]] = weakref.WeakKeyDictionary()
+
+
+def _imported_as(project: Project, qualname: str) -> dict[ModuleInfo, set[str]]:
+    """The modules that import `qualname`, with the local names they bind it to
+    (built once per project: every input model asks)."""
+    index = _IMPORTED_AS.get(project)
+    if index is None:
+        index = _IMPORTED_AS[project] = {}
+        for module in project.modules:
+            for alias, qual in module.imports.items():
+                index.setdefault(qual, {}).setdefault(module, set()).add(alias)
+    return index.get(qualname, {})
 _ANNOTATIONS: weakref.WeakKeyDictionary[ModuleInfo, set[int]] = weakref.WeakKeyDictionary()
 
 
@@ -67,8 +80,9 @@ def _annotation_nodes(module: ModuleInfo) -> set[int]:
 def _always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
     name = cls.node.name
     passed: frozenset[str] | None = None
+    imported = _imported_as(project, cls.qualname)
     for module in project.modules:
-        local = {name} | {alias for alias, qual in module.imports.items() if qual == cls.qualname}
+        local = {name} | imported.get(module, set())
         if not any(module.spells(spelled) for spelled in local):
             continue  # no reference can be spelled here
         by_name = _names_of(module)
