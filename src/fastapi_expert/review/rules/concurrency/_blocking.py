@@ -416,7 +416,7 @@ def is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> 
         cached = (
             _is_cli_command(project, module, func_node)
             or func_node in _loop_entries(project)
-            or func_node in _command_helpers(project)
+            or (func_node in _command_candidates(project)[1] and func_node in _command_helpers(project))
         ) and not _spawns_tasks(func_node)
         func_node._fx_cli_command = cached  # type: ignore[attr-defined]
     return cached
@@ -581,7 +581,27 @@ def _command_helpers(project: Project) -> frozenset[ast.AST]:
     return found
 
 
-def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
+_CANDIDATES: weakref.WeakKeyDictionary[
+    Project, tuple[set[ast.AST], set[ast.AST], dict[str, list[FunctionInfo]], list[ModuleInfo]]
+] = weakref.WeakKeyDictionary()
+
+
+def _command_candidates(
+    project: Project,
+) -> tuple[set[ast.AST], set[ast.AST], dict[str, list[FunctionInfo]], list[ModuleInfo]]:
+    """The commands, the coroutines they may await (by name, through others), the
+    latter by name, and the non-test modules. Cheap next to the scan of every use
+    that `_command_helpers` makes: a coroutine outside these is no helper, and
+    asking costs nothing more."""
+    known = _CANDIDATES.get(project)
+    if known is None:
+        known = _CANDIDATES[project] = _find_candidates(project)
+    return known
+
+
+def _find_candidates(
+    project: Project,
+) -> tuple[set[ast.AST], set[ast.AST], dict[str, list[FunctionInfo]], list[ModuleInfo]]:
     modules = [module for module in project.modules if not module.is_test]
     commands: set[ast.AST] = set()
     for module in modules:
@@ -593,7 +613,7 @@ def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
             ):
                 commands.add(func.node)
     if not commands:
-        return frozenset()
+        return commands, set(), {}, modules
     # Only coroutines a command awaits, directly or through others, can qualify:
     # following awaited names from the commands first keeps the scan of every use
     # below to those names.
@@ -614,9 +634,19 @@ def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
             candidates[name] = plain
             frontier.extend(func.node for func in plain)
     candidates = {name: funcs for name, funcs in candidates.items() if funcs}
+    nodes: set[ast.AST] = {func.node for funcs in candidates.values() for func in funcs}
+    return commands, nodes, candidates, modules
+
+
+def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
+    commands, candidate_nodes, candidates, modules = _command_candidates(project)
     if not candidates:
         return frozenset()
-    candidate_nodes = {func.node for funcs in candidates.values() for func in funcs}
+    if len(candidates) * len(modules) <= 20_000:
+        # A few names (a service with a small CLI): only the files that spell one
+        # can use one, and finding them costs little next to reading every scope.
+        # With hundreds of names nearly every file spells one: the test costs more.
+        modules = [module for module in modules if any(module.spells(name) for name in candidates)]
     # name -> (the function it is used in, whether that use is awaited directly)
     uses: dict[str, list[tuple[FunctionInfo, bool]]] = {}
     elsewhere: set[str] = set()  # names also used outside any function (a registration, a default)
