@@ -19,6 +19,10 @@ _MAY_WRAP_CORS = frozenset(
         "fastapi.middleware.httpsredirect.HTTPSRedirectMiddleware",
         "starlette.middleware.httpsredirect.HTTPSRedirectMiddleware",
         "uvicorn.middleware.proxy_headers.ProxyHeadersMiddleware",
+        # Compression only rewrites the app's own responses (CORS headers included).
+        "fastapi.middleware.gzip.GZipMiddleware",
+        "starlette.middleware.gzip.GZipMiddleware",
+        "brotli_asgi.BrotliMiddleware",
     }
 )
 
@@ -40,13 +44,16 @@ class AuthMiddleware(BaseHTTPMiddleware):
 """
 
 
-def _answers_itself(project: Project, target: str | None) -> bool:
+def _answers_itself(project: Project, target: str | None, module: ModuleInfo | None = None) -> bool:
     """Can this middleware send a response of its own (instead of only passing the
-    app's response through)? Project middleware is read; library middleware is
+    app's response through)? Project middleware is read (an `@app.middleware`
+    function defined inside another function too); library middleware is
     assumed to (its code is not in the review)."""
     if target in _MAY_WRAP_CORS or target in CORS_CLASSES:
         return False
     symbol = project.lookup(target)
+    if symbol is None and module is not None:
+        symbol = next((f for f in module.all_functions if f.qualname == target), None)
     funcs: list[FunctionInfo] = []
     if isinstance(symbol, FunctionInfo):
         funcs = [symbol]
@@ -93,7 +100,8 @@ class CorsMiddlewareNotLast(Rule):
     ignored when it only passes the app's response through (adds headers,
     logs, times); library middleware is assumed to answer (its code is not
     reviewed), except host, HTTPS-redirect and proxy-header middleware, which
-    belong outside CORS anyway.
+    belong outside CORS anyway, and compression (GZip, Brotli), which only
+    rewrites the responses that pass through it.
 
     ## Why is this bad?
     Every middleware outside CORS answers requests that CORS never sees: an
@@ -118,6 +126,31 @@ class CorsMiddlewareNotLast(Rule):
     severity = Severity.WARNING
 
     valid = (
+        Valid(
+            # Compression and a timing middleware that only passes the app's response
+            # on (defined inside a setup function) answer nothing by themselves.
+            """
+            import time
+
+            from fastapi import FastAPI, Request
+            from fastapi.middleware.cors import CORSMiddleware
+            from fastapi.middleware.gzip import GZipMiddleware
+
+            def configure(app: FastAPI) -> None:
+                app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+                app.add_middleware(GZipMiddleware, minimum_size=1024)
+
+                @app.middleware("http")
+                async def server_timing(request: Request, call_next):
+                    start = time.perf_counter()
+                    response = await call_next(request)
+                    response.headers["Server-Timing"] = f"total;dur={(time.perf_counter() - start) * 1000:.1f}"
+                    return response
+
+            app = FastAPI()
+            configure(app)
+            """
+        ),
         Valid(
             """
             from fastapi import FastAPI
@@ -242,7 +275,7 @@ class CorsMiddlewareNotLast(Rule):
             for i, mw in enumerate(group):
                 if mw.target not in CORS_CLASSES:
                     continue
-                later = [m for m in group[i + 1 :] if _answers_itself(ctx.project, m.target)]
+                later = [m for m in group[i + 1 :] if _answers_itself(ctx.project, m.target, m.module)]
                 if not later:
                     continue
                 outer = later[-1]
@@ -282,7 +315,7 @@ class CorsMiddlewareNotLast(Rule):
             if target not in CORS_CLASSES:
                 continue
             before = [t for _, t in entries[:i] if _answers_itself(ctx.project, t)]
-            wrapping = [m for m in added if _answers_itself(ctx.project, m.target)]
+            wrapping = [m for m in added if _answers_itself(ctx.project, m.target, m.module)]
             if before:
                 name = (before[-1] or "?").rsplit(".", 1)[-1]
                 message = (
