@@ -571,3 +571,32 @@ def test_a_router_a_factory_returns_gets_the_include_prefix() -> None:
     assert paths == {"read": ["/items/{item_id}"], "create": ["/admin"]}
     (read,) = (r for r in p.fastapi.routes if r.path == "/{item_id}")
     assert "app.items.require_user" in [d.target for d in read.all_dependencies()]
+
+
+def test_a_blocking_path_names_the_first_call_written_and_error_branches_last() -> None:
+    p = project(
+        {
+            "app/store.py": """
+            import json
+            import os
+            import tempfile
+
+            def write_atomically(path: str, data: dict) -> None:
+                fd, tmp = tempfile.mkstemp()
+                try:
+                    with os.fdopen(fd, "w") as handle:
+                        json.dump(data, handle)
+                    os.replace(tmp, path)
+                except BaseException:
+                    os.unlink(tmp)
+                    raise
+
+            def save(data: dict) -> None:
+                write_atomically("state.json", data)
+            """
+        }
+    )
+    graph = p.calls
+    path = graph.blocking_path(graph.by_qualname["app.store.save"])
+    assert path is not None
+    assert [step.target for step in path.steps] == ["app.store.write_atomically", "os.replace"]

@@ -181,6 +181,8 @@ class CallGraph:
         once = once_per_process_calls(self.project, func)
         if once:
             sites = [site for site in sites if site.node not in once]
+        if len(sites) > 1:
+            sites = _in_source_order(func, sites)
         for site in sites:
             fact = blocking_call(site.target)
             if fact is not None:
@@ -194,6 +196,22 @@ class CallGraph:
             if below is not None:
                 return BlockingPath((site, *below.steps), below.blocking), unsure
         return None, unsure
+
+
+def _in_source_order(func: FunctionInfo, sites: list[CallSite]) -> list[CallSite]:
+    """The sites in the order they are written, those inside an `except` handler
+    last: the path names the blocking call that runs on every call (the write of
+    `write_atomically`, not the clean-up `os.unlink` of its error branch)."""
+    handlers = [
+        (h.lineno, h.col_offset, h.end_lineno or h.lineno, h.end_col_offset or 0)
+        for h in own_nodes_of(func.node, ast.ExceptHandler)
+    ]
+
+    def key(site: CallSite) -> tuple[bool, int, int]:
+        where = (site.node.lineno, site.node.col_offset)
+        return any((a, b) <= where <= (c, d) for a, b, c, d in handlers), where[0], where[1]
+
+    return sorted(sites, key=key)
 
 
 def _callable_names(project: Project) -> frozenset[str]:
