@@ -140,6 +140,16 @@ BLOCKING_CALLS: dict[str, Blocking] = {
             )
         ),
     ),
+    # Package metadata is read from the installed `METADATA`/`RECORD` files on
+    # every call (the path scan is cached, the file read is not): it never changes
+    # while the process runs, so the advice is to read it once.
+    **{
+        f"{package}.{name}": Blocking(
+            BlockingKind.FILE, "a module-level constant read once at import (`VERSION = version(\"pkg\")`)"
+        )
+        for package in ("importlib.metadata", "importlib_metadata")
+        for name in ("version", "metadata", "distribution", "distributions", "entry_points", "files", "requires")
+    },
     # Neither `anyio.Path` nor `aiofiles` wraps `shutil` (anyio's `Path.copy`/`move`
     # need Python 3.14, and nothing removes a tree or builds an archive): the
     # advice names the thread call that runs the function itself.

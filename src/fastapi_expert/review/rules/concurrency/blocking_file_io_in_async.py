@@ -150,6 +150,21 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
     )
     invalid = (
         Invalid(
+            # Package metadata is read from the installed files on every call.
+            """
+            from importlib.metadata import version
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.get("/health")
+            async def health() -> dict[str, str]:
+                return {"version": version("my-service")}
+            """,
+            lines=(9,),
+        ),
+        Invalid(
             """
             from fastapi import FastAPI, UploadFile
 
