@@ -600,3 +600,21 @@ def test_a_blocking_path_names_the_first_call_written_and_error_branches_last() 
     path = graph.blocking_path(graph.by_qualname["app.store.save"])
     assert path is not None
     assert [step.target for step in path.steps] == ["app.store.write_atomically", "os.replace"]
+
+
+def test_names_re_exported_by_star_imports_are_found() -> None:
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/errors/__init__.py": "from .domain import *\nfrom .http import *\n",
+            "app/errors/domain.py": "from .base import *\n\nclass NotFound(AppError): ...\n\nclass _Internal(Exception): ...\n",
+            "app/errors/base.py": "__all__ = ['AppError']\n\nclass AppError(Exception): ...\n\nclass Hidden(Exception): ...\n",
+            "app/errors/http.py": "from app.errors import *\n",  # a cycle back to the package
+        }
+    )
+    assert p.canonical("app.errors.NotFound") == "app.errors.domain.NotFound"
+    assert p.canonical("app.errors.AppError") == "app.errors.base.AppError"
+    # private names and names outside `__all__` stay behind; a cycle ends
+    assert p.lookup("app.errors._Internal") is None
+    assert p.lookup("app.errors.Hidden") is None
+    assert p.lookup("app.errors.http.Missing") is None

@@ -231,6 +231,8 @@ class ModuleInfo:
     all_functions: list[FunctionInfo] = field(default_factory=list)
     function_of_node: dict[ast.AST, FunctionInfo] = field(default_factory=dict)
     imported_modules: set[str] = field(default_factory=set)
+    # Modules whose public names a module-level `from X import *` brings in.
+    star_imports: list[str] = field(default_factory=list)
     _imports_cache: dict[str, bool] = field(default_factory=dict, repr=False)
     _packages_cache: dict[tuple[str, ...], bool] = field(default_factory=dict, repr=False)
     _node_index: dict[type[ast.AST], list[ast.AST]] | None = field(default=None, repr=False)
@@ -476,6 +478,8 @@ class _Collector:
         self.info.imported_modules.add(base)
         for alias in node.names:
             if alias.name == "*":
+                if not self.func_stack and not self.class_stack and base:
+                    self.info.star_imports.append(base)
                 continue
             local = alias.asname or alias.name
             full = f"{base}.{alias.name}" if base else alias.name

@@ -100,7 +100,29 @@ class Project:
             sub = self.find_module(".".join(parts[: cut + 1]))
             if sub is not None and sub is not module:
                 continue
+            if module.star_imports:
+                return self._through_star_imports(module, head, rest, _depth)
             return None
+        return None
+
+    def _through_star_imports(self, module: ModuleInfo, head: str, rest: list[str], depth: int) -> Symbol | None:
+        """`head` brought into `module` by `from .errors import *` (through chains
+        of them too): the first module reached that binds it, looked up there.
+        Each module is visited once, whatever cycles the star imports form."""
+        if head.startswith("_"):
+            return None  # a star import leaves private names out
+        seen = {module.name}
+        queue = list(module.star_imports)
+        while queue:
+            target = self.find_module(queue.pop(0))
+            if target is None or target.name in seen:
+                continue
+            seen.add(target.name)
+            if not _exports(target, head):
+                continue
+            if head in target.functions or head in target.classes or head in target.imports or head in target.assignments:
+                return self.lookup(".".join([target.name, head, *rest]), depth + 1)
+            queue.extend(target.star_imports)
         return None
 
     def canonical(self, qualname: str | None) -> str | None:
@@ -409,3 +431,12 @@ def _nested_defs(func: FunctionInfo) -> dict[str, FunctionInfo]:
                     cached.setdefault(stmt.name, info)
         func.node._fx_nested_defs = cached  # type: ignore[union-attr]
     return cached
+
+
+def _exports(module: ModuleInfo, name: str) -> bool:
+    """Does `from module import *` bind `name`: listed in a literal `__all__`
+    when the module has one (a name `__all__` leaves out stays behind)?"""
+    listed = module.assignments.get("__all__")
+    if isinstance(listed, ast.List | ast.Tuple):
+        return any(isinstance(e, ast.Constant) and e.value == name for e in listed.elts)
+    return True

@@ -440,30 +440,6 @@ class InternalErrorLeak(Rule):
                 return False
         return validates
 
-    @staticmethod
-    def _project_class(target: str, ctx: FileContext) -> bool:
-        """Is `target` a class of the project? Also through a `from .errors import *`
-        re-export (`import app.errors as errors`, `except errors.NotFound`), which
-        `Project.lookup` does not follow."""
-        project = ctx.project
-        if isinstance(project.lookup(target), ClassInfo):
-            return True
-        owner, _, name = target.rpartition(".")
-        module = project.find_module(owner)
-        if module is None or name in module.imports:
-            return False
-        for node in module.tree.body:
-            if not isinstance(node, ast.ImportFrom) or [a.name for a in node.names] != ["*"]:
-                continue
-            base = node.module or ""
-            if node.level:
-                parts = module.name.split(".")
-                parts = parts if module.is_package else parts[:-1]
-                parts = parts[: len(parts) - (node.level - 1)]
-                base = ".".join([*parts, *([node.module] if node.module else [])])
-            if isinstance(project.lookup(f"{base}.{name}"), ClassInfo):
-                return True
-        return False
 
     def _leaky(self, expr: ast.expr, ctx: FileContext) -> bool:
         """Does the except clause catch an exception whose text describes internals?"""
@@ -479,7 +455,7 @@ class InternalErrorLeak(Rule):
             return isinstance(expr, ast.Name) and expr.id in _LEAKY_BUILTINS
         if target.startswith("builtins."):
             return target.removeprefix("builtins.") in _LEAKY_BUILTINS
-        if self._project_class(target, ctx):
+        if isinstance(ctx.project.lookup(target), ClassInfo):  # star re-exports included
             return False  # the project's own exception: its message is written by the team
         return "." in target and not target.startswith("builtins.")
 
