@@ -23,9 +23,10 @@ pytest.importorskip("requests", reason="the flawed app imports requests")
 
 # What FastAPI itself shows about the flawed app: (code, file, line).
 FLAWED_RUNTIME_DEFECTS = {
-    ("FX413", "app/main.py", 10),  # FastAPI(debug=True)
-    ("FX423", "app/main.py", 10),  # no nosniff / framing protection on responses
-    ("FX406", "app/main.py", 12),  # CORS "*" + credentials, confirmed by a preflight
+    ("FX413", "app/main.py", 21),  # FastAPI(debug=True)
+    ("FX423", "app/main.py", 21),  # no nosniff / framing protection on responses
+    ("FX406", "app/main.py", 23),  # CORS "*" + credentials, confirmed by a preflight
+    ("FX510", "app/main.py", 30),  # BodySizeLimit is a BaseHTTPMiddleware
     ("FX302", "app/routers/auth.py", 24),  # POST /auth/token
     ("FX302", "app/routers/orders.py", 59),  # POST /orders/import
     ("FX302", "app/routers/orders.py", 69),  # GET /orders/{order_id}/report
@@ -65,7 +66,7 @@ def test_flawed_app_without_probes_keeps_the_inspection_findings(
     document = json.loads(capsys.readouterr().out)
     assert code == 1 and document["summary"]["probes"] is None
     assert not (tmp_path / "orders.db").exists()  # no lifespan, no startup handler
-    assert {f["code"] for f in document["findings"]} == {"FX413", "FX406", "FX302", "FX408", "FX112", "FX702"}
+    assert {f["code"] for f in document["findings"]} == {"FX413", "FX406", "FX302", "FX408", "FX112", "FX510", "FX702"}
 
 
 @pytest.mark.skipif(not TODO_PYTHON.exists(), reason="examples/todo-api/.venv does not exist (make -C examples/todo-api venv)")
