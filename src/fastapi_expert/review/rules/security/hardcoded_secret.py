@@ -122,7 +122,9 @@ class HardcodedSecret(Rule):
     (PostHog's `phc_` project key, Amplitude's API key, Mixpanel's project
     token) is not a secret: it is public by design, sent by every browser with
     each event; their private keys (`POSTHOG_PERSONAL_API_KEY`,
-    `AMPLITUDE_SECRET_KEY`) still are. Test code is skipped (test files,
+    `AMPLITUDE_SECRET_KEY`) still are. Nor is the member of an `Enum`
+    (`class AuthKind(str, Enum): API_KEY = "api_key_auth"`): a label that code
+    compares, not a credential. Test code is skipped (test files,
     modules that import pytest such as a test suite shipped in the package, and
     the modules of a `testing` package that no production module imports):
     fixtures hold throwaway secrets, and tests pass deliberately wrong ones.
@@ -149,6 +151,16 @@ class HardcodedSecret(Rule):
     severity = Severity.ERROR
 
     valid = (
+        Valid(
+            """
+            from enum import Enum
+
+            class AuthKind(str, Enum):
+                SESSION_TOKEN = "session"
+                REMOTE_API_KEY = "openhands_api"
+                PASSWORD = "password_login"
+            """
+        ),
         Valid(
             """
             import os
@@ -359,6 +371,9 @@ class HardcodedSecret(Rule):
             return
         if not is_secret_name(name):
             return
+        owner = ctx.in_class()
+        if isinstance(target, ast.Name) and owner is not None and self._is_enum(owner, ctx):
+            return  # `API_KEY = "api_key"` in an Enum: a label code compares, not a credential
         literal = self._literal_of(value, ctx)
         if literal is None:
             return
@@ -371,6 +386,16 @@ class HardcodedSecret(Rule):
             f"`{name}` {verb} a hard-coded secret; read it from the environment "
             "(a pydantic-settings `SecretStr` field with no default) and rotate the leaked value.",
         )
+
+    @staticmethod
+    def _is_enum(cls: ast.ClassDef, ctx: FileContext) -> bool:
+        """Is the class an `Enum` (`class AuthType(str, Enum)`, `StrEnum`, a project
+        subclass of one)?"""
+        bases = {ctx.resolve(b) for b in cls.bases}
+        info = ctx.module.classes.get(cls.name)
+        if info is not None and info.node is cls:
+            bases |= ctx.project.class_bases(info)
+        return any(b is not None and b.startswith("enum.") for b in bases)
 
     def _literal_of(self, value: ast.expr, ctx: FileContext) -> ast.expr | None:
         """The string literal an assigned value carries: itself, `Field(default=...)`, `SecretStr("...")`."""
