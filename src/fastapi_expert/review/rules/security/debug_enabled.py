@@ -7,6 +7,7 @@ from fastapi_expert.review.model.fastapi_model import APP_CLASSES
 from fastapi_expert.review.model.module import ClassInfo
 from fastapi_expert.review.rules._util import is_true, keyword
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.security._crypto import is_test
 from fastapi_expert.review.rules.security._web import (
     delete_argument_edit,
     emit,
@@ -92,6 +93,19 @@ class DebugEnabled(Rule):
     severity = Severity.ERROR
 
     valid = (
+        Valid(
+            # A test suite shipped inside the package (it imports pytest): test code.
+            """
+            import pytest
+            from fastapi import FastAPI
+            from fastapi.testclient import TestClient
+
+            @pytest.fixture
+            def client() -> TestClient:
+                return TestClient(FastAPI(debug=True))
+            """,
+            filename="app/testing/suite.py",
+        ),
         Valid(
             """
             import uvicorn
@@ -189,7 +203,7 @@ class DebugEnabled(Rule):
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
-        if ctx.module.is_test:
+        if is_test(ctx):
             return
         target = ctx.resolve(node.func)
         if target is None:
@@ -221,7 +235,7 @@ class DebugEnabled(Rule):
             )
 
     def visit_Assign(self, node: ast.Assign, ctx: FileContext) -> None:
-        if ctx.module.is_test or not is_true(node.value) or _env_gated(ctx.ancestors):
+        if is_test(ctx) or not is_true(node.value) or _env_gated(ctx.ancestors):
             return
         for target in node.targets:
             if not isinstance(target, ast.Attribute) or target.attr != "debug":
