@@ -102,18 +102,15 @@ def is_test(ctx: FileContext) -> bool:
     the fakes and builders the project's tests use, shipped without the tests).
     Rules ask this for every call they look at: the answer is kept per module."""
     module = ctx.module
-    known = _IS_TEST.get(module)
+    known: bool | None = getattr(module, "_fx_test_code", None)  # an attribute: a weak map costs a weakref per call
     if known is None:
         if module.is_test or module.imports_any_package(_TEST_PACKAGES):
             known = True
         else:
             package = _testing_package(module)
             known = package is not None and package not in _imported_testing_packages(ctx.project)
-        _IS_TEST[module] = known
+        module._fx_test_code = known  # type: ignore[attr-defined]
     return known
-
-
-_IS_TEST: WeakKeyDictionary[ModuleInfo, bool] = WeakKeyDictionary()
 
 
 _TESTING_DIR = "testing"

@@ -431,9 +431,8 @@ class InternalErrorLeak(Rule):
     def _validation_only(body: list[ast.stmt], ctx: FileContext) -> bool:
         """Does the `try` body call nothing but Pydantic validation (`LogFilter.model_validate(
         message["filter"])`, `TypeAdapter(list[int]).validate_python(raw)`)?"""
-        calls = [n for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Call)]
         validates = False
-        for call in calls:
+        for call in (n for stmt in body for n in ast.walk(stmt) if n.__class__ is ast.Call):
             if isinstance(call.func, ast.Attribute) and call.func.attr in _VALIDATION_METHODS:
                 validates = True
             elif ctx.resolve(call.func) not in _TYPE_ADAPTERS:
