@@ -388,12 +388,12 @@ class HardcodedSecret(Rule):
         )
 
     @staticmethod
-    def _is_enum(cls: ast.ClassDef, ctx: FileContext) -> bool:
+    def _is_enum(class_node: ast.ClassDef, ctx: FileContext) -> bool:
         """Is the class an `Enum` (`class AuthType(str, Enum)`, `StrEnum`, a project
         subclass of one)?"""
-        bases = {ctx.resolve(b) for b in cls.bases}
-        info = ctx.module.classes.get(cls.name)
-        if info is not None and info.node is cls:
+        bases = {ctx.resolve(b) for b in class_node.bases}
+        info = ctx.module.classes.get(class_node.name)
+        if info is not None and info.node is class_node:
             bases |= ctx.project.class_bases(info)
         return any(b is not None and b.startswith("enum.") for b in bases)
 
