@@ -11,11 +11,13 @@ import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import (
     ClassInfo,
     FunctionInfo,
+    ModuleInfo,
     child_nodes,
     own_nodes,
     scope_nodes,
@@ -41,6 +43,24 @@ _CACHING_DECORATORS = frozenset(
         "aiocache.cached",
     }
 )
+
+# Alembic revision folders.
+_MIGRATION_DIRS = (("migrations", "versions"), ("alembic", "versions"))
+
+
+def is_migration(module: ModuleInfo) -> bool:
+    """An Alembic revision: a file under `migrations/versions/` or `alembic/versions/`,
+    or one that imports `alembic.op` (the revision API; a module that only runs
+    the migrations imports `alembic.command` or `alembic.config`). Asked for every
+    loop: kept on the module's tree."""
+    known: bool | None = getattr(module.tree, "_fx_is_migration", None)
+    if known is None:
+        parts = PurePosixPath(module.path).parts
+        known = any((parts[i], parts[i + 1]) in _MIGRATION_DIRS for i in range(len(parts) - 1))
+        known = known or module.imports_module("alembic.op")
+        module.tree._fx_is_migration = known  # type: ignore[attr-defined]
+    return known
+
 
 def session_method(target: str | None) -> str | None:
     """`execute` for `sqlalchemy.orm.Session.execute` (any known session class), else None."""
@@ -212,25 +232,21 @@ def _is_abstract(method: FunctionInfo) -> bool:
     return False
 
 
-def _declares_abstract(cls: ClassInfo) -> bool:
-    """Does the class itself declare an `@abstractmethod` (so it cannot be instantiated)?"""
-    return any(_is_abstract(method) for method in cls.methods.values())
-
-
 class _Dispatch:
     """Where a method call really goes when the method the call graph names never runs.
 
     The graph types a receiver by its annotation: `service.batch_get(ids)` with
     `service: TaskService` goes to `TaskService.batch_get`. When `TaskService`
-    is abstract (it declares an `@abstractmethod`), the object is always an
-    instance of a subclass; if every concrete subclass of the project overrides
-    `batch_get`, the base's default body never runs through that call, and
-    one of the overrides does."""
+    is abstract (an `@abstractmethod` of its own, or an inherited one, is not
+    implemented), the object is always an instance of a subclass; if every
+    concrete subclass of the project overrides `batch_get`, the base's default
+    body never runs through that call, and one of the overrides does."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self._subclasses: dict[str, list[ClassInfo]] | None = None
         self._known: dict[ast.AST, list[FunctionInfo] | None] = {}
+        self._abstract: dict[str, bool] = {}
 
     def subclasses(self, qualname: str) -> list[ClassInfo]:
         if self._subclasses is None:
@@ -260,6 +276,23 @@ class _Dispatch:
             self._known[callee.node] = self._overriding(callee)
         return self._known[callee.node]
 
+    def is_abstract(self, cls: ClassInfo) -> bool:
+        """Can the class not be instantiated: an `@abstractmethod`, its own or one of a
+        project base class, that the class does not implement? `class Base(Service, ABC)`
+        that implements some of `Service`'s abstract methods and declares none is
+        abstract too: the inherited ones are still missing. Kept per class."""
+        known = self._abstract.get(cls.qualname)
+        if known is not None:
+            return known
+        names = {name for name, method in cls.methods.items() if _is_abstract(method)}
+        for base in self.project.class_bases(cls):
+            sym = self.project.lookup(base)
+            if isinstance(sym, ClassInfo):
+                names |= {name for name, method in sym.methods.items() if _is_abstract(method)}
+        found = [self.project.find_method(cls, name) for name in names]
+        known = self._abstract[cls.qualname] = any(runs is not None and _is_abstract(runs) for runs in found)
+        return known
+
     def _overriding(self, method: FunctionInfo) -> list[FunctionInfo] | None:
         if _is_abstract(method):
             # A call to an abstract declaration stays where it was (its body has
@@ -268,11 +301,11 @@ class _Dispatch:
             # see (singletons, TTL caches) in request scope.
             return None
         owner = self.project.lookup(method.class_name)
-        if not isinstance(owner, ClassInfo) or not _declares_abstract(owner):
+        if not isinstance(owner, ClassInfo) or not self.is_abstract(owner):
             return None
         found: list[FunctionInfo] = []
         for cls in self.subclasses(owner.qualname):
-            if _declares_abstract(cls):
+            if self.is_abstract(cls):
                 continue  # not instantiated either
             runs = self.project.find_method(cls, method.name)
             if runs is None or runs is method:

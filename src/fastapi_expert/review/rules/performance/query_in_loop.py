@@ -14,6 +14,7 @@ from fastapi_expert.review.rules.performance._scope import (
     is_attempt_loop,
     is_cached,
     is_fixed_iteration,
+    is_migration,
     loop_body_nodes,
     loop_iter,
     loop_targets,
@@ -107,6 +108,31 @@ def _writes(project: Project, func: FunctionInfo, stmt: ast.expr) -> bool:
     if isinstance(stmt, ast.Name):
         return any(_is_dml(project, func.module, value) for value in _assigned(func, stmt.id))
     return _is_dml(project, func.module, stmt)
+
+
+# Database lock functions: `SELECT pg_advisory_xact_lock(:key)`, MySQL's `GET_LOCK()`,
+# SQL Server's `sp_getapplock`, and `LOCK TABLE`. Taking a lock per item reads no rows;
+# no eager load or `IN` list can merge it, since each key is locked on its own.
+_LOCK_SQL = re.compile(
+    r"\b(pg_(try_)?advisory_(xact_)?(un)?lock(_shared|_all)?|get_lock|release_lock|sp_(get|release)applock)\s*\("
+    r"|^\s*lock\s+tables?\b",
+    re.IGNORECASE,
+)
+_LOCK_FUNC = re.compile(r"^pg_(try_)?advisory_(xact_)?(un)?lock(_shared|_all)?$|^(get|release)_lock$", re.IGNORECASE)
+
+
+def _takes_lock(func: FunctionInfo, stmt: ast.expr, depth: int = 0) -> bool:
+    """Is the statement a lock, not a query: SQL text calling a lock function
+    (`text("SELECT pg_advisory_xact_lock(:key)")`), `select(func.pg_advisory_lock(key))`,
+    or a local assigned one of those first?"""
+    if isinstance(stmt, ast.Name):
+        return depth < 2 and any(_takes_lock(func, value, depth + 1) for value in _assigned(func, stmt.id))
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _LOCK_SQL.search(node.value):
+            return True
+        if isinstance(node, ast.Attribute) and _LOCK_FUNC.match(node.attr):
+            return True
+    return False
 
 
 def _awaited_calls(nodes: Iterable[ast.AST]) -> tuple[list[ast.AST], set[int]]:
@@ -479,8 +505,14 @@ class QueryInLoop(Rule):
     the loop chooses the statement's table (`text(f"DROP TABLE {name}")`,
     `delete(model).where(...)`, `table.delete()`, or a called function that
     formats its table parameter into `FROM {table}`: one query per table, which
-    no eager load or `IN` list can merge), and `session.add(obj)` in a loop (no
-    I/O until the flush).
+    no eager load or `IN` list can merge), `session.add(obj)` in a loop (no
+    I/O until the flush), a lock taken per item (`SELECT pg_advisory_xact_lock(:key)`,
+    MySQL's `GET_LOCK()`, `LOCK TABLE`: it reads no rows, directly or as what a
+    called function runs; its later queries still count), and Alembic revisions
+    (files under `migrations/versions/` or `alembic/versions/`, or importing
+    `alembic.op`): a one-off data migration rewrites rows one by one, often
+    each in its own savepoint so that a bad row is reported, and no request
+    waits on it.
 
     ## Why is this bad?
     One query per row turns a page of 100 items into 101 round trips to the
@@ -689,6 +721,63 @@ class QueryInLoop(Rule):
                 """
             },
         ),
+        Valid(
+            # An Alembic revision: a one-off data migration that rewrites each row in
+            # Python, with no request waiting on it.
+            """
+            import json
+
+            import sqlalchemy as sa
+            from alembic import op
+            from sqlalchemy.engine import Connection
+
+            revision = "0042"
+            down_revision = "0041"
+
+            def _split_tags(conn: Connection) -> None:
+                rows = conn.execute(sa.text("SELECT id, tags FROM item")).fetchall()
+                for item_id, tags in rows:
+                    conn.execute(
+                        sa.text("UPDATE item SET tag_list = :tags WHERE id = :id"),
+                        {"tags": json.dumps((tags or "").split(",")), "id": item_id},
+                    )
+
+            def upgrade() -> None:
+                op.add_column("item", sa.Column("tag_list", sa.JSON()))
+                _split_tags(op.get_bind())
+            """,
+            filename="migrations/versions/0042_split_item_tags.py",
+        ),
+        Valid(
+            # Each item in its own transaction, serialised with a lock on its key: a lock
+            # per item reads no rows, and no `IN` list can take them all at once.
+            """
+            import hashlib
+
+            from sqlalchemy import text
+            from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+            from app.models import Counter
+
+            async def lock_bucket(session: AsyncSession, bucket: str) -> None:
+                key = int.from_bytes(hashlib.blake2b(bucket.encode(), digest_size=8).digest(), "big", signed=True)
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+            async def count_events(sessions: async_sessionmaker[AsyncSession], buckets: list[str]) -> None:
+                for bucket in buckets:
+                    async with sessions.begin() as session:
+                        await lock_bucket(session, bucket)
+                        session.add(Counter(bucket=bucket))
+            """,
+            filename="app/counters.py",
+            files={
+                "app/models.py": """
+                    class Counter:
+                        def __init__(self, bucket: str) -> None:
+                            self.bucket = bucket
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -832,8 +921,8 @@ class QueryInLoop(Rule):
 
     def _check(self, loop: ast.AST, ctx: FileContext) -> None:
         func = ctx.function()
-        if func is None or ctx.module.is_test:
-            return
+        if func is None or ctx.module.is_test or is_migration(ctx.module):
+            return  # an Alembic revision transforms rows one by one, once, with no request waiting
         iterable = loop_iter(loop)
         if is_fixed_iteration(ctx, iterable) or _over_batches(ctx, iterable) or is_attempt_loop(loop):
             return
@@ -872,6 +961,8 @@ class QueryInLoop(Rule):
         for node in calls:
             target = ctx.call_target(node)
             if _query_label(target, node, id(node) in awaited, imports_db):
+                if node.args and _takes_lock(func, node.args[0]):
+                    continue  # a lock per item (its own transaction's), not a read
                 if may_batch is None:
                     may_batch = _may_batch(loop)
                 if may_batch and _batched(node, names):
@@ -984,6 +1075,8 @@ def _first_query(project: Project, func: FunctionInfo) -> ast.Call | None:
     for node in calls:
         target = project.call_target(module, func, node)
         if _query_label(target, node, id(node) in awaited, imports_db):
+            if node.args and _takes_lock(func, node.args[0]):
+                continue  # `pg_advisory_xact_lock(...)` takes a lock, reads nothing
             return node
     return None
 

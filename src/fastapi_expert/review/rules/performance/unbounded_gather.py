@@ -152,6 +152,42 @@ def _limits_itself(func: FunctionInfo) -> bool:
     return False
 
 
+# Methods that only close what exists: closing every connection of a list at once opens
+# nothing, so it cannot exhaust a pool or load an upstream.
+_RELEASES = frozenset({"close", "aclose", "disconnect", "wait_closed"})
+
+
+def _releases(ctx: FileContext, func: FunctionInfo, element: ast.expr | None) -> bool:
+    """Does each gathered coroutine only close something: `conn.close()`, `map(pool.close, ...)`,
+    or a project function or method whose every awaited call closes (`pool.remove(id)` that
+    pops a connection and awaits its `close()`)?"""
+    call = element
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name | ast.Attribute)
+        and ctx.resolve(call.func) in _TASK_WRAPPERS
+        and call.args
+    ):
+        call = call.args[0]
+    if isinstance(call, ast.Name | ast.Attribute):
+        call = ast.Call(func=call, args=[], keywords=[])  # `map(pool.remove, ids)`: one call per item
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name | ast.Attribute):
+        return False
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else call.func.id
+    if name in _RELEASES:
+        return True
+    target = ctx.project.call_target(func.module, func, call)
+    callee = ctx.project.calls.by_qualname.get(target) if target else None
+    if callee is None:
+        return False
+    awaited = [
+        node.value
+        for node in own_nodes(callee.node)
+        if isinstance(node, ast.Await) and isinstance(node.value, ast.Call)
+    ]
+    return bool(awaited) and all(isinstance(c.func, ast.Attribute) and c.func.attr in _RELEASES for c in awaited)
+
+
 class UnboundedGather(Rule):
     """Flags `asyncio.gather()` over a request-sized list with no concurrency limit.
 
@@ -169,10 +205,15 @@ class UnboundedGather(Rule):
     A listing of files or storage (`glob.glob(...)`, `os.listdir(...)`,
     `Path(...).iterdir()`, `fs.glob(...)`) is not request data, even when a
     parameter picks the folder or the pattern: its size is what is stored there.
-    A fixed set of coroutines (`gather(a(), b())`) and worker pools over
-    `range(n)` are not flagged, nor is the default body of a method of an
+    A fixed set of coroutines (`gather(a(), b())`), worker pools over
+    `range(n)`, and a fan-out that only closes (`conn.close()`, `aclose()`,
+    `disconnect()`, or a project function whose every awaited call is one of
+    those, such as a pool's `remove(id)` that pops a connection and closes it:
+    it opens nothing) are not flagged, nor is the default body of a method of an
     abstract base class that every concrete subclass of the project overrides
-    (a request never runs it: the overrides are examined instead).
+    (a request never runs it: the overrides are examined instead; a class that
+    leaves an inherited `@abstractmethod` unimplemented is abstract too, even
+    without one of its own).
 
     ## Why is this bad?
     `gather` starts every coroutine at once. A request with 10,000 items opens
@@ -335,6 +376,97 @@ class UnboundedGather(Rule):
             },
         ),
         Valid(
+            # Closing the tunnels of a service being unregistered: each coroutine closes
+            # one open connection, so nothing new is opened, however many there are.
+            """
+            import asyncio
+
+            from fastapi import APIRouter, Depends
+
+            router = APIRouter()
+
+            class Tunnel:
+                async def close(self) -> None: ...
+
+            class TunnelPool:
+                def __init__(self) -> None:
+                    self.tunnels: dict[str, Tunnel] = {}
+
+                async def remove(self, replica_id: str) -> None:
+                    tunnel = self.tunnels.pop(replica_id, None)
+                    if tunnel is not None:
+                        await tunnel.close()
+
+            pool = TunnelPool()
+
+            async def drop_tunnels(replica_ids: list[str], tunnels: TunnelPool) -> None:
+                await asyncio.gather(*map(tunnels.remove, replica_ids), return_exceptions=True)
+
+            def get_pool() -> TunnelPool:
+                return pool
+
+            @router.post("/services/{name}/unregister", status_code=204)
+            async def unregister(name: str, replica_ids: list[str], tunnels: TunnelPool = Depends(get_pool)) -> None:
+                await drop_tunnels(replica_ids, tunnels)
+                await asyncio.gather(*[t.close() for t in list(tunnels.tunnels.values())])
+            """
+        ),
+        Valid(
+            # The abstract base's default runs for no request: the partial base in between
+            # declares no `@abstractmethod` of its own, but leaves `get` unimplemented, so
+            # only `SQLReportStore` is ever built, and it overrides `batch_get`.
+            """
+            from typing import Annotated
+
+            from fastapi import APIRouter, Depends, Query
+
+            from app.reports import ReportStore, get_report_store
+
+            router = APIRouter()
+
+            @router.get("/reports")
+            async def batch_get_reports(
+                ids: Annotated[list[int], Query()], store: ReportStore = Depends(get_report_store)
+            ) -> list[dict | None]:
+                return await store.batch_get(ids)
+            """,
+            filename="app/routes.py",
+            files={
+                "app/reports.py": """
+                    import asyncio
+                    from abc import ABC, abstractmethod
+
+                    class ReportStore(ABC):
+                        @abstractmethod
+                        async def get(self, report_id: int) -> dict | None: ...
+
+                        @abstractmethod
+                        async def count(self) -> int: ...
+
+                        async def batch_get(self, report_ids: list[int]) -> list[dict | None]:
+                            return await asyncio.gather(*[self.get(r) for r in report_ids])
+
+                    class CountingReportStore(ReportStore, ABC):
+                        async def count(self) -> int:
+                            return 0
+
+                    async def get_report_store() -> ReportStore:
+                        from app.sql_reports import SQLReportStore
+                        return SQLReportStore()
+                """,
+                "app/sql_reports.py": """
+                    from app.reports import CountingReportStore
+
+                    class SQLReportStore(CountingReportStore):
+                        async def get(self, report_id: int) -> dict | None:
+                            return None
+
+                        async def batch_get(self, report_ids: list[int]) -> list[dict | None]:
+                            return [None for _ in report_ids]
+                """,
+            },
+        ),
+        Valid(
             # The files of a stopped worker: as many as it left on disk, not what a client sent.
             """
             import asyncio
@@ -486,7 +618,7 @@ class UnboundedGather(Rule):
             if is_fixed_iteration(ctx, iterable) or _is_chunk(ctx, iterable) or _is_listing(func, iterable):
                 continue
             names = _iter_names(iterable) & _request_names(func)
-            if not names or self._limited(ctx, func, element):
+            if not names or self._limited(ctx, func, element) or _releases(ctx, func, element):
                 continue
             source = ctx.source.segment(iterable)
             label = source if len(source) <= 40 and "\n" not in source else sorted(names)[0]
