@@ -227,3 +227,35 @@ def archive(key: str) -> None:
     assert chained.chain[-1].note == (
         "`archive` makes the blocking call `boto3.resource()` (AWS SDK client set-up)"
     ), chained.chain[-1].note
+
+
+def test_fx204_metadata_advice_names_the_function_called() -> None:
+    # Fifth sample: `distributions()` (a scan of every installed package) got the
+    # advice written for `version()`, "`VERSION = version("pkg")`". A kept list of
+    # distributions would not help either: each `dist.metadata` reads its file again.
+    example = Invalid(
+        """
+        from importlib.metadata import distributions, requires
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+        @app.get("/plugins")
+        async def plugins() -> dict[str, list[str]]:
+            found = [d.metadata["Name"] for d in distributions() if d.metadata["Name"].startswith("myapp-")]
+            return {"plugins": found, "needs": requires("myapp") or []}
+        """,
+        lines=(9, 10),
+        filename="app/main.py",
+    )
+    messages = {f.location.line: f.message for f in _findings("FX204", example)}
+    assert list(messages) == [9, 10], messages
+    assert messages[9] == (
+        "`distributions()` blocks the event loop inside `async def plugins` (file-system I/O); use what the "
+        "code needs from `distributions()` computed once and kept (a `functools.cache`d helper; each "
+        "`dist.metadata` reads its file again), or `await anyio.to_thread.run_sync(...)`, or make `plugins` "
+        "a plain `def` so FastAPI runs it in the threadpool."
+    ), messages[9]
+    assert "version(" not in messages[9]
+    assert '(`REQUIREMENTS = requires("pkg")`)' in messages[10], messages[10]

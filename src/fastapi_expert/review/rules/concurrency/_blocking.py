@@ -358,6 +358,44 @@ def kind_label(target: str | None, fact: Blocking) -> str:
     return "AWS SDK client set-up" if target in AWS_CLIENT_FACTORIES else fact.kind.value
 
 
+# `importlib.metadata` functions that scan every installed package: the table's
+# advice (a constant, `VERSION = version("pkg")`) names another function, and a
+# kept list of `Distribution`s would not help, since each `dist.metadata` reads
+# its file again. What to keep is the answer the code derives from the scan.
+_METADATA_PACKAGES = ("importlib.metadata", "importlib_metadata")
+_METADATA_SCANS = frozenset(
+    f"{package}.{name}" for package in _METADATA_PACKAGES for name in ("distributions", "entry_points")
+)
+# The per-package readers, with the constant the advice shows for each.
+_METADATA_READERS = {
+    f"{package}.{name}": constant
+    for package in _METADATA_PACKAGES
+    for name, constant in (
+        ("version", "VERSION"),
+        ("metadata", "METADATA"),
+        ("distribution", "DISTRIBUTION"),
+        ("requires", "REQUIREMENTS"),
+        ("files", "FILES"),
+    )
+}
+
+
+def advice(target: str, fact: Blocking) -> str:
+    """What to use instead of `target`: the shared table's advice, made to name
+    the function actually called where the table's example shows another."""
+    if target in _METADATA_SCANS:
+        name = target.rpartition(".")[2]
+        return (
+            f"what the code needs from `{name}()` computed once and kept (a `functools.cache`d helper; "
+            f"each `dist.metadata` reads its file again), or `await anyio.to_thread.run_sync(...)`"
+        )
+    constant = _METADATA_READERS.get(target)
+    if constant is not None:
+        name = target.rpartition(".")[2]
+        return f'a module-level constant read once at import (`{constant} = {name}("pkg")`)'
+    return fact.instead
+
+
 def call_name(ctx: FileContext, call: ast.Call) -> str:
     """How the user wrote the callee (`db.execute`), shortened when long."""
     text = ctx.source.segment(call.func)
@@ -415,6 +453,7 @@ def is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> 
     if cached is None:
         cached = (
             _is_cli_command(project, module, func_node)
+            or func_node in _lazy_commands(project)
             or func_node in _loop_entries(project)
             or (func_node in _command_candidates(project)[1] and func_node in _command_helpers(project))
         ) and not _spawns_tasks(func_node)
@@ -444,6 +483,64 @@ def _is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) ->
         if module.imports_any_package(_CLI_PACKAGES):
             return True  # an app object typed by nothing we can follow, in a CLI module
     return False
+
+
+_LAZY_COMMANDS: weakref.WeakKeyDictionary[Project, frozenset[ast.AST]] = weakref.WeakKeyDictionary()
+
+
+def _lazy_commands(project: Project) -> frozenset[ast.AST]:
+    """The `async def`s a Cyclopts app registers by import path, without importing
+    them (`app.command("pkg.cli.version:version", name="version")`, its lazy
+    loading): commands like the decorated ones, but no decorator says so. Once
+    per project."""
+    found = _LAZY_COMMANDS.get(project)
+    if found is None:
+        found = _LAZY_COMMANDS[project] = _find_lazy_commands(project)
+    return found
+
+
+_IMPORT_PATH_ARGUMENT = re.compile(r"""\s*["'][\w.]+:[\w.]+["']""")
+
+
+def _spells_lazy_command(text: str) -> bool:
+    """Can the source hold `command("pkg.module:function", ...)`? Finding the call
+    first and matching only after it costs a fraction of a regex search of the
+    whole text."""
+    start = text.find("command(")
+    while start != -1:
+        start += len("command(")
+        if _IMPORT_PATH_ARGUMENT.match(text, start):
+            return True
+        start = text.find("command(", start)
+    return False
+
+
+def _find_lazy_commands(project: Project) -> frozenset[ast.AST]:
+    found: set[ast.AST] = set()
+    for module in project.modules:
+        # Only Cyclopts takes a "module:attribute" string for a command; the files
+        # that register one spell the call and import it (a cheap look at the text
+        # first spares the others the import question and an index of their calls).
+        if (
+            not _spells_lazy_command(module.identifier_text)
+            or module.is_test
+            or not module.imports_any_package(("cyclopts",))
+        ):
+            continue
+        for call in module.nodes_of(ast.Call):
+            func = call.func
+            if not isinstance(func, ast.Attribute) or func.attr != "command" or not call.args:
+                continue
+            first = call.args[0]
+            if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+                continue
+            path, colon, attribute = first.value.partition(":")
+            if not colon or not path or not attribute:
+                continue
+            symbol = project.lookup(f"{path}.{attribute}")
+            if isinstance(symbol, FunctionInfo) and symbol.is_async:
+                found.add(symbol.node)
+    return frozenset(found)
 
 
 # Calls that make a new event loop, run the coroutine they are given on it until it
@@ -532,6 +629,8 @@ def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None,
     if written != "run" or not call.args:
         return None
     runner = project.resolve(module, func)
+    if runner is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        runner = _locally_imported(scope, func.value.id, func.attr)
     first = call.args[0]
     if runner in _RUNS_A_CALL and isinstance(first, ast.Call):
         target = project.call_target(module, scope, first)
@@ -543,6 +642,23 @@ def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None,
     if not isinstance(symbol, FunctionInfo) or not symbol.is_async or symbol.node.decorator_list:
         return None
     return symbol
+
+
+def _locally_imported(scope: FunctionInfo | None, name: str, attr: str) -> str | None:
+    """`module.attr` when `name` is bound by an `import module` (or `import module
+    as name`) inside `scope` or a function enclosing it. The model resolves only
+    module-level `import x` (a local `from x import y` it does): a script's
+    `main()` that imports `anyio` just before `anyio.run(hook, ...)`, to keep its
+    start-up light, would otherwise hide the loop it makes."""
+    while scope is not None:
+        for node in own_nodes_of(scope.node, ast.Import):
+            for alias in node.names:
+                if alias.asname == name:
+                    return f"{alias.name}.{attr}"
+                if alias.asname is None and alias.name.split(".", 1)[0] == name:
+                    return f"{name}.{attr}"  # `import anyio.abc` binds `anyio` too
+        scope = scope.parent
+    return None
 
 
 # -- coroutines only commands await -------------------------------------------------
@@ -603,12 +719,17 @@ def _find_candidates(
     project: Project,
 ) -> tuple[set[ast.AST], set[ast.AST], dict[str, list[FunctionInfo]], list[ModuleInfo]]:
     modules = [module for module in project.modules if not module.is_test]
+    lazy = _lazy_commands(project)
     commands: set[ast.AST] = set()
     for module in modules:
         for func in module.all_functions:
             if (
                 func.is_async
-                and (_is_cli_command(project, module, func.node) or func.node in _loop_entries(project))
+                and (
+                    _is_cli_command(project, module, func.node)
+                    or func.node in lazy
+                    or func.node in _loop_entries(project)
+                )
                 and not _spawns_tasks(func.node)
             ):
                 commands.add(func.node)
@@ -837,5 +958,5 @@ class DirectBlockingCall:
             extra = f", or make `{name}` a plain `def` so FastAPI runs it in the threadpool"
         return (
             f"`{call_name(ctx, node)}()` blocks the event loop inside {where} ({self.describe(target)}); "
-            f"use {fact.instead}{extra}."
+            f"use {advice(target, fact)}{extra}."
         )

@@ -47,7 +47,8 @@ class BlockingCallViaHelpers(Rule):
     chain of calls down to the blocking one. Helpers handed to a thread
     (`run_in_threadpool`, `asyncio.to_thread`, `anyio.to_thread.run_sync`) are
     not followed: they do not run on the event loop. Command-line commands (an
-    `async def` registered with Typer, Click/asyncclick or Cyclopts, or one
+    `async def` registered with Typer, Click/asyncclick or Cyclopts, also by
+    import path with Cyclopts' lazy loading, or one
     that sync code runs with `asyncio.run(...)` and the project uses nowhere
     else) are not flagged: each runs alone on the loop made for it. Neither is
     a coroutine that only such commands await (directly or through other such

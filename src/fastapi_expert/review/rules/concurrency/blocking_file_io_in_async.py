@@ -17,8 +17,9 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
     passed to `anyio.to_thread.run_sync`, `asyncio.to_thread` or
     `run_in_threadpool`) and async file APIs (`anyio.Path`, `aiofiles.open`)
     are not flagged, and neither are command-line commands (an `async def`
-    registered with Typer, Click/asyncclick or Cyclopts, one that sync code
-    only ever runs with `asyncio.run(...)`, or a coroutine only such commands
+    registered with Typer, Click/asyncclick or Cyclopts, also by import path
+    with Cyclopts' lazy loading, one that sync code only ever runs with
+    `asyncio.run(...)` or `anyio.run(...)`, or a coroutine only such commands
     await), which run alone on the loop made for them.
 
     ## Why is this bad?
@@ -123,6 +124,57 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
                 asyncio.run(_dump_openapi(sys.argv[1], sys.argv[2]))
             """,
             filename="tools/dump_openapi.py",
+        ),
+        Valid(
+            # The same with `anyio.run`, imported inside `main` to keep the script's
+            # start-up light: the coroutine is still alone on the loop made for it.
+            """
+            import json
+            import sys
+            from pathlib import Path
+
+            import httpx
+
+            async def _replay(events_file: Path, api_url: str) -> None:
+                events = json.loads(events_file.read_text(encoding="utf-8"))
+                async with httpx.AsyncClient(base_url=api_url) as client:
+                    for event in events:
+                        await client.post("/events", json=event)
+
+            def main(argv: list[str]) -> int:
+                import anyio
+
+                anyio.run(_replay, Path(argv[0]), argv[1])
+                return 0
+
+            if __name__ == "__main__":
+                raise SystemExit(main(sys.argv[1:]))
+            """,
+            filename="tools/replay_events.py",
+        ),
+        Valid(
+            # A Cyclopts command registered by import path (lazy loading): no
+            # decorator marks it, but it runs alone on the CLI's loop all the same.
+            """
+            import json
+            from pathlib import Path
+
+            async def show_config(path: str = "/etc/myapp/config.json") -> None:
+                config = json.loads(Path(path).read_text())
+                print(json.dumps(config, indent=2))
+            """,
+            filename="myapp/cli/config.py",
+            files={
+                "myapp/cli/main.py": """
+import cyclopts
+
+app = cyclopts.App(name="myapp")
+app.command("myapp.cli.config:show_config", name="config")
+
+if __name__ == "__main__":
+    app()
+""",
+            },
         ),
         Valid(
             # A prompt helper that only a Click command awaits: it runs on the
