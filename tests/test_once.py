@@ -269,3 +269,46 @@ def per_call():
     assert _once_names(p, "app.settings.remember") == {"open", "open('seen.txt').read"}
     # a local container is new on every call
     assert _once_names(p, "app.settings.per_call") == set()
+
+
+def test_a_cached_classmethod_with_settings_only_runs_once() -> None:
+    source = """
+from functools import cache, lru_cache
+
+class Signer:
+    @classmethod
+    @cache
+    def signer(cls, expiration: int | None = None) -> bytes:
+        return open("key.pem", "rb").read()
+
+    @classmethod
+    @lru_cache(maxsize=8)
+    def for_tenant(cls, tenant: str) -> bytes:
+        return open(f"{tenant}.pem", "rb").read()
+
+    @cache
+    def per_instance(self) -> bytes:
+        return open("key.pem", "rb").read()
+
+@cache
+def settings() -> bytes:
+    return open("settings.toml", "rb").read()
+
+@cache
+def template(name: str) -> bytes:
+    return open(name, "rb").read()
+"""
+    from fastapi_expert.review.model.once import runs_once
+
+    p = project({"app/keys.py": source})
+    verdicts = {name: runs_once(_function(p, f"app.keys.{name}")) for name in (
+        "Signer.signer", "Signer.for_tenant", "Signer.per_instance", "settings", "template",
+    )}
+    # a required parameter is a cache key (one run per tenant); `self` one per instance
+    assert verdicts == {
+        "Signer.signer": True,
+        "Signer.for_tenant": False,
+        "Signer.per_instance": False,
+        "settings": True,
+        "template": False,
+    }

@@ -37,18 +37,29 @@ _ONCE_PER_PROCESS = frozenset({"functools.lru_cache", "functools.cache"})
 
 def runs_once(func: FunctionInfo) -> bool:
     """Does the function's body run at most once per process: a plain function
-    without parameters wrapped in `functools.cache`/`lru_cache` (a method is
-    cached per instance, and a function with parameters per argument, so
-    neither is)? What it does once, a blocking read of a file at the first
-    call, stalls no later call: the event-loop search does not follow it."""
-    args = func.node.args
-    if func.class_name is not None or args.posonlyargs or args.args or args.vararg or args.kwonlyargs or args.kwarg:
+    without parameters, or a classmethod whose other parameters all have
+    defaults (settings, not keys: `_get_token_signer(cls, expiration=None)`),
+    wrapped in `functools.cache`/`lru_cache`? A method is cached per instance,
+    and a function with a required parameter per argument, so neither is. What
+    it does once, a blocking read of a file at the first call, stalls no later
+    call: the event-loop search does not follow it."""
+    node = func.node
+    args = node.args
+    if args.vararg or args.kwarg:
         return False
-    for decorator in func.node.decorator_list:
-        expr = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if isinstance(expr, ast.Name | ast.Attribute) and func.module.resolve(expr) in _ONCE_PER_PROCESS:
-            return True
-    return False
+    decorators = [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+    names = {func.module.resolve(d) for d in decorators if isinstance(d, ast.Name | ast.Attribute)}
+    if not names & _ONCE_PER_PROCESS:
+        return False
+    positional = [*args.posonlyargs, *args.args]
+    if func.class_name is None:
+        return not positional and not args.kwonlyargs
+    if not any(isinstance(d, ast.Name) and d.id == "classmethod" for d in decorators):
+        return False
+    # `cls` first; every other parameter defaulted (keyword-only ones too)
+    required_positional = len(positional) - len(args.defaults)
+    required_keyword = sum(1 for default in args.kw_defaults if default is None)
+    return required_positional <= 1 and required_keyword == 0
 
 
 def once_per_process_calls(project: Project, func: FunctionInfo) -> frozenset[ast.Call]:
