@@ -3,6 +3,7 @@ sample): the rule examples check *where* a rule fires, these check *what it says
 
 from __future__ import annotations
 
+from fastapi_expert.review.rules.base import Invalid
 from rule_messages import invalid as _invalid
 from rule_messages import messages as _messages
 
@@ -64,3 +65,44 @@ def test_fx314_a_numeric_default_keeps_the_short_advice() -> None:
     assert messages == {
         6: "`limit` has no upper bound, so a client can ask for any number of rows; bound it, e.g. `Query(le=100)`."
     }, messages
+
+
+def test_fx312_names_the_route_that_loads_the_secret_not_the_one_that_echoes_it() -> None:
+    # Fifth precision sample (dstack's backend creds): `POST .../create` answers the
+    # config its body holds, so it only shows the client its own input; the message
+    # names the route that answers the stored value.
+    example = _invalid("FX312", "class OAuthAppCreds(BaseModel)")
+    messages = _messages("FX312", example)
+    assert messages == {
+        10: "`OAuthAppCreds` is the response model of `POST /integrations/{kind}/config` and exposes "
+        "`client_secret` to clients; remove it from the response model or mark it `Field(exclude=True)`."
+    }, messages
+
+
+def test_fx105_tells_instances_apart_by_a_constant_keyword_before_numbering_them() -> None:
+    # Fifth precision sample (dstack's permissions): `HTTPBearer()` next to
+    # `HTTPBearer(auto_error=False)` was told `http_bearer_1` and `http_bearer_2`;
+    # the plain one keeps the plain name, the other is named after its keyword.
+    example = Invalid(
+        """
+        from fastapi import FastAPI, Security
+        from fastapi.security import HTTPBearer
+
+        app = FastAPI()
+
+        @app.get("/me")
+        def me(token=Security(HTTPBearer())):
+            return {}
+
+        @app.get("/feed")
+        def feed(token=Security(HTTPBearer(auto_error=False))):
+            return {}
+        """,
+        lines=(7, 11),
+    )
+    messages = _messages("FX105", example)
+    assert "(`http_bearer = HTTPBearer()`) and use `Security(http_bearer)`." in messages[7], messages
+    assert (
+        "(`http_bearer_no_auto_error = HTTPBearer(auto_error=False)`) and use `Security(http_bearer_no_auto_error)`."
+        in messages[11]
+    ), messages

@@ -4,9 +4,14 @@ import ast
 import re
 
 from fastapi_expert.review.model.fastapi_model import Route
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.rules.api_design.numeric_status_code import status_module_name
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.validation._models import (
+    annotation_classes,
+    inherited_fields,
+    model_class,
+)
 from fastapi_expert.types import Edit, Fix
 
 # Substrings of a path that mark a POST as an operation, not a collection insert.
@@ -77,12 +82,27 @@ def _is_response_class(ctx: FileContext, qualname: str | None) -> bool:
     )
 
 
+def _returns_response(ctx: FileContext, module: ModuleInfo, call: ast.Call) -> bool:
+    """Is `call` a `Response` built in place: a response class (also a project
+    subclass), or a library call named `*Response` (`templates.TemplateResponse(...)`
+    of Starlette's `Jinja2Templates`)? A project class named so (`ItemResponse`) is
+    a model unless it derives from a response class."""
+    target = ctx.project.resolve(module, call.func)
+    if _is_response_class(ctx, target):
+        return True
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name.endswith("Response") and not isinstance(ctx.project.lookup(target or ""), ClassInfo)
+
+
 def _sets_own_status(ctx: FileContext, endpoint: FunctionInfo) -> bool:
-    """Does the endpoint build its own Response or set `response.status_code`?"""
+    """Does the endpoint build its own Response or set `response.status_code`?
+    FastAPI sends a returned `Response` as it is: the decorator's `status_code=`
+    does not apply to it."""
     module = endpoint.module
     for node in own_nodes(endpoint.node):
         if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
-            if _is_response_class(ctx, ctx.project.resolve(module, node.value.func)):
+            if _returns_response(ctx, module, node.value):
                 return True
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -198,6 +218,66 @@ def _is_bulk(route: Route, endpoint: FunctionInfo | None) -> bool:
     return endpoint is not None and bool({w.lower() for w in _WORD.findall(endpoint.name)} & _BULK_NAME_WORDS)
 
 
+# Fields of an answer that only acknowledges (`{"status": "ok"}`): it neither shows nor
+# identifies what the request made.
+_ACK_FIELDS = frozenset({"status", "ok", "success", "message", "msg", "detail", "result"})
+
+
+def _ack_model(ctx: FileContext, qualname: str | None) -> bool:
+    """Is `qualname` a model whose every field is an acknowledgment (`OkResponse.status`)?"""
+    cls = model_class(ctx.project, qualname)
+    if cls is None:
+        return False
+    names = [f.name for _owner, f in inherited_fields(ctx.project, cls)]
+    return bool(names) and all(name in _ACK_FIELDS for name in names)
+
+
+def _is_none(expr: ast.expr | None) -> bool:
+    return expr is None or (isinstance(expr, ast.Constant) and expr.value is None)
+
+
+def _acknowledges_only(ctx: FileContext, route: Route, endpoint: FunctionInfo) -> bool:
+    """Does the endpoint answer with nothing that shows or identifies what it made:
+    no value, or acknowledgment fields only (`-> OkResponse` holding `status = "ok"`,
+    `return {"status": "ok"}`)?"""
+    answer, module = route.keyword("response_model"), route.module
+    if answer is None:
+        answer, module = endpoint.node.returns, endpoint.module
+    if not _is_none(answer):
+        classes = annotation_classes(ctx.project, module, answer)
+        if classes:
+            return len(classes) == 1 and _ack_model(ctx, classes[0].qualname)
+    for node in own_nodes(endpoint.node):
+        if not isinstance(node, ast.Return) or _is_none(node.value):
+            continue
+        value = node.value
+        if isinstance(value, ast.Dict):
+            if not value.keys or not all(isinstance(k, ast.Constant) and k.value in _ACK_FIELDS for k in value.keys):
+                return False
+        elif not (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name | ast.Attribute)
+            and _ack_model(ctx, ctx.project.resolve(endpoint.module, value.func))
+        ):
+            return False
+    return True
+
+
+def _command_without_result(ctx: FileContext, route: Route, endpoint: FunctionInfo | None) -> bool:
+    """Is the POST an RPC-style command (`POST /services/register`: the path ends in a
+    verb, not a collection) that answers only an acknowledgment? 201 names the
+    created resource by its `Location` or, without one, by the request URL: here the
+    URL is the command's, and the answer gives no id or URL to point to, so 200 is
+    the honest answer. A POST to a collection (`/services`) still creates there."""
+    if endpoint is None:
+        return False
+    path = (route.full_paths or [route.path or ""])[0]
+    static = [s for s in path.split("/") if s and not s.startswith("{")]
+    if not static or _is_collection(static[-1]):
+        return False
+    return _acknowledges_only(ctx, route, endpoint)
+
+
 def _exempt(ctx: FileContext, route: Route) -> bool:
     path = route.path
     if path is None or route.methods != ("POST",) or route.is_websocket:
@@ -222,7 +302,9 @@ def _exempt(ctx: FileContext, route: Route) -> bool:
             return True
         if _sets_own_status(ctx, endpoint):
             return True
-    return not _suggests_creation(ctx, route, endpoint)
+    if not _suggests_creation(ctx, route, endpoint):
+        return True
+    return _command_without_result(ctx, route, endpoint)
 
 
 class CreateWithout201(Rule):
@@ -244,12 +326,20 @@ class CreateWithout201(Rule):
     `verify`, `search`, `query`, `webhook`, `callback`, `graphql` and similar;
     paths whose last segment is a verb or verb-led (`/run`, `/send-invite`,
     `/orders/{id}/cancel`) or a path parameter; endpoints named after such a
-    verb (`def send_report`); endpoints that return a `Response` they build or set
+    verb (`def send_report`); endpoints that return a `Response` they build
+    (a response class, or a library call named `*Response` such as
+    `templates.TemplateResponse(...)`: FastAPI sends it as it is, so the
+    decorator's `status_code=` would not apply) or set
     `response.status_code` themselves; non-JSON `response_class=` (HTML
-    forms, redirects); and bulk endpoints (a `bulk` or `batch` path segment,
+    forms, redirects); bulk endpoints (a `bulk` or `batch` path segment,
     `/runs/bulk`, or `bulk` in the endpoint name), which answer for many items
     at once, each created, updated or rejected: there is no single resource
-    for a `Location`, and the per-item results carry the outcome.
+    for a `Location`, and the per-item results carry the outcome; and
+    RPC-style commands that only acknowledge (`POST /services/register`, a
+    path ending in a verb rather than a collection, answering no value or
+    only `status`/`ok`/`message` fields): 201 names the created resource by
+    `Location` or else by the request URL, which here is the command's, and
+    the answer gives no id to point to.
 
     ## Why is this bad?
     FastAPI answers 200 unless told otherwise. HTTP reserves `201 Created` for a
@@ -440,6 +530,54 @@ class CreateWithout201(Rule):
                 return BulkResult(results=[])
             """
         ),
+        Valid(
+            # An RPC-style registry: verb paths that answer a bare acknowledgment.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/registry/{tenant}")
+
+
+            class Ack(BaseModel):
+                status: str = "ok"
+
+
+            class Endpoint(BaseModel):
+                name: str
+                url: str
+
+
+            @router.post("/endpoints/register")
+            async def register_endpoint(tenant: str, body: Endpoint) -> Ack:
+                return Ack()
+
+
+            @router.post("/endpoints/{name}/mirrors/register")
+            async def register_mirror(tenant: str, name: str, body: Endpoint):
+                return {"status": "registered"}
+
+
+            @router.post("/snapshots/upload_blob")
+            async def upload_blob(tenant: str, body: Endpoint) -> None:
+                return None
+            """
+        ),
+        Valid(
+            # A server-rendered page: the template response is sent as it is.
+            """
+            from fastapi import APIRouter, Request
+            from fastapi.templating import Jinja2Templates
+
+            router = APIRouter(prefix="/admin/apps")
+            pages = Jinja2Templates(directory="templates")
+
+
+            @router.post("/{app_id}/cipher-key")
+            async def create_cipher_key(request: Request, app_id: int):
+                return pages.TemplateResponse(request, "apps/cipher_key.html", {"app_id": app_id})
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -532,6 +670,36 @@ class CreateWithout201(Rule):
                 return new
             """,
             lines=(17,),
+        ),
+        Invalid(
+            # A verb path that answers the created record, and a collection POST
+            # that only acknowledges: both create something a client can be pointed to.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/registry")
+
+
+            class Ack(BaseModel):
+                status: str = "ok"
+
+
+            class Endpoint(BaseModel):
+                id: int
+                name: str
+
+
+            @router.post("/endpoints/register")
+            async def register_endpoint(body: Endpoint) -> Endpoint:
+                return body
+
+
+            @router.post("/mirrors")
+            async def add_mirror(body: Endpoint) -> Ack:
+                return Ack()
+            """,
+            lines=(16, 21),
         ),
     )
 

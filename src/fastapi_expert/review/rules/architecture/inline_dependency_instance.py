@@ -82,6 +82,29 @@ def _string_argument(call: ast.Call) -> str | None:
     return None
 
 
+def _label(call: ast.Call) -> str | None:
+    """A word telling `call` apart from other instances of its class: its string
+    argument (`RateLimiter(slug="chat-minute")` -> `chat_minute`), else its first
+    keyword set to a constant (`HTTPBearer(auto_error=False)` -> `no_auto_error`,
+    `Limiter(per_minute=5)` -> `per_minute_5`); None for a call without such an
+    argument, which keeps the plain name."""
+    text = _string_argument(call)
+    if text is not None:
+        return text
+    for k in call.keywords:
+        if k.arg is None or not isinstance(k.value, ast.Constant):
+            continue
+        value = k.value.value
+        if value is True:
+            return k.arg
+        if value is False or value is None:
+            return f"no_{k.arg}"
+        if isinstance(value, int | float):
+            word = re.sub(r"\W+", "_", f"{k.arg}_{value}").strip("_").lower()
+            return word if word.isidentifier() else None
+    return None
+
+
 def _suggested_name(callee: str, call: ast.Call) -> str:
     """A module-level name for the result of `call`: the callee in snake_case
     (`RoleChecker(...)` -> `role_checker`), but never the callee's own name. A
@@ -273,7 +296,8 @@ class InlineDependencyInstance(Rule):
         """The suggested name for `call`, made unique in its module: two different
         instances of one class (`RateLimiter(slug="minute")`, `RateLimiter(slug="day")`,
         often in the same signature) cannot both be bound to `rate_limiter`. They
-        are told apart by their string argument, else numbered."""
+        are told apart by their string argument or a keyword set to a constant
+        (`http_bearer` and `http_bearer_no_auto_error`), else numbered."""
         names = self._names.get(ctx.module.path)
         if names is None:
             names = {}
@@ -281,13 +305,13 @@ class InlineDependencyInstance(Rule):
                 inline = self._inline_instance(node, ctx)
                 if inline is not None:
                     texts = names.setdefault(_suggested_name(_callee(inline), inline), {})
-                    texts.setdefault(_one_line(ctx, inline), _string_argument(inline))
+                    texts.setdefault(_one_line(ctx, inline), _label(inline))
             self._names[ctx.module.path] = names
         name = _suggested_name(_callee(call), call)
         instances = names.get(name, {})
         if len(instances) < 2:
             return name
-        label = _string_argument(call)
+        label = _label(call)
         base = name if label is None else f"{name}_{label}"
         same = [text for text, other in instances.items() if other == label]
         text = _one_line(ctx, call)

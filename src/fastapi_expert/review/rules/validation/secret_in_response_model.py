@@ -625,6 +625,35 @@ class SecretInResponseModel(Rule):
                 """,
             },
         ),
+        Invalid(
+            # The `create` route answers the config it was just sent; the `config` route
+            # loads the stored one, secret included: the message names that route.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            from app.store import load_config
+
+            router = APIRouter(prefix="/integrations")
+
+            class OAuthAppCreds(BaseModel):
+                client_id: str
+                client_secret: str
+
+            class IntegrationConfig(BaseModel):
+                kind: str
+                creds: OAuthAppCreds
+
+            @router.post("/create", response_model=IntegrationConfig)
+            def create_integration(body: IntegrationConfig):
+                return body
+
+            @router.post("/{kind}/config", response_model=IntegrationConfig)
+            def integration_config(kind: str):
+                return load_config(kind)
+            """,
+            lines=(10,),
+        ),
     )
 
     def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
@@ -642,6 +671,12 @@ class SecretInResponseModel(Rule):
         words = _words(node.name)
         issues_tokens = bool(words & _TOKEN_CONTEXT) or any(f.name == "token_type" for _, f in fields)
         echo = self._echo_route(used.direct_request, used.direct_response, info)
+        # The route the message names: one that does not read the model in its body
+        # too, if any. A route that answers what it was just sent (`POST .../create`
+        # returning its body) shows the client its own input; a route that loads the
+        # stored value (`.../config_info`) is where it leaks.
+        inputs = {id(r) for r in used.request.get(info.qualname, [])} if info is not None else set()
+        shown = next((r for r in routes if id(r) not in inputs), routes[0] if routes else None)
         masked: set[str] | None = None
         seen: set[str] = set()
         for owner, f in fields:
@@ -677,7 +712,7 @@ class SecretInResponseModel(Rule):
                     f"so the `{f.name}` a client sends is echoed back; use a separate output model without it."
                 )
             else:
-                via = f"the response model of `{describe_route(routes[0])}`" if routes else "named as a response model"
+                via = f"the response model of `{describe_route(shown)}`" if shown else "named as a response model"
                 inherited = f" (inherited from `{owner.node.name}`)" if owner is not None and owner is not info else ""
                 message = (
                     f"`{node.name}` is {via} and exposes `{f.name}`{inherited} to clients; "
