@@ -90,8 +90,24 @@ def looks_like_secret_value(value: str, name: str) -> bool:
         return False  # a URL or a route; URLs with credentials are handled on their own
     if is_public_ingestion_key(name, text):
         return False
+    if _names_a_collection(text, name):
+        return False
     # `REFRESH_TOKEN = "refresh_token"`, `X_API_KEY = "X-API-Key"`: a field or header name.
     return words(text) != words(name)
+
+
+def _names_a_collection(text: str, name: str) -> bool:
+    """`RESOURCE_PASSWORD = "Passwords"`, `VAULT_SECRET = "secrets"`: a value made of letters
+    that ends in the plural of the name's secret word names a collection of them (a permission
+    resource, a menu, a table, a mount), never one secret. Digits keep it a secret
+    (`"passwords123"`), and so does the singular (`DB_PASSWORD = "password"`, a weak default)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z_\-]*", text):
+        return False
+    secret, value = words(name), words(text)
+    if not secret or not value:
+        return False
+    last = secret[-1]
+    return value[-1] in {f"{last}s", f"{last}es"}
 
 
 def credential_url_password(value: str) -> str | None:
@@ -124,7 +140,11 @@ class HardcodedSecret(Rule):
     each event; their private keys (`POSTHOG_PERSONAL_API_KEY`,
     `AMPLITUDE_SECRET_KEY`) still are. Nor is the member of an `Enum`
     (`class AuthKind(str, Enum): API_KEY = "api_key_auth"`): a label that code
-    compares, not a credential. Test code is skipped (test files,
+    compares, not a credential. Nor is a value of letters that ends in the
+    plural of the name's secret word (`RESOURCE_PASSWORD = "Passwords"`, the
+    name of a permission resource or a menu): it names a collection of
+    secrets, not one; the singular (`DB_PASSWORD = "password"`) and a value
+    with digits stay flagged. Test code is skipped (test files,
     modules that import pytest such as a test suite shipped in the package, and
     the modules of a `testing` package that no production module imports):
     fixtures hold throwaway secrets, and tests pass deliberately wrong ones.
@@ -178,6 +198,18 @@ class HardcodedSecret(Rule):
                 database_url: str = "postgresql+asyncpg://db:5432/app"
                 token_type: str = "bearer"
             """
+        ),
+        Valid(
+            """
+            # The resources an admin role can be granted actions on, as the permission UI shows them.
+            RESOURCE_USER = "Users"
+            RESOURCE_PASSWORD = "Passwords"
+            RESOURCE_API_TOKEN = "ApiTokens"
+            ACTION_CAN_EDIT = "can_edit"
+
+            ADMIN_PERMISSIONS = [(ACTION_CAN_EDIT, RESOURCE_PASSWORD), (ACTION_CAN_EDIT, RESOURCE_API_TOKEN)]
+            """,
+            filename="app/security/permissions.py",
         ),
         Valid(
             """
@@ -313,6 +345,15 @@ class HardcodedSecret(Rule):
             """,
             lines=(2, 3),
             filename="app/analytics.py",
+        ),
+        Invalid(
+            """
+            # Weak defaults are still secrets: the singular of the word, or letters with digits.
+            DB_PASSWORD = "password"
+            REDIS_PASSWORD = "passwords123"
+            """,
+            lines=(2, 3),
+            filename="app/config.py",
         ),
         Invalid(
             """

@@ -60,9 +60,21 @@ _CREDENTIAL_WORDS = frozenset(
 )
 
 
+# A name ending in `<party>_id` (`csrf_client_id`, `session_device_id`) says which client,
+# device or worker something belongs to: the party sends it openly next to the secret it was
+# issued (a CSRF token the server makes), so it is an identity, never the secret itself.
+# (`session_id` stays a secret: there the id *is* the session's credential.)
+_PARTY_WORDS = frozenset(
+    {"client", "device", "installation", "install", "instance", "browser", "machine", "worker", "agent",
+     "node", "host", "tab", "window", "process"}
+)
+
+
 def _uuid_identifier(name: str) -> bool:
     parts = words(name)
     if set(parts) & _UUID_ID_WORDS:
+        return True
+    if len(parts) > 1 and parts[-1] in {"id", "uuid"} and parts[-2] in _PARTY_WORDS:
         return True
     return any(a == "request" and b == "id" for a, b in pairwise(parts))
 
@@ -138,7 +150,9 @@ class InsecureTokenRandomness(Rule):
     non-secrets (`delay = random.uniform(...)`, `id = uuid4()`), nor a
     `uuid4()` whose name says it identifies a lock owner, a trace or a request
     (`lock_token`, `owner_token`, `trace_token`, `request_id_token`,
-    `correlation_token`, `idempotency_token`), nor a `uuid4()` made in
+    `correlation_token`, `idempotency_token`) or which client, device or worker
+    holds a secret (`csrf_client_id`: the client sends it openly with the CSRF
+    token the server issued it), nor a `uuid4()` made in
     telemetry code (a function, class or module named for telemetry,
     analytics, tracking, metrics or a heartbeat: the `session_id` of anonymous
     usage reports), nor a `uuid4()` made by a function or class that hands out
@@ -252,6 +266,29 @@ class InsecureTokenRandomness(Rule):
                     "async def write_setting(key: str, value: str) -> None:\n    pass\n"
                 ),
             },
+        ),
+        Valid(
+            """
+            import uuid
+            from datetime import datetime, timezone
+
+            import httpx
+
+            class ApiClient(httpx.AsyncClient):
+                def __init__(self, base_url: str) -> None:
+                    super().__init__(base_url=base_url)
+                    # Names this client to the server, which issues (and checks) the CSRF token itself.
+                    self.csrf_client_id = uuid.uuid4()
+                    self.csrf_token: str | None = None
+                    self.csrf_expires: datetime | None = None
+
+                async def _ensure_csrf_token(self) -> str:
+                    if self.csrf_token is None or (self.csrf_expires and self.csrf_expires < datetime.now(timezone.utc)):
+                        answer = await self.get("/csrf-token", params={"client": str(self.csrf_client_id)})
+                        self.csrf_token = answer.json()["token"]
+                    return self.csrf_token
+            """,
+            filename="app/client.py",
         ),
         Valid(
             """
