@@ -573,6 +573,58 @@ def test_a_router_a_factory_returns_gets_the_include_prefix() -> None:
     assert "app.items.require_user" in [d.target for d in read.all_dependencies()]
 
 
+def test_routers_included_in_a_loop_get_each_turns_prefix() -> None:
+    # `for r in [...]`, a module-level list of (module, prefix) pairs, and a list
+    # built in the factory: each turn of the loop is one include.
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/items.py": """
+            from fastapi import APIRouter
+            router = APIRouter(prefix="/items")
+
+            @router.delete("/{item_id}")
+            def delete_item(item_id: int): ...
+            """,
+            "app/users.py": """
+            from fastapi import APIRouter
+            router = APIRouter(prefix="/users")
+
+            @router.delete("/{user_id}")
+            def delete_user(user_id: int): ...
+            """,
+            "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+            from app import items, users
+
+            VERSIONED = [(items, "/v1"), (users, "/v2")]
+
+            def create_app() -> FastAPI:
+                app = FastAPI()
+                health = APIRouter()
+
+                @health.get("/health")
+                def health_check(): ...
+
+                for module, prefix in VERSIONED:
+                    app.include_router(module.router, prefix=prefix)
+                for router in [items.router]:
+                    app.include_router(router, prefix="/plain")
+                extra = [health]
+                for router in extra:
+                    app.include_router(router, prefix="/ops")
+                return app
+            """,
+        }
+    )
+    paths = {route.endpoint.name: sorted(route.full_paths) for route in p.fastapi.routes if route.endpoint}
+    assert paths == {
+        "delete_item": ["/plain/items/{item_id}", "/v1/items/{item_id}"],
+        "delete_user": ["/v2/users/{user_id}"],
+        "health_check": ["/ops/health"],
+    }
+
+
 def test_a_blocking_path_names_the_first_call_written_and_error_branches_last() -> None:
     p = project(
         {

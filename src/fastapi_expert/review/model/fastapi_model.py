@@ -31,6 +31,14 @@ SECURITY_SCHEME_PREFIXES = ("fastapi.security.",)
 NOT_SCHEMES = frozenset({"OAuth2PasswordRequestForm", "OAuth2PasswordRequestFormStrict", "SecurityScopes"})
 
 
+def _substitute(expr: ast.expr, name: str, value: ast.expr) -> ast.expr:
+    """`expr` with the name `name` at its root replaced by `value` (`r.router` with
+    `r` -> `items` is `items.router`)."""
+    if isinstance(expr, ast.Attribute):
+        return ast.copy_location(ast.Attribute(_substitute(expr.value, name, value), expr.attr, ast.Load()), expr)
+    return value if isinstance(expr, ast.Name) and expr.id == name else expr
+
+
 @dataclass(eq=False)
 class RouterObject:
     """A `FastAPI()` app or an `APIRouter()`."""
@@ -129,6 +137,9 @@ class FastAPIModel:
         self.project = project
         self.objects: dict[str, RouterObject] = {}
         self.includes: list[Include] = []
+        # `include_router`/`mount` calls whose child could not be read (`app.include_router(
+        # plugin.load())`): any router no read include mounts may be the one they mount.
+        self.unread_includes: list[ast.Call] = []
         self.routes: list[Route] = []
         self.middleware: list[Middleware] = []
         self.route_of_function: dict[ast.AST, list[Route]] = defaultdict(list)
@@ -266,12 +277,22 @@ class FastAPIModel:
                     if ref is not None:
                         self.middleware.append(Middleware(ref, module, deco, func.qualname))
         for scope, body in self._scopes(module):
+            lists: dict[str, list[ast.expr]] = {}  # `routers = [a.router, b.router]` seen so far
+            loops: dict[str, list[dict[str, ast.expr]]] = {}  # loop variable -> the turns of its loop
             for node in scope_nodes(body):
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.List | ast.Tuple):
+                    for bound in node.targets:
+                        if isinstance(bound, ast.Name):
+                            lists[bound.id] = node.value.elts
+                    continue
+                if isinstance(node, ast.For | ast.AsyncFor):
+                    loops.update(self._loop_values(module, lists, node))
+                    continue
                 if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                     continue
                 attr = node.func.attr
                 if attr in {"include_router", "mount"} and node.args:
-                    self._add_include(module, scope, node, attr)
+                    self._add_include(module, scope, node, attr, loops)
                 elif attr in {"add_api_route", "add_api_websocket_route", "add_route", "add_websocket_route"} and len(node.args) >= 2:
                     endpoint_sym = self.project.lookup(self.project.resolve(module, node.args[1])) if isinstance(node.args[1], ast.Name | ast.Attribute) else None
                     endpoint = endpoint_sym if isinstance(endpoint_sym, FunctionInfo) else None
@@ -308,18 +329,81 @@ class FastAPIModel:
                 methods = ("GET",)
         self.routes.append(Route(ref, module, call, endpoint, methods, path, is_ws))
 
-    def _add_include(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call, attr: str) -> None:
+    def _loop_values(
+        self, module: ModuleInfo, lists: dict[str, list[ast.expr]], loop: ast.For | ast.AsyncFor
+    ) -> dict[str, list[dict[str, ast.expr]]]:
+        """The turns of `for r in [a.router, b.router]:` (also of `for r in ROUTERS:`,
+        a list or tuple written in this scope or at the top of a project module, and
+        of `for r, prefix in [(a, "/a"), ...]`), each the value of every loop
+        variable, for each variable: the includes in the loop's body include each.
+        The values are read in the loop's module: a list imported from elsewhere is
+        followed only when it is in the same module."""
+        iterable = loop.iter
+        values: list[ast.expr] | None = None
+        if isinstance(iterable, ast.List | ast.Tuple):
+            values = iterable.elts
+        elif isinstance(iterable, ast.Name):
+            values = lists.get(iterable.id)
+            if values is None:
+                sym = self.project.lookup(self.project.canonical(module.resolve(iterable)))
+                if isinstance(sym, tuple) and sym[0] is module and isinstance(sym[1], ast.List | ast.Tuple):
+                    values = sym[1].elts
+        if values is None:
+            return {}
+        target = loop.target
+        names = [target] if isinstance(target, ast.Name) else target.elts if isinstance(target, ast.Tuple) else []
+        if not names or not all(isinstance(n, ast.Name) for n in names):
+            return {}
+        turns: list[dict[str, ast.expr]] = []
+        for value in values:
+            if isinstance(target, ast.Name):
+                turns.append({target.id: value})
+            elif isinstance(value, ast.Tuple | ast.List) and len(value.elts) == len(names):
+                turns.append({n.id: v for n, v in zip(names, value.elts, strict=True) if isinstance(n, ast.Name)})
+        return {n.id: turns for n in names if isinstance(n, ast.Name)}
+
+    def _add_include(
+        self,
+        module: ModuleInfo,
+        func: FunctionInfo | None,
+        call: ast.Call,
+        attr: str,
+        loops: dict[str, list[dict[str, ast.expr]]] | None = None,
+    ) -> None:
         parent = self.object_ref(module, func, call.func.value) if isinstance(call.func, ast.Attribute) else None
+        prefix_expr: ast.expr | None
         if attr == "mount":
             if len(call.args) < 2:
                 return
-            child_expr = call.args[1]
-            prefix = literal_str(call.args[0]) or ""
+            child_expr, prefix_expr = call.args[1], call.args[0]
         else:
-            child_expr = call.args[0]
-            prefix = literal_str(keyword(call, "prefix")) or ""
+            child_expr, prefix_expr = call.args[0], keyword(call, "prefix")
+        root = child_expr
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if loops and isinstance(root, ast.Name) and root.id in loops:
+            # `for r, prefix in [(a, "/a"), (b, "/b")]: app.include_router(r.router, prefix=prefix)`:
+            # each turn of the loop is one include, its values in place of the variables.
+            for turn in loops[root.id]:
+                child = _substitute(child_expr, root.id, turn[root.id])
+                prefix = turn.get(prefix_expr.id, prefix_expr) if isinstance(prefix_expr, ast.Name) else prefix_expr
+                self._add_child(module, func, call, parent, child, literal_str(prefix) or "")
+            return
+        self._add_child(module, func, call, parent, child_expr, literal_str(prefix_expr) or "")
+
+    def _add_child(
+        self,
+        module: ModuleInfo,
+        func: FunctionInfo | None,
+        call: ast.Call,
+        parent: str | None,
+        child_expr: ast.expr,
+        prefix: str,
+    ) -> None:
         child = self.object_ref(module, func, child_expr)
         if child is None:
+            if self._may_be_a_project_router(module, func, child_expr):
+                self.unread_includes.append(call)
             return
         if parent is None and isinstance(call.func, ast.Attribute):
             # The owner is not one we saw built (`def configure(app: FastAPI)`,
@@ -331,6 +415,33 @@ class FastAPIModel:
         deps_expr = keyword(call, "dependencies")
         deps = list(deps_expr.elts) if isinstance(deps_expr, ast.List | ast.Tuple) else []
         self.includes.append(Include(parent, child, prefix, deps, call, module))
+
+    def _may_be_a_project_router(self, module: ModuleInfo, func: FunctionInfo | None, expr: ast.expr) -> bool:
+        """Can the child of an include that was not read be an app or router of the
+        project? Not when it is built by a class in place or bound to one
+        (`StaticFiles(...)`, `ti_router = VersionedAPIRouter()`: an ASGI app or another
+        package's router, whose routes the model does not keep anyway); yes for a
+        parameter, a loop over something unread, a factory's result."""
+        value: ast.expr | None = expr
+        if isinstance(expr, ast.Name | ast.Attribute):
+            value = None
+            if func is not None and isinstance(expr, ast.Name):
+                value = next(
+                    (
+                        n.value
+                        for n in own_nodes_of(func.node, ast.Assign)
+                        if any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)
+                    ),
+                    None,
+                )
+            if value is None:
+                sym = self.project.lookup(self.project.canonical(module.resolve(expr)))
+                value = sym[1] if isinstance(sym, tuple) else None
+        if not isinstance(value, ast.Call):
+            return True
+        callee = value.func
+        name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else ""
+        return not name[:1].isupper()
 
     def _unseen_owner(self, module: ModuleInfo, func: FunctionInfo | None, expr: ast.expr) -> str:
         where = func.qualname if func is not None else module.name

@@ -415,6 +415,14 @@ class UnauthenticatedMutatingRoute(Rule):
     (`APIRouter(dependencies=get_dependencies())`: every `Depends(...)` it
     creates counts, even under a condition), a sum of those, `*starred` items;
     a route under a `dependencies=` value that cannot be read is not flagged.
+    A router that no app of the project includes (mounted by another package or
+    a closed layer, or not at all) is judged only against the routes of its own
+    router tree: the include that mounts it, and its `dependencies=`, are not in
+    the code, so another app's authentication says nothing about it. That
+    holds when every include of the project can be read (a loop over a written
+    list of routers is read turn by turn); an include that cannot (a loop over
+    a plugin loader's routers) may be the one that mounts it in an app, and then
+    the apps' routes count too.
     The message suggests the dependency that checks the credential (the one
     above a bare security scheme), written as the other route writes it
     (`Depends(ProjectMember())` for an instance).
@@ -665,8 +673,110 @@ class UnauthenticatedMutatingRoute(Rule):
             app.include_router(proxy)
             """
         ),
+        Valid(
+            """
+            from fastapi import APIRouter, Depends, FastAPI
+            from fastapi.security import HTTPBearer
+
+            app = FastAPI()
+            bearer = HTTPBearer()
+
+            @app.delete("/projects/{name}", status_code=204)
+            def delete_project(name: str, token: str = Depends(bearer)) -> None:
+                return None
+            """,
+            filename="app/main.py",
+            files={
+                "app/__init__.py": "",
+                "app/captcha.py": """
+                    from fastapi import APIRouter
+                    from pydantic import BaseModel
+
+                    # Mounted by the hosted edition (not in this code base), behind its own auth.
+                    router = APIRouter(prefix="/captcha")
+
+                    class CaptchaResult(BaseModel):
+                        score: float
+                        action: str
+
+                    @router.post("/log", status_code=201)
+                    async def log_captcha(result: CaptchaResult) -> dict[str, str]:
+                        return {"status": "logged"}
+                """,
+            },
+        ),
     )
     invalid = (
+        Invalid(
+            # An include the review cannot read (a plugin loader) may mount the router
+            # no read include mounts: it is judged against the app's routes.
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/captcha")
+
+            @router.post("/log", status_code=201)
+            async def log_captcha(score: float) -> dict[str, str]:
+                return {"status": "logged"}
+            """,
+            filename="app/captcha.py",
+            files={
+                "app/__init__.py": "",
+                "app/main.py": """
+                    from fastapi import Depends, FastAPI
+                    from fastapi.security import HTTPBearer
+                    from plugins import load_routers
+
+                    app = FastAPI()
+                    bearer = HTTPBearer()
+
+                    @app.delete("/projects/{name}", status_code=204)
+                    def delete_project(name: str, token: str = Depends(bearer)) -> None:
+                        return None
+
+                    for router in load_routers("app"):
+                        app.include_router(router)
+                """,
+            },
+            lines=(5,),
+        ),
+        Invalid(
+            # A router the app includes in a loop is the app's: judged against its routes.
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/items")
+
+            @router.delete("/{item_id}", status_code=204)
+            def delete_item(item_id: int) -> None:
+                return None
+            """,
+            filename="app/items.py",
+            files={
+                "app/__init__.py": "",
+                "app/main.py": """
+                    from fastapi import Depends, FastAPI
+                    from fastapi.security import HTTPBearer
+
+                    from app import items
+
+                    bearer = HTTPBearer()
+                    ROUTERS = [(items, "/v1")]
+
+                    def create_app() -> FastAPI:
+                        app = FastAPI()
+
+                        @app.delete("/projects/{name}", status_code=204)
+                        def delete_project(name: str, token: str = Depends(bearer)) -> None:
+                            return None
+
+                        for module, prefix in ROUTERS:
+                            app.include_router(module.router, prefix=prefix)
+                        return app
+                """,
+            },
+            lines=(5,),
+        ),
         Invalid(
             """
             from typing import Annotated
@@ -802,18 +912,34 @@ class UnauthenticatedMutatingRoute(Rule):
 
     def check_project(self, ctx: ProjectContext) -> None:
         model = ctx.project.fastapi
-        groups: dict[str | None, list[Route]] = defaultdict(list)
+        # Routes grouped by the top of their include chain: an app, or a router no app of
+        # the project includes. When every include of the project is read, such a router
+        # is mounted elsewhere (another package, a closed layer) or not at all, so the
+        # `include_router(..., dependencies=...)` that would authenticate it is unknown:
+        # its routes are judged only against routes of the same router tree, never
+        # against another app's. An include that cannot be read may be the one that
+        # mounts it in an app: then it is judged against the apps' routes too.
+        groups: dict[str, list[Route]] = defaultdict(list)
         for route in model.routes:
             if route.is_websocket or route.module.is_test:
                 continue
             groups[self._root(model, route)].append(route)
         protected_somewhere = {key: self._authenticated(model, routes) for key, routes in groups.items()}
-        any_protected = next((r for r in protected_somewhere.values() if r is not None), None)
+        in_an_app = next(
+            (
+                found
+                for key, found in protected_somewhere.items()
+                if found is not None and (obj := model.objects.get(key)) is not None and obj.kind == "app"
+            ),
+            None,
+        )
         apps_with_auth_middleware = {
             mw.app for mw in model.middleware if self._auth_middleware(mw.target)
         }
         for key, routes in groups.items():
-            example = protected_somewhere[key] if key is not None else any_protected
+            example = protected_somewhere[key]
+            if example is None and model.unread_includes and key in model.objects and model.objects[key].kind != "app":
+                example = in_an_app
             if example is None or key in apps_with_auth_middleware:
                 continue
             for route in routes:
@@ -837,11 +963,10 @@ class UnauthenticatedMutatingRoute(Rule):
                 self._report(ctx, route, example)
 
     @staticmethod
-    def _root(model: FastAPIModel, route: Route) -> str | None:
+    def _root(model: FastAPIModel, route: Route) -> str:
+        """The app (or the router no app includes) at the top of the route's include chain."""
         chain = model.include_chain(route.router)
-        root = chain[0].parent if chain else route.router
-        obj = model.objects.get(root)
-        return root if obj is not None and obj.kind == "app" else None
+        return chain[0].parent if chain else route.router
 
     def _authenticated(self, model: FastAPIModel, routes: list[Route]) -> tuple[Route, list[Dependency]] | None:
         for route in routes:
