@@ -14,11 +14,22 @@ from fastapi_expert.review.rules.validation._models import (
 )
 from fastapi_expert.types import Edit, Fix
 
-# Substrings of a path that mark a POST as an operation, not a collection insert.
-_OPERATION_WORDS = (
-    "login", "logout", "signin", "sign-in", "sign_in", "signout", "sign-out", "sign_out",
-    "token", "refresh", "verify", "webhook", "hook", "callback", "search", "query",
-    "graphql", "rpc", "oauth", "authenticate", "authorize", "introspect", "dry_run", "dry-run", "dryrun",
+# Words of a path segment that mark a POST as an operation, not a collection insert, as
+# word sequences: a segment matches when they are whole words of it, split on `-`, `_`,
+# `.` and camelCase (`sign-in`, `signIn`, `sign_in`, `signin`), so `signin` is not found
+# inside `signing-keys` nor `hook` inside `webhooks`.
+_OPERATION_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("login",), ("log", "in"), ("logout",), ("log", "out"), ("signin",), ("sign", "in"),
+    ("signout",), ("sign", "out"), ("token",), ("refresh",), ("verify",), ("webhook",), ("hook",),
+    ("callback",), ("search",), ("query",), ("graphql",), ("graph", "ql"), ("rpc",), ("oauth",),
+    ("oauth2",), ("o", "auth"), ("o", "auth2"), ("authenticate",), ("authorize",), ("introspect",),
+    ("dry", "run"), ("dryrun",),
+)
+# Their plurals name a collection when they end the path of an endpoint named for creating
+# (`POST /webhooks` of `create_webhook`), but a namespace before it (`/webhooks/github`: a
+# receiver).
+_OPERATION_PLURALS: tuple[tuple[str, ...], ...] = (
+    ("tokens",), ("webhooks",), ("hooks",), ("callbacks",), ("searches",), ("queries",),
 )
 # First word of a last path segment (or endpoint name) that names an action.
 _ACTION_VERBS = frozenset(
@@ -38,7 +49,9 @@ _ACTION_VERBS = frozenset(
         "invalidate", "revoke", "rotate", "renew", "charge", "refund", "pay", "checkout", "echo",
         "count", "sort", "filter", "batch", "replay", "rerun", "dispatch", "schedule",
         "reschedule", "enqueue", "upsert", "update", "delete", "remove", "get", "fetch", "list",
-        "set", "read", "clear",
+        "set", "read", "clear", "install", "uninstall", "reinstall", "upgrade", "downgrade",
+        "migrate", "provision", "deprovision", "deploy", "undeploy", "initialize", "init",
+        "bootstrap", "seed", "reload", "rebuild", "reindex", "purge", "prune", "flush", "cleanup",
     }
 )
 # First word of an endpoint name that says it creates something.
@@ -67,6 +80,85 @@ _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 def first_word(name: str) -> str:
     words = _WORD.findall(name)
     return words[0].lower() if words else ""
+
+
+def _segment_words(segment: str) -> list[list[str]]:
+    """The words of a path segment, read two ways: split on `-`, `_`, `.` only
+    (`oauth2`, `signin`), and split on camelCase too (`signIn` -> `sign`, `in`)."""
+    parts = [p for p in re.split(r"[-_.]+", segment) if p]
+    plain = [p.lower() for p in parts]
+    camel = [w.lower() for p in parts for w in _WORD.findall(p)]
+    return [plain] if camel == plain else [plain, camel]
+
+
+def _has_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    return any(
+        tuple(words[i : i + len(phrase)]) == phrase for phrase in phrases for i in range(len(words) - len(phrase) + 1)
+    )
+
+
+def _names_operation(path: str, *, named_create: bool) -> bool:
+    """Does a static segment of `path` name an operation (`/auth/sign-in`, `/token`,
+    `/github/webhook`, `/webhooks/github`), as whole words? A plural ending the path
+    (`/webhooks`, `/api-tokens`) is the collection of such things when the endpoint is
+    named for creating (`create_webhook`); otherwise it may as well be a receiver
+    (`POST /webhooks` of `handle_webhooks`), and is still an operation."""
+    static = [s for s in path.split("/") if s and not s.startswith("{")]
+    for i, segment in enumerate(static):
+        last = i == len(static) - 1
+        for words in _segment_words(segment):
+            if _has_phrase(words, _OPERATION_PHRASES) or (
+                (not last or not named_create) and _has_phrase(words, _OPERATION_PLURALS)
+            ):
+                return True
+    return False
+
+
+def _named_create(endpoint: FunctionInfo | None) -> bool:
+    """Is the endpoint named for creating (`create_order`, `add_address`, `user_create`)?"""
+    if endpoint is None:
+        return False
+    words = {w.lower() for w in _WORD.findall(endpoint.name)}
+    return first_word(endpoint.name) in _CREATE_VERBS or bool(words & {"create", "register", "signup"})
+
+
+# First words of a description that says the endpoint reads (`Get the next run of each
+# flow.`, `List gateways`): a read sent as POST, its filters in the body.
+_READ_DESCRIPTIONS = frozenset(
+    {
+        "get", "gets", "list", "lists", "read", "reads", "fetch", "fetches", "retrieve", "retrieves",
+        "find", "finds", "count", "counts", "query", "queries", "search", "searches", "lookup",
+        "look", "looks", "show", "shows", "describe", "describes",
+    }
+)
+# ...unless another word of its first sentence says it writes (`Get or create the flow`).
+_WRITE_DESCRIPTIONS = frozenset(
+    {
+        "create", "creates", "add", "adds", "insert", "inserts", "register", "registers", "store",
+        "stores", "save", "saves", "write", "writes", "upsert", "upserts", "generate", "generates",
+        "update", "updates", "submit", "submits",
+    }
+)
+
+
+def _describes_read(route: Route, endpoint: FunctionInfo | None) -> bool:
+    """Does the route's `summary=` or its endpoint's docstring open with a read verb
+    (`Get the next flow run by flow id.`), with no word of that first sentence
+    saying it writes?"""
+    texts: list[str] = []
+    summary = route.keyword("summary")
+    if isinstance(summary, ast.Constant) and isinstance(summary.value, str):
+        texts.append(summary.value)
+    if endpoint is not None:
+        doc = ast.get_docstring(endpoint.node)
+        if doc:
+            texts.append(doc)
+    for text in texts:
+        sentence = re.split(r"(?<=[.!?])\s|\n\s*\n", text.strip(), maxsplit=1)[0]
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", sentence)]
+        if words and words[0] in _READ_DESCRIPTIONS and not set(words) & _WRITE_DESCRIPTIONS:
+            return True
+    return False
 
 
 def _is_response_class(ctx: FileContext, qualname: str | None) -> bool:
@@ -183,9 +275,10 @@ def _suggests_creation(ctx: FileContext, route: Route, endpoint: FunctionInfo | 
         name_word = first_word(endpoint.name)
         if name_word in _UPSERT_VERBS:
             return False  # `store_provider_tokens`, `save_settings`: an upsert
-        words = {w.lower() for w in _WORD.findall(endpoint.name)}
-        if name_word in _CREATE_VERBS or words & {"create", "register", "signup"}:
+        if _named_create(endpoint):
             return True  # `create_order`, `add_address`, `user_create`
+    if _describes_read(route, endpoint):
+        return False  # documented as `Get the next run of each flow.`: a read with a body
     path = (route.full_paths or [route.path or ""])[0]
     static = [s for s in path.split("/") if s and not s.startswith("{")]
     if not static:
@@ -287,8 +380,8 @@ def _exempt(ctx: FileContext, route: Route) -> bool:
         return True  # POST to one item: an action or a replace, not a collection insert
     if _is_bulk(route, route.endpoint):
         return True
-    lowered = " ".join(route.full_paths or [path]).lower()
-    if any(word in lowered for word in _OPERATION_WORDS):
+    named_create = _named_create(route.endpoint)
+    if any(_names_operation(p, named_create=named_create) for p in route.full_paths or [path]):
         return True
     if segments and first_word(segments[-1]) in _ACTION_VERBS:
         return True
@@ -321,15 +414,24 @@ class CreateWithout201(Rule):
     left alone unless the endpoint name says it creates. A POST to a collection
     path that answers the same type as the GET of that path (`response_model=`
     or return annotation) is a read whose filters travel in a body, and is left
-    alone unless its name says it creates. Also skipped are
-    operations rather than inserts: paths containing `login`, `token`, `refresh`,
-    `verify`, `search`, `query`, `webhook`, `callback`, `graphql` and similar;
-    paths whose last segment is a verb or verb-led (`/run`, `/send-invite`,
+    alone unless its name says it creates. So is a read sent as POST whose
+    `summary=` or docstring opens with a read verb (`Get the next run of
+    each flow.`, `List gateways`) and says nothing of creating or storing
+    in that sentence (`Get or create ...` still creates). Also skipped are
+    operations rather than inserts: paths with a segment holding `login`,
+    `sign-in`, `token`, `refresh`, `verify`, `search`, `query`, `webhook`,
+    `callback`, `graphql` and similar as whole words (split on `-`, `_`, `.`
+    and camelCase: `signIn`, `sign_in`; not `signing-keys`), or their plural
+    (`webhooks`, `tokens`, `searches`, ...) before the last segment
+    (`/webhooks/github`, a receiver) or as the last segment of an endpoint not
+    named for creating (`handle_webhooks`): `POST /webhooks` of
+    `create_webhook` creates a webhook in the collection; paths whose last
+    segment is a verb or verb-led (`/run`, `/send-invite`, `/install_system_types`,
     `/orders/{id}/cancel`) or a path parameter; endpoints named after such a
-    verb (`def send_report`); endpoints that return a `Response` they build
-    (a response class, or a library call named `*Response` such as
-    `templates.TemplateResponse(...)`: FastAPI sends it as it is, so the
-    decorator's `status_code=` would not apply) or set
+    verb (`def send_report`, `def install_plugins`); endpoints that return a
+    `Response` they build (a response class, or a library call named
+    `*Response` such as `templates.TemplateResponse(...)`: FastAPI sends it
+    as it is, so the decorator's `status_code=` would not apply) or set
     `response.status_code` themselves; non-JSON `response_class=` (HTML
     forms, redirects); bulk endpoints (a `bulk` or `batch` path segment,
     `/runs/bulk`, or `bulk` in the endpoint name), which answer for many items
@@ -578,6 +680,70 @@ class CreateWithout201(Rule):
                 return pages.TemplateResponse(request, "apps/cipher_key.html", {"app_id": app_id})
             """
         ),
+        Valid(
+            # Operations named by a whole word of a segment: a sign-in, a webhook receiver
+            # (`webhook` last, or under a `/webhooks` namespace), a callback.
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter()
+
+
+            @router.post("/auth/sign-in")
+            def sign_in_user(email: str) -> dict[str, str]:
+                return {"email": email}
+
+
+            @router.post("/accounts/signIn")
+            def accounts_signin(email: str) -> dict[str, str]:
+                return {"email": email}
+
+
+            @router.post("/webhooks/deliveries")
+            def on_delivery(payload: dict[str, str]) -> dict[str, str]:
+                return payload
+
+
+            @router.post("/integrations/github/webhook")
+            def github_events(payload: dict[str, str]) -> dict[str, str]:
+                return payload
+
+
+            @router.post("/billing/webhooks")
+            def handle_billing_webhooks(payload: dict[str, str]) -> dict[str, str]:
+                return payload
+            """
+        ),
+        Valid(
+            # An install of built-in types (an action), and a read sent as POST: the
+            # docstring says it gets existing runs, filtered by ids too many for a query.
+            """
+            from uuid import UUID
+
+            from fastapi import APIRouter, Body
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/ui/jobs")
+
+
+            class NextRun(BaseModel):
+                id: UUID
+                job_id: UUID
+
+
+            @router.post("/install_builtin_job_types")
+            async def install_builtin_job_types() -> None:
+                return None
+
+
+            @router.post("/next-runs")
+            async def next_runs_by_job(
+                job_ids: list[UUID] = Body(default=..., embed=True, max_length=200),
+            ) -> dict[UUID, NextRun | None]:
+                '''Get the next run of each job.'''
+                return {job_id: None for job_id in job_ids}
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -700,6 +866,38 @@ class CreateWithout201(Rule):
                 return Ack()
             """,
             lines=(16, 21),
+        ),
+        Invalid(
+            # `signing-keys` and `webhooks` are collections: no operation word (`signin`,
+            # `hook`) hides inside them; a docstring that gets *or creates* still creates.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter(prefix="/apps/{app_id}")
+
+
+            class Key(BaseModel):
+                id: int
+                url: str = ""
+
+
+            @router.post("/signing-keys")
+            def create_signing_key(app_id: int) -> Key:
+                return Key(id=1)
+
+
+            @router.post("/webhooks")
+            def create_webhook(app_id: int, body: Key) -> Key:
+                return body
+
+
+            @router.post("/jobs")
+            def jobs(app_id: int, body: Key) -> Key:
+                '''Get or create the job of this key.'''
+                return body
+            """,
+            lines=(12, 17, 22),
         ),
     )
 
