@@ -259,3 +259,46 @@ def test_fx204_metadata_advice_names_the_function_called() -> None:
     ), messages[9]
     assert "version(" not in messages[9]
     assert '(`REQUIREMENTS = requires("pkg")`)' in messages[10], messages[10]
+
+
+def test_fx208_does_not_claim_a_lost_exception_when_the_coroutine_catches_every_one() -> None:
+    # Sixth sample: a route hands its clean-up to `asyncio.create_task(...)`; the
+    # coroutine is one `try` whose `except Exception:` logs and rolls back, so
+    # "its exception is never seen" was false. The task can still be collected.
+    # A coroutine that lets an error out (`notify`) keeps the full message.
+    example = Invalid(
+        """
+        import asyncio
+        import logging
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        logger = logging.getLogger(__name__)
+
+        async def release(sandbox_id: str) -> None:
+            \"\"\"Stop the sandbox after the answer was sent.\"\"\"
+            try:
+                await asyncio.sleep(1)
+            except Exception:
+                logger.exception("could not release %s", sandbox_id)
+
+        async def notify(sandbox_id: str) -> None:
+            await asyncio.sleep(1)
+
+        @app.delete("/sandboxes/{sandbox_id}")
+        async def delete_sandbox(sandbox_id: str) -> dict[str, bool]:
+            asyncio.create_task(release(sandbox_id))
+            asyncio.create_task(notify(sandbox_id))
+            return {"ok": True}
+        """,
+        lines=(21, 22),
+        filename="app/main.py",
+    )
+    messages = {f.location.line: f.message for f in _findings("FX208", example)}
+    assert list(messages) == [21, 22], messages
+    assert messages[21] == (
+        "The task from `asyncio.create_task()` is discarded, so it can be garbage-collected before it "
+        "finishes; use `BackgroundTasks` in the route."
+    ), messages[21]
+    assert "its exception is never seen" in messages[22], messages[22]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import weakref
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -447,14 +448,17 @@ def is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> 
     """Is `func_node` alone on a loop of its own: registered as a command of a
     command-line app (Typer, Click, asyncclick, Cyclopts) by one of its
     decorators, or run by sync code as the main coroutine of a new loop
-    (`asyncio.run(f(...))`) and nowhere else, or only ever awaited by such
-    coroutines; and starting no task of its own? Kept on the node."""
+    (`asyncio.run(f(...))`) and nowhere else, or an app's lifespan (or start-up
+    or shutdown handler), which runs before the server takes its first request
+    and after it has answered its last, or only ever awaited by such coroutines
+    (or run by `asyncio.run`); and starting no task of its own? Kept on the node."""
     cached: bool | None = getattr(func_node, "_fx_cli_command", None)
     if cached is None:
         cached = (
             _is_cli_command(project, module, func_node)
             or func_node in _lazy_commands(project)
             or func_node in _loop_entries(project)
+            or func_node in _lifespans(project)
             or (func_node in _command_candidates(project)[1] and func_node in _command_helpers(project))
         ) and not _spawns_tasks(func_node)
         func_node._fx_cli_command = cached  # type: ignore[attr-defined]
@@ -551,7 +555,9 @@ def _find_lazy_commands(project: Project) -> frozenset[ast.AST]:
 _RUNS_A_CALL = frozenset({"asyncio.run", "uvloop.run"})  # asyncio.run(main(...))
 _RUNS_A_FUNCTION = frozenset({"anyio.run", "trio.run"})  # anyio.run(main, ...)
 
-_LOOP_ENTRIES: weakref.WeakKeyDictionary[Project, frozenset[ast.AST]] = weakref.WeakKeyDictionary()
+_LOOP_ENTRIES: weakref.WeakKeyDictionary[Project, tuple[frozenset[ast.AST], frozenset[ast.AST]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _loop_entries(project: Project) -> frozenset[ast.AST]:
@@ -560,17 +566,31 @@ def _loop_entries(project: Project) -> frozenset[ast.AST]:
     and its name is used nowhere else in the project (no `await f()`, no
     `create_task(f())`, no `add_api_route(..., f)`), and it has no decorator
     (which may register it as a route or an event handler, on the server's loop).
-    A name shared with another function used elsewhere keeps both out. Once per
-    project."""
+    A name shared with another function used elsewhere keeps both out. A nested
+    `async def` that its enclosing function runs (`asyncio.run(_pre_run())` in a
+    command that then starts the server) is one too. Once per project."""
+    return _runner_facts(project)[0]
+
+
+def _runner_arguments(project: Project) -> frozenset[ast.AST]:
+    """The names handed to a loop runner, as written: `main` of `anyio.run(main)`
+    and of `asyncio.run(main(...))`. Whatever they name runs there, on a new loop
+    of its own: a use of a coroutine's name that is one of these is a use alone,
+    like an `await` in a command."""
+    return _runner_facts(project)[1]
+
+
+def _runner_facts(project: Project) -> tuple[frozenset[ast.AST], frozenset[ast.AST]]:
     found = _LOOP_ENTRIES.get(project)
     if found is None:
         found = _LOOP_ENTRIES[project] = _find_loop_entries(project)
     return found
 
 
-def _find_loop_entries(project: Project) -> frozenset[ast.AST]:
+def _find_loop_entries(project: Project) -> tuple[frozenset[ast.AST], frozenset[ast.AST]]:
     entries: dict[ast.AST, str] = {}
     run_uses: dict[str, int] = {}  # name -> how many runner calls name it
+    arguments: set[ast.AST] = set()
     for module in project.modules:
         if module.is_test or not _spells_run_call(module.identifier_text):
             continue  # a test's `asyncio.run(f())` or `await f()` puts `f` on no server's loop
@@ -580,12 +600,16 @@ def _find_loop_entries(project: Project) -> frozenset[ast.AST]:
         scopes.extend((func, own_nodes_of(func.node, ast.Call)) for func in module.all_functions)
         for scope, calls in scopes:
             for call in calls:
+                argument = _runner_argument(project, module, scope, call)
+                if argument is None:
+                    continue
+                arguments.add(argument)
                 entry = _run_entry(project, module, scope, call)
                 if entry is not None:
                     entries[entry.node] = entry.name
                     run_uses[entry.name] = run_uses.get(entry.name, 0) + 1
     if not entries:
-        return frozenset()
+        return frozenset(), frozenset(arguments)
     # Every use of those names in the project, as `f` or `x.f`: the runner calls
     # account for some; any other (an await, a task, a route registration, a
     # reference handed elsewhere) puts the coroutine on a loop shared with others.
@@ -605,7 +629,8 @@ def _find_loop_entries(project: Project) -> frozenset[ast.AST]:
         names = {name for name in names if uses[name] <= run_uses[name]}
         if not names:
             break
-    return frozenset(node for node, name in entries.items() if name in names and uses[name] == run_uses[name])
+    loop_entries = frozenset(node for node, name in entries.items() if name in names and uses[name] == run_uses[name])
+    return loop_entries, frozenset(arguments)
 
 
 _RUN_CALL = re.compile(r"run\s*\(")
@@ -621,9 +646,11 @@ def _spells_run_call(text: str) -> bool:
     return False
 
 
-def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None, call: ast.Call) -> FunctionInfo | None:
-    """The project `async def` that `call` runs as the main coroutine of a new
-    loop (`asyncio.run(main())`, `anyio.run(main)`), if it is one."""
+def _runner_argument(
+    project: Project, module: ModuleInfo, scope: FunctionInfo | None, call: ast.Call
+) -> ast.expr | None:
+    """The coroutine function `call` runs as the main coroutine of a new loop, as
+    written: `main` of `asyncio.run(main())` or of `anyio.run(main)`."""
     func = call.func
     written = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     if written != "run" or not call.args:
@@ -632,14 +659,29 @@ def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None,
     if runner is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         runner = _locally_imported(scope, func.value.id, func.attr)
     first = call.args[0]
-    if runner in _RUNS_A_CALL and isinstance(first, ast.Call):
+    if runner in _RUNS_A_CALL and isinstance(first, ast.Call) and isinstance(first.func, ast.Name | ast.Attribute):
+        return first.func
+    if runner in _RUNS_A_FUNCTION and isinstance(first, ast.Name | ast.Attribute):
+        return first
+    return None
+
+
+def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None, call: ast.Call) -> FunctionInfo | None:
+    """The project `async def` that `call` runs as the main coroutine of a new
+    loop (`asyncio.run(main())`, `anyio.run(main)`), if it is one."""
+    first = call.args[0]
+    if isinstance(first, ast.Call):
         target = project.call_target(module, scope, first)
-    elif runner in _RUNS_A_FUNCTION and isinstance(first, ast.Name | ast.Attribute):
-        target = project.resolve(module, first)
+        written = first.func
     else:
-        return None
+        target = project.resolve(module, first)
+        written = first
     symbol = project.lookup(target)
-    if not isinstance(symbol, FunctionInfo) or not symbol.is_async or symbol.node.decorator_list:
+    if not isinstance(symbol, FunctionInfo):
+        # one the command defines and runs (`asyncio.run(_pre_run_server())`),
+        # which `Project.lookup` (module members and methods) does not reach
+        symbol = _named_function(project, module, scope, written, 0)
+    if symbol is None or not symbol.is_async or symbol.node.decorator_list:
         return None
     return symbol
 
@@ -659,6 +701,186 @@ def _locally_imported(scope: FunctionInfo | None, name: str, attr: str) -> str |
                     return f"{name}.{attr}"  # `import anyio.abc` binds `anyio` too
         scope = scope.parent
     return None
+
+
+# -- lifespans and start-up handlers --------------------------------------------------
+
+# A server runs an app's lifespan up to its `yield` before it accepts connections,
+# and the rest once the last connection has closed (so do the deprecated start-up and
+# shutdown handlers): no request is in flight while they run. A blocking call there
+# (reading the configuration, loading plug-ins, a first `ping` of Redis) delays no
+# request (FastAPI's documentation puts the loading of machine-learning models there).
+#
+# A file that hands one over to an app imports FastAPI or Starlette (a cheap test
+# first) and spells one of these words; the patterns then find the lines where the
+# hand-over may be written (the words alone are in the comments, logs and settings
+# of many more files). A pattern that starts with a literal is searched for that
+# literal first: five of them cost much less than one alternation.
+_APP_PACKAGES = ("fastapi", "starlette")
+_LIFESPAN_WORDS = ("lifespan", "startup", "shutdown")
+_LIFESPAN_HANDOVERS = tuple(
+    re.compile(pattern)
+    for pattern in (r"lifespan\s*=", r"on_startup\s*=", r"on_shutdown\s*=", r"on_event\s*\(", r"add_event_handler\s*\(")
+)
+_LIFESPAN_EVENTS = frozenset({"startup", "shutdown"})
+
+_LIFESPANS: weakref.WeakKeyDictionary[Project, tuple[frozenset[ast.AST], frozenset[ast.AST]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _lifespans(project: Project) -> frozenset[ast.AST]:
+    """The `async def`s of the project an app runs as its lifespan or as a start-up
+    or shutdown handler: handed to `lifespan=` (`FastAPI(lifespan=lifespan)`, also a
+    parameter whose default is one, or a `lifespan` the app factory defines), to
+    `on_startup=[...]`/`on_shutdown=[...]` or `add_event_handler("startup", f)`, or
+    decorated with `@app.on_event("startup")`. Once per project."""
+    return _lifespan_facts(project)[0]
+
+
+def lifespan_functions(project: Project) -> frozenset[ast.AST]:
+    """The nodes of the `async def`s an app runs as its lifespan or as a start-up
+    or shutdown handler (see `_lifespans`): the server runs them before the first
+    request and after the last."""
+    return _lifespan_facts(project)[0]
+
+
+def lifespan_handovers(project: Project) -> frozenset[ast.AST]:
+    """The expressions that hand a project function to an app as its lifespan or
+    as an event handler, as written (`lifespan` of `FastAPI(lifespan=lifespan)`,
+    `metrics.on_shutdown` of `add_event_handler("shutdown", metrics.on_shutdown)`):
+    a reference to a function there is a call by the server outside any request,
+    not a use by an unknown caller. For other areas' "is this request code?"
+    questions, which look a function's callers up by name."""
+    return _lifespan_facts(project)[1]
+
+
+def _lifespan_facts(project: Project) -> tuple[frozenset[ast.AST], frozenset[ast.AST]]:
+    found = _LIFESPANS.get(project)
+    if found is None:
+        found = _LIFESPANS[project] = _find_lifespans(project)
+    return found
+
+
+def _find_lifespans(project: Project) -> tuple[frozenset[ast.AST], frozenset[ast.AST]]:
+    found: set[ast.AST] = set()
+    handovers: set[ast.AST] = set()
+    for module in project.modules:
+        if not module.imports_any_package(_APP_PACKAGES) or module.is_test:
+            continue
+        text = module.identifier_text
+        if not any(word in text for word in _LIFESPAN_WORDS):
+            continue
+        lines = sorted(
+            {text.count("\n", 0, match.start()) + 1 for handover in _LIFESPAN_HANDOVERS for match in handover.finditer(text)}
+        )
+        if not lines:
+            continue
+        scopes: list[tuple[FunctionInfo | None, Sequence[ast.Call]]] = [
+            (None, [n for n in scope_nodes(module.tree.body) if isinstance(n, ast.Call)])
+        ]
+        # Only the functions a hand-over is written in: their calls are read, not
+        # those of every function of the file.
+        scopes.extend(
+            (func, own_nodes_of(func.node, ast.Call)) for func in module.all_functions if _spans_a_line(func.node, lines)
+        )
+        for scope, calls in scopes:
+            for call in calls:
+                for handler in _lifespan_handlers(call):
+                    func = _named_function(project, module, scope, handler, 0)
+                    if func is not None and func.is_async:
+                        found.add(func.node)
+                        handovers.add(handler)
+        for func in module.all_functions:
+            if func.is_async and any(_is_event(decorator, "on_event") for decorator in func.node.decorator_list):
+                found.add(func.node)
+    return frozenset(found), frozenset(handovers)
+
+
+def _spans_a_line(node: ast.AST, lines: list[int]) -> bool:
+    """Is one of `lines` (sorted) within the node's lines?"""
+    start = getattr(node, "lineno", 0)
+    index = bisect_left(lines, start)
+    return index < len(lines) and lines[index] <= (getattr(node, "end_lineno", None) or start)
+
+
+def _lifespan_handlers(call: ast.Call) -> list[ast.expr]:
+    """The functions `call` hands to an app as its lifespan or event handlers."""
+    out: list[ast.expr] = []
+    for keyword in call.keywords:
+        if keyword.arg == "lifespan":
+            out.append(keyword.value)
+        elif keyword.arg in ("on_startup", "on_shutdown") and isinstance(keyword.value, ast.List | ast.Tuple):
+            out.extend(keyword.value.elts)
+    if _is_event(call, "add_event_handler") and len(call.args) == 2:
+        out.append(call.args[1])
+    return out
+
+
+def _is_event(call: ast.expr, method: str) -> bool:
+    """`x.<method>("startup")` or `x.<method>("shutdown")`."""
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == method
+        and bool(call.args)
+        and isinstance(call.args[0], ast.Constant)
+        and call.args[0].value in _LIFESPAN_EVENTS
+    )
+
+
+def _named_function(
+    project: Project, module: ModuleInfo, scope: FunctionInfo | None, expr: ast.expr, depth: int
+) -> FunctionInfo | None:
+    """The project function a name or dotted name denotes where it is written: a
+    function nested in `scope` (or in a function enclosing it), the default of a
+    parameter (`def create_app(lifespan=lifespan)`), a method of a receiver whose
+    class is known (`metrics.on_shutdown`), else a module member. A name bound
+    otherwise in the function (assigned, a loop variable) is unknown."""
+    if depth > 4:
+        return None
+    if isinstance(expr, ast.Name):
+        current = scope
+        while current is not None:
+            for stmt in current.node.body:
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == expr.id:
+                    return module.function_of_node.get(stmt)
+            default = _parameter_default(current.node, expr.id)
+            if default is not None:
+                return _named_function(project, module, current.parent, default, depth + 1)
+            if expr.id in _bindings(current.node):
+                return None
+            current = current.parent
+    elif isinstance(expr, ast.Attribute):
+        # `metrics.on_shutdown`: a method of a typed receiver (a module-level
+        # `metrics = MetricsServer()`, a local instance)
+        owner = project.lookup(_expr_type(project, module, expr.value, 0, scope))
+        if isinstance(owner, ClassInfo):
+            return project.find_method(owner, expr.attr)
+        if _is_local(scope, _root_name(expr)):
+            return None
+    else:
+        return None
+    symbol = project.lookup(project.resolve(module, expr))
+    return symbol if isinstance(symbol, FunctionInfo) else None
+
+
+def _parameter_default(func_node: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.expr | None:
+    args = func_node.args
+    positional = [*args.posonlyargs, *args.args]
+    for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
+        if arg.arg == name:
+            return default
+    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        if arg.arg == name:
+            return kw_default
+    return None
+
+
+def _root_name(expr: ast.expr) -> str:
+    while isinstance(expr, ast.Attribute):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else ""
 
 
 # -- coroutines only commands await -------------------------------------------------
@@ -720,6 +942,7 @@ def _find_candidates(
 ) -> tuple[set[ast.AST], set[ast.AST], dict[str, list[FunctionInfo]], list[ModuleInfo]]:
     modules = [module for module in project.modules if not module.is_test]
     lazy = _lazy_commands(project)
+    lifespans = _lifespans(project)
     commands: set[ast.AST] = set()
     for module in modules:
         for func in module.all_functions:
@@ -729,6 +952,7 @@ def _find_candidates(
                     _is_cli_command(project, module, func.node)
                     or func.node in lazy
                     or func.node in _loop_entries(project)
+                    or func.node in lifespans
                 )
                 and not _spawns_tasks(func.node)
             ):
@@ -771,6 +995,10 @@ def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
     # name -> (the function it is used in, whether that use is awaited directly)
     uses: dict[str, list[tuple[FunctionInfo, bool]]] = {}
     elsewhere: set[str] = set()  # names also used outside any function (a registration, a default)
+    # Names handed to `asyncio.run`/`anyio.run` (plug-in hooks run at import on a
+    # loop of their own, and awaited by a command too): a use alone.
+    runner_arguments = _runner_arguments(project)
+    run_alone: set[str] = set()
     # Scope by scope (the module, its classes, functions and lambdas), through the
     # nodes each scope owns: the functions' are mostly known already (the call
     # graph and the rules asked), where a fresh walk of every file would not be.
@@ -789,6 +1017,9 @@ def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
             )
             for scope_type in scope_types:
                 scopes.extend(own_nodes_of(scope, scope_type))
+            if runner_arguments:
+                run_alone.update(name for name, node in found if node in runner_arguments)
+                found = [(name, node) for name, node in found if node not in runner_arguments]
             if not found:
                 continue
             owner = module.function_of_node.get(scope)
@@ -820,7 +1051,7 @@ def _find_command_helpers(project: Project) -> frozenset[ast.AST]:
     while changed:
         changed = False
         for name in names - reached:
-            if any(
+            if name in run_alone or any(
                 func.node in commands or (func.node in candidate_nodes and func.name in reached) for func, _ in uses[name]
             ):
                 reached.add(name)

@@ -50,10 +50,18 @@ class BlockingCallViaHelpers(Rule):
     `async def` registered with Typer, Click/asyncclick or Cyclopts, also by
     import path with Cyclopts' lazy loading, or one
     that sync code runs with `asyncio.run(...)` and the project uses nowhere
-    else) are not flagged: each runs alone on the loop made for it. Neither is
+    else, also one defined in the function that runs it) are not flagged: each
+    runs alone on the loop made for it. Neither is
     a coroutine that only such commands await (directly or through other such
-    coroutines, each use of its name an `await`): the command waits for it on
-    that same loop. Nor is a
+    coroutines, each use of its name an `await`, or its hand-over to
+    `asyncio.run`/`anyio.run`): the command waits for it on that same loop.
+    Nor is an app's lifespan (handed to `lifespan=`, `on_startup=`, or an
+    `@app.on_event("startup")` handler, and their shutdown peers) or a
+    coroutine only it awaits: the server runs it before it accepts the first
+    connection and after the last has closed, so no request waits (loading the
+    plug-ins or a first `ping` of Redis there is start-up work, like the loading
+    of models FastAPI's documentation puts there). A command or lifespan that
+    starts a task of its own is flagged: the task shares its loop. Nor is a
     plain function without parameters wrapped in `functools.cache` or
     `lru_cache`, nor what it calls: its body runs once per process, at the
     first call, and every later call answers from memory.
@@ -328,6 +336,127 @@ def set_profile_value(key: str, value: str) -> None:
 """,
             },
         ),
+        Valid(
+            # The app's lifespan runs before the server accepts its first connection:
+            # preparing the data folder and loading the enabled plug-ins (each entry
+            # point's metadata read from disk) there delays no request.
+            """
+            from contextlib import asynccontextmanager
+
+            from fastapi import FastAPI
+            from app.settings import SettingsManager, prepare_data_dir
+
+            @asynccontextmanager
+            async def lifespan(app: FastAPI):
+                prepare_data_dir()
+                settings = SettingsManager("/etc/app/config.yml")
+                await settings.apply()
+                yield
+
+            app = FastAPI(lifespan=lifespan)
+
+            @app.get("/health")
+            async def health() -> dict[str, str]:
+                return {"status": "ok"}
+            """,
+            filename="app/main.py",
+            files={
+                "app/settings.py": """
+from importlib.metadata import entry_points
+from pathlib import Path
+
+def prepare_data_dir() -> None:
+    Path("/var/lib/app").mkdir(parents=True, exist_ok=True)
+
+def load_plugins(enabled: list[str]) -> list[object]:
+    return [ep.load() for ep in entry_points(group="app.plugins") if ep.name in enabled]
+
+class SettingsManager:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.plugins: list[object] = []
+
+    async def apply(self) -> None:
+        self.plugins = load_plugins(["audit"])
+""",
+            },
+        ),
+        Valid(
+            # The server command runs its set-up coroutine, defined inside it, with
+            # `asyncio.run()` before it starts the server: alone on that loop.
+            """
+            import asyncio
+
+            import typer
+            import uvicorn
+            from app.setup import Initializer
+
+            initializer = Initializer()
+
+            def add_commands(cli: typer.Typer) -> None:
+                @cli.command("run-server")
+                def run_server(migrate: bool = True) -> None:
+                    async def _prepare() -> None:
+                        if migrate:
+                            await initializer.init_all()
+
+                    asyncio.run(_prepare())
+                    uvicorn.run("app.main:app")
+            """,
+            filename="app/cli.py",
+            files={
+                "app/setup.py": """
+from pathlib import Path
+
+class Initializer:
+    def __init__(self) -> None:
+        self.templates: dict[str, str] = {}
+
+    async def init_all(self) -> None:
+        for name in ("welcome", "reset"):
+            self.templates[name] = self._load(name)
+
+    def _load(self, name: str) -> str:
+        return Path(f"/srv/app/templates/{name}.html").read_text()
+""",
+            },
+        ),
+        Valid(
+            # Plug-in hooks run at import by `anyio.run` (a loop of their own) and
+            # awaited by a Typer command: alone in both places.
+            """
+            from importlib.metadata import entry_points
+
+            def load_plugins() -> list[object]:
+                return [ep.load() for ep in entry_points(group="app.plugins")]
+
+            async def run_startup_hooks() -> int:
+                return len(load_plugins())
+            """,
+            filename="app/plugins.py",
+            files={
+                "app/__init__.py": """
+def _run_plugin_hooks() -> None:
+    import anyio
+
+    from app.plugins import run_startup_hooks
+
+    anyio.run(run_startup_hooks)
+
+_run_plugin_hooks()
+""",
+                "app/cli.py": """
+import typer
+from app.plugins import run_startup_hooks
+
+cli = typer.Typer()
+
+@cli.command()
+async def diagnose() -> None:
+    typer.echo(await run_startup_hooks())
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -454,6 +583,75 @@ async def provision_pool(name: str) -> dict[str, str]:
     return await Provisioner().provision(name)
 """,
             },
+        ),
+        Invalid(
+            # Awaited by the lifespan, but by a route too: there it runs on a loop
+            # that serves requests.
+            """
+            from importlib.metadata import entry_points
+
+            def load_plugins(enabled: list[str]) -> list[object]:
+                return [ep.load() for ep in entry_points(group="app.plugins") if ep.name in enabled]
+
+            class SettingsManager:
+                def __init__(self) -> None:
+                    self.plugins: list[object] = []
+
+                async def apply(self) -> None:
+                    self.plugins = load_plugins(["audit"])
+            """,
+            lines=(11,),
+            filename="app/settings.py",
+            files={
+                "app/main.py": """
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from app.settings import SettingsManager
+
+settings = SettingsManager()
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    await settings.apply()
+    yield
+
+app = FastAPI(lifespan=lifespan)
+
+@app.post("/settings/reload")
+async def reload_settings() -> dict[str, bool]:
+    await settings.apply()
+    return {"ok": True}
+""",
+            },
+        ),
+        Invalid(
+            # A lifespan that starts a task shares the loop with it from then on.
+            """
+            import asyncio
+            from contextlib import asynccontextmanager
+            from pathlib import Path
+
+            from fastapi import FastAPI
+
+            async def poll_updates() -> None:
+                while True:
+                    await asyncio.sleep(60)
+
+            def prepare_data_dir() -> None:
+                Path("/var/lib/app").mkdir(parents=True, exist_ok=True)
+
+            @asynccontextmanager
+            async def lifespan(app: FastAPI):
+                poller = asyncio.create_task(poll_updates())
+                prepare_data_dir()
+                yield
+                poller.cancel()
+
+            app = FastAPI(lifespan=lifespan)
+            """,
+            lines=(17,),
+            filename="app/main.py",
         ),
     )
 

@@ -19,8 +19,14 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
     are not flagged, and neither are command-line commands (an `async def`
     registered with Typer, Click/asyncclick or Cyclopts, also by import path
     with Cyclopts' lazy loading, one that sync code only ever runs with
-    `asyncio.run(...)` or `anyio.run(...)`, or a coroutine only such commands
-    await), which run alone on the loop made for them.
+    `asyncio.run(...)` or `anyio.run(...)`, also one defined in the function
+    that runs it, or a coroutine only such commands await or run), which run
+    alone on the loop made for them. Nor is an app's lifespan (`lifespan=`,
+    `on_startup=`, `@app.on_event("startup")` and their shutdown peers) or a
+    coroutine only it awaits: the server runs it before it takes the first
+    request and after it has answered the last (reading the configuration
+    there delays no request). A lifespan or command that starts a task of its
+    own (`create_task`, a task group) is flagged: the task shares its loop.
 
     ## Why is this bad?
     Disk I/O has no non-blocking mode on most systems: a read or a directory
@@ -198,6 +204,43 @@ if __name__ == "__main__":
                 click.echo(f"building with {dockerfile}")
             """,
             filename="tools/build.py",
+        ),
+        Valid(
+            # Start-up work of the app: the lifespan the factory defines (handed
+            # over through a parameter's default) and a start-up handler run before
+            # the server accepts its first connection.
+            """
+            import json
+            from collections.abc import AsyncIterator
+            from contextlib import asynccontextmanager
+
+            from fastapi import FastAPI
+
+            def create_app(config_path: str = "/etc/app/config.json") -> FastAPI:
+                @asynccontextmanager
+                async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+                    with open(config_path) as config:
+                        app.state.config = json.load(config)
+                    yield
+
+                return FastAPI(lifespan=lifespan)
+
+            async def admin_lifespan(app: FastAPI) -> AsyncIterator[None]:
+                with open("/etc/app/admins.txt") as admins:
+                    app.state.admins = admins.read().split()
+                yield
+
+            def create_admin_app(lifespan=admin_lifespan) -> FastAPI:
+                admin = FastAPI(lifespan=lifespan)
+
+                @admin.on_event("shutdown")
+                async def write_report() -> None:
+                    with open("/var/log/app/admin-report.txt", "w") as report:
+                        report.write("stopped\\n")
+
+                return admin
+            """,
+            filename="app/factory.py",
         ),
     )
     invalid = (

@@ -38,7 +38,9 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
     import alias. `asyncio.create_subprocess_exec`, calls handed to a
     worker thread and command-line commands (Typer, Click/asyncclick,
     Cyclopts, a coroutine only ever run with `asyncio.run(...)`, or one only
-    such commands await: alone on their loop) are not flagged.
+    such commands await: alone on their loop) are not flagged, nor is an
+    app's lifespan (or start-up and shutdown handlers) or what only it awaits,
+    which run before the first request and after the last.
 
     The message says what each call does: `run()`/`call()`/`check_*()` wait
     for the process, `Popen()` forks and starts one synchronously,

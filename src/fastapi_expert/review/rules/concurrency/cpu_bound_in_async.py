@@ -20,7 +20,9 @@ class CpuBoundInAsync(DirectBlockingCall, Rule):
     `hashlib.pbkdf2_hmac`/`hashlib.scrypt`. Calls handed to a worker thread
     and command-line commands (Typer, Click/asyncclick, Cyclopts, a coroutine
     only ever run with `asyncio.run(...)`, or one only such commands await:
-    alone on their loop) are not flagged.
+    alone on their loop) are not flagged, nor is an app's lifespan (or
+    start-up and shutdown handlers) or what only it awaits, which run before
+    the first request and after the last.
 
     ## Why is this bad?
     Password hashes are designed to cost tens to hundreds of milliseconds of

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from fastapi_expert.review.model.module import FunctionInfo, own_nodes_of
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.concurrency._blocking import call_name, effective_target
 from fastapi_expert.types import Severity
@@ -26,7 +27,10 @@ class FireAndForgetTask(Rule):
     `get_event_loop()`) used as a bare statement inside a function, so that
     nothing keeps the returned task. Tasks that are assigned, awaited,
     returned, put in a collection, or created with `tg.create_task(...)` on an
-    `asyncio.TaskGroup` (which keeps them) are not flagged.
+    `asyncio.TaskGroup` (which keeps them) are not flagged. When the task runs a
+    project coroutine whose whole body is a `try` that catches every exception
+    (`except Exception:`) without raising it again, the message says only that
+    the task can be collected: its errors are its own to report.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
@@ -137,8 +141,41 @@ class FireAndForgetTask(Rule):
             if in_route
             else "keep a reference (a set plus `task.add_done_callback(tasks.discard)`) or use an `asyncio.TaskGroup`"
         )
+        lost = "" if _handles_own_errors(ctx, call) else " and its exception is never seen"
         ctx.report(
             call,
             f"The task from `{call_name(ctx, call)}()` is discarded, so it can be garbage-collected before it "
-            f"finishes and its exception is never seen; {advice}.",
+            f"finishes{lost}; {advice}.",
         )
+
+
+_CATCH_ALL = frozenset({"builtins.Exception", "builtins.BaseException"})
+
+
+def _handles_own_errors(ctx: FileContext, spawn: ast.Call) -> bool:
+    """Does the task run a call of a project `async def` whose body (past its
+    docstring) is one `try` with a handler for every exception (bare, `Exception`,
+    `BaseException`) that raises nothing again? Then no exception reaches the
+    task: the coroutine logs or handles its own (a finaliser that rolls back and
+    logs), and "its exception is never seen" would be false."""
+    coroutine = spawn.args[0] if spawn.args else None
+    if not isinstance(coroutine, ast.Call):
+        return False
+    symbol = ctx.project.lookup(ctx.call_target(coroutine))
+    if not isinstance(symbol, FunctionInfo) or not symbol.is_async:
+        return False
+    body = symbol.node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or not isinstance(body[0], ast.Try):
+        return False
+    return any(
+        _catches_all(symbol, handler.type) and not own_nodes_of(handler, ast.Raise) for handler in body[0].handlers
+    )
+
+
+def _catches_all(func: FunctionInfo, caught: ast.expr | None) -> bool:
+    if caught is None:
+        return True
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return any(func.module.resolve(name) in _CATCH_ALL for name in names)

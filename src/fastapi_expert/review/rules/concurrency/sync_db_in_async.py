@@ -31,7 +31,9 @@ class SyncDbInAsync(DirectBlockingCall, Rule):
     fine. A plain `def` route using a sync session is fine: FastAPI runs it in
     its threadpool; so is a command-line command (Typer, Click/asyncclick,
     Cyclopts, a coroutine only ever run with `asyncio.run(...)`, or one only
-    such commands await), which runs alone on its loop.
+    such commands await), which runs alone on its loop, and an app's lifespan
+    (or start-up and shutdown handlers) and what only it awaits, which run
+    before the first request and after the last.
 
     ## Why is this bad?
     In an `async def` the query runs on the event loop: for as long as the

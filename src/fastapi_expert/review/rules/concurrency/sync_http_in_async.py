@@ -22,7 +22,9 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
     neither are plain `def` routes, which FastAPI runs in its threadpool, or
     command-line commands (Typer, Click/asyncclick, Cyclopts, a coroutine
     only ever run with `asyncio.run(...)`, or one only such commands await),
-    which run alone on their loop.
+    which run alone on their loop, or an app's lifespan (or start-up and
+    shutdown handlers) and what only it awaits, which run before the first
+    request and after the last.
     The message offers "make it a plain `def`" only for a route or dependency
     that awaits nothing itself.
 
