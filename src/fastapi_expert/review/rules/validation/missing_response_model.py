@@ -4,7 +4,13 @@ import ast
 import re
 
 from fastapi_expert.review.model.fastapi_model import Route
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    own_nodes,
+    own_nodes_of,
+)
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import keyword, keyword_value
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
@@ -79,6 +85,69 @@ def _returns_models(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.
         isinstance(sym, FunctionInfo)
         and sym.node.name != "__init__"
         and only_models(ctx.project, sym.module, sym.node.returns)
+    )
+
+
+def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A body of only a docstring, `pass` and `...`: an interface, not what runs."""
+    return all(
+        isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
+        for stmt in node.body
+    )
+
+
+def _passes_result_through(project: Project, module: ModuleInfo, deco: ast.expr) -> bool:
+    """Is `deco` a project decorator whose wrapper returns what the decorated
+    function returns (`return await func(*args, **kwargs)` after a check)?"""
+    if not isinstance(deco, ast.Name | ast.Attribute):
+        return False
+    sym = project.lookup(project.resolve(module, deco))
+    if not isinstance(sym, FunctionInfo):
+        return False
+    args = [*sym.node.args.posonlyargs, *sym.node.args.args]
+    if not args:
+        return False
+    wrapped = args[0].arg
+    nested = {n.name: n for n in sym.node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    returned = [n.value for n in own_nodes_of(sym.node, ast.Return)]
+    names = [r.id for r in returned if isinstance(r, ast.Name) and r.id in nested]
+    if not returned or len(names) != len(returned):
+        return False
+    for name in names:
+        results = [n.value for n in own_nodes_of(nested[name], ast.Return)]
+        if not results:
+            return False
+        for result in results:
+            value = result.value if isinstance(result, ast.Await) else result
+            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == wrapped):
+                return False
+    return True
+
+
+def _returns_nothing(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> bool:
+    """Is `value` the result of a project function that returns no value (`return
+    await delete_token(...)` where `delete_token` only deletes)? Then the endpoint
+    always answers `null`. The function says so by `-> None`, or, unannotated, it is a
+    plain function with a body (not a method a subclass may override, not a stub)
+    none of whose `return`s gives a value, undecorated or under project decorators
+    that hand the result through."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return False
+    sym = ctx.project.lookup(ctx.project.call_target(ctx.module, endpoint, value))
+    if not isinstance(sym, FunctionInfo) or sym.node.name == "__init__":
+        return False
+    returns = sym.node.returns
+    if returns is not None:
+        return isinstance(returns, ast.Constant) and returns.value is None
+    if sym.class_name is not None or sym.is_generator or _is_stub(sym.node):
+        return False
+    if not all(_passes_result_through(ctx.project, sym.module, d) for d in sym.node.decorator_list):
+        return False
+    return not any(
+        isinstance(n, ast.Return) and n.value is not None and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+        for n in own_nodes(sym.node)
     )
 
 
@@ -200,7 +269,13 @@ class MissingResponseModel(Rule):
     `-> Any`. Routes that do not answer with a JSON model are left alone: a
     non-JSON `response_class=` (HTML, redirect, streaming, file, plain
     `Response`, also as the router's `default_response_class`), `status_code=204`, `include_in_schema=False`, endpoints that
-    return a `Response` object, and endpoints that return no value. A `Response`
+    return a `Response` object, and endpoints that return no value, also
+    through a project function that returns none (`return await
+    delete_token(...)` where `delete_token` is annotated `-> None`, or is a
+    plain function with a body, not a method or a stub, none of whose
+    `return`s gives a value, under no decorator but project ones whose wrapper
+    returns the wrapped function's result): such a route always answers
+    `null`. A `Response`
     object is one built from a response class (or a project subclass of one),
     or returned by a project function annotated to return one, also through a
     variable (`response = await flow.login_redirect(...)`; `-> R` with
@@ -376,6 +451,51 @@ class MissingResponseModel(Rule):
                 return {"user": str(token.get("userinfo"))}
             """
         ),
+        Valid(
+            # The endpoint answers what a helper returns, and the helper returns nothing:
+            # the response is always `null`, with nothing to validate, filter or describe.
+            """
+            from fastapi import APIRouter, Request
+
+            from app.store import delete_api_token, forget_device
+
+            router = APIRouter()
+
+            @router.delete("/auth/token")
+            async def delete_token(request: Request, token: str):
+                return await delete_api_token(user=request.user, token=token)
+
+            @router.delete("/auth/devices/{device_id}")
+            def delete_device(request: Request, device_id: int):
+                return forget_device(request.user, device_id)
+            """,
+            filename="app/routers/auth.py",
+            files={
+                "app/store.py": """
+                    from functools import wraps
+
+                    from app.models import ApiToken, Device
+
+                    def require_user(func):
+                        @wraps(func)
+                        async def wrapper(*args, **kwargs):
+                            if not any(a is not None for a in kwargs.values()):
+                                raise ValueError("a user is required")
+                            return await func(*args, **kwargs)
+
+                        return wrapper
+
+                    @require_user
+                    async def delete_api_token(user, token: str):
+                        "Delete the user's API token"
+                        await ApiToken.objects.filter(token=token, user=user).adelete()
+
+                    def forget_device(user, device_id: int) -> None:
+                        Device.objects.filter(id=device_id, user=user).delete()
+                        return None
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -416,6 +536,41 @@ class MissingResponseModel(Rule):
                 ...
             """,
             lines=(6,),
+        ),
+        Invalid(
+            # Near misses: a helper that returns the row it deleted, and one that is only
+            # declared here (a stub whose implementation may return anything).
+            """
+            from fastapi import APIRouter, Request
+
+            from app.store import archive_api_token, revoke_api_token
+
+            router = APIRouter()
+
+            @router.delete("/auth/token")
+            async def delete_token(request: Request, token: str):
+                return await archive_api_token(user=request.user, token=token)
+
+            @router.post("/auth/token/revoke")
+            async def revoke_token(request: Request, token: str):
+                return await revoke_api_token(token)
+            """,
+            lines=(8, 12),
+            filename="app/routers/auth.py",
+            files={
+                "app/store.py": """
+                    from app.models import ApiToken
+
+                    async def archive_api_token(user, token: str):
+                        row = await ApiToken.objects.aget(token=token, user=user)
+                        row.archived = True
+                        await row.asave()
+                        return row
+
+                    async def revoke_api_token(token: str):
+                        ...
+                """
+            },
         ),
     )
 
@@ -494,6 +649,8 @@ class MissingResponseModel(Rule):
                 continue
             if isinstance(value, ast.Name) and value.id in models:
                 continue
+            if _returns_nothing(ctx, ctx.module.function_of_node.get(node), value):
+                continue  # always `null`
             returns_value = True
             if _makes_response(ctx, ctx.module.function_of_node.get(node), value):
                 return False

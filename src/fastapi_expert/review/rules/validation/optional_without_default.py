@@ -64,6 +64,28 @@ def _names_of(module: ModuleInfo) -> dict[str, list[ast.Name]]:
     return found
 
 
+_ATTRIBUTES: weakref.WeakKeyDictionary[ModuleInfo, dict[str, list[ast.Attribute]]] = weakref.WeakKeyDictionary()
+_CALLS: weakref.WeakKeyDictionary[ModuleInfo, dict[int, ast.Call]] = weakref.WeakKeyDictionary()
+
+
+def _attributes_of(module: ModuleInfo) -> dict[str, list[ast.Attribute]]:
+    """The module's `Attribute` nodes by attribute name (asked for every input model)."""
+    found = _ATTRIBUTES.get(module)
+    if found is None:
+        found = _ATTRIBUTES[module] = {}
+        for node in module.nodes_of(ast.Attribute):
+            found.setdefault(node.attr, []).append(node)
+    return found
+
+
+def _calls_by_callee(module: ModuleInfo) -> dict[int, ast.Call]:
+    """The module's calls by the id of their callee expression."""
+    found = _CALLS.get(module)
+    if found is None:
+        found = _CALLS[module] = {id(c.func): c for c in module.nodes_of(ast.Call)}
+    return found
+
+
 def _annotation_nodes(module: ModuleInfo) -> set[int]:
     """Ids of every node inside a parameter or return annotation of the module's functions."""
     found = _ANNOTATIONS.get(module)
@@ -87,11 +109,11 @@ def _always_passed(project: Project, cls: ClassInfo) -> frozenset[str] | None:
             continue  # no reference can be spelled here
         by_name = _names_of(module)
         refs: list[ast.expr] = [n for spelled in local for n in by_name.get(spelled, ())]
-        refs += [n for n in module.nodes_of(ast.Attribute) if n.attr == name]
+        refs += _attributes_of(module).get(name, ())
         refs = [n for n in refs if project.resolve(module, n) == cls.qualname]
         if not refs:
             continue
-        calls = {id(c.func): c for c in module.nodes_of(ast.Call)}
+        calls = _calls_by_callee(module)
         annotations = _annotation_nodes(module) if any(id(ref) not in calls for ref in refs) else set()
         for ref in refs:
             call = calls.get(id(ref))

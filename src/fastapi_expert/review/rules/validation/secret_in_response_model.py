@@ -15,9 +15,11 @@ from fastapi_expert.review.rules.validation._models import (
     describe_route,
     inherited_fields,
     is_model_node,
+    model_class,
     named_like_output,
     only_models,
     own_fields,
+    parameters,
     usage,
 )
 from fastapi_expert.types import Severity
@@ -79,6 +81,10 @@ def secret_kind(field_name: str) -> tuple[bool, str | None]:
     words = set(name.split("_"))
     if words & {"token", "tokens"} and words & (_VOCABULARY_TOKENS | _TOKEN_COUNT_WORDS):
         return False, None  # `eos_token`, `pad_token_id`, `max_tokens`, `num_tokens`
+    if words & {"session"} and words.isdisjoint({"secret", "private", "password", "passwd"}) and (
+        name.endswith("_token") or name.endswith("_api_key")
+    ):
+        return False, None  # `session_token`, `session_api_key`: the handle of a session, for its client
     if name in _EXACT:
         return True, _EXACT[name]
     for suffix, word in _SUFFIXES:
@@ -229,13 +235,91 @@ def _minted_in(project: Project, func: FunctionInfo, expr: ast.expr) -> bool:
     return bool(values) and all(_fresh(project, func.module, v) for v in values)
 
 
+_CLIENT_SCALARS = frozenset({"builtins.str", "builtins.bytes", "uuid.UUID"})
+
+
+def _client_values(project: Project, func: FunctionInfo) -> tuple[set[str], set[str]]:
+    """The endpoint's parameters a client sends: (scalars such as a token in a header,
+    query or path, request bodies that are models). Dependencies are the server's."""
+    scalars: set[str] = set()
+    bodies: set[str] = set()
+    for param in parameters(project, func):
+        if param.kind in {"depends", "security"}:
+            continue
+        qual = project.annotation_type(func.module, param.arg.annotation)
+        if qual in _CLIENT_SCALARS:
+            scalars.add(param.arg.arg)
+        elif model_class(project, qual) is not None:
+            bodies.add(param.arg.arg)
+    return scalars, bodies
+
+
+def _sent(expr: ast.expr, client: tuple[set[str], set[str]]) -> bool:
+    """Is `expr` a value the client sent: a scalar parameter or a field of its body?"""
+    scalars, bodies = client
+    if isinstance(expr, ast.Name):
+        return expr.id in scalars
+    return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in bodies
+
+
+def _found_by(expr: ast.expr, attr: str, client: tuple[set[str], set[str]]) -> bool:
+    """Does `expr` look a row up by its `attr` equal to a value the client sent
+    (`select(Run).filter_by(token=token)`, `.where(Run.token == body.token)`,
+    `Run.objects.get(token=token)`)?"""
+    for n in ast.walk(expr):
+        if isinstance(n, ast.Call):
+            if any(k.arg == attr and _sent(k.value, client) for k in n.keywords):
+                return True
+        elif isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], ast.Eq):
+            left, right = n.left, n.comparators[0]
+            for column, value in ((left, right), (right, left)):
+                if isinstance(column, ast.Attribute) and column.attr == attr and _sent(value, client):
+                    return True
+    return False
+
+
+def _local_values(func: FunctionInfo, name: str) -> list[ast.expr]:
+    """Every value the endpoint assigns to local `name` (empty if some binding is not
+    a plain assignment: a loop target, a `with ... as`)."""
+    values: list[ast.expr] = []
+    for n in own_nodes(func.node):
+        if isinstance(n, ast.Assign | ast.AnnAssign) and n.value is not None:
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                values.append(n.value)
+        elif isinstance(n, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith | ast.NamedExpr | ast.AugAssign):
+            bound = (
+                [n.target]
+                if isinstance(n, ast.For | ast.AsyncFor | ast.NamedExpr | ast.AugAssign)
+                else [i.optional_vars for i in n.items if i.optional_vars is not None]
+            )
+            if any(isinstance(t, ast.Name) and t.id == name for b in bound for t in ast.walk(b)):
+                return []
+    return values
+
+
+def _clients_own(project: Project, func: FunctionInfo, expr: ast.expr, client: tuple[set[str], set[str]]) -> bool:
+    """Does `expr` hold a value the client sent in this request: the value itself, or
+    the same column of a row every assignment finds by it (`run = ...filter_by(token=token)`,
+    then `run.token`)? Answering it back tells the client nothing it did not hold."""
+    if _sent(expr, client):
+        return True
+    if not (isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name)):
+        return False
+    values = _local_values(func, expr.value.id)
+    return bool(values) and all(_found_by(v, expr.attr, client) for v in values)
+
+
 def issued_by_routes(project: Project, routes: list[Route], qualname: str, name: str) -> bool:
     """Does every route that answers with the model build it in its endpoint with a
     value of field `name` that the same request creates (`ExportQueued(token=job.token)`
-    right after `job = ExportJob(...)`)? Then the route mints that token or key for
-    the client that asked for it, like a login hands out its access token: nothing
-    stored is exposed. A model that any route fills from stored data, or that is
-    nested in another response, is still checked."""
+    right after `job = ExportJob(...)`), or with the value the client sent in the
+    request (`StatusOut(token=run.token)` where `run` was found `filter_by(token=token)`,
+    the token the client polls with)? Then the route mints that token or key for
+    the client that asked for it, like a login hands out its access token, or
+    answers the client the value it already holds: nothing stored is exposed. A
+    model that any route fills from stored data, or that is nested in another
+    response, is still checked."""
     if not routes:
         return False
     for route in routes:
@@ -251,8 +335,16 @@ def issued_by_routes(project: Project, routes: list[Route], qualname: str, name:
             for k in call.keywords
             if k.arg == name
         ]
-        if not values or not all(_minted_in(project, func, v) for v in values):
+        if not values:
             return False
+        client: tuple[set[str], set[str]] | None = None
+        for v in values:
+            if _minted_in(project, func, v):
+                continue
+            if client is None:
+                client = _client_values(project, func)
+            if not _clients_own(project, func, v, client):
+                return False
     return True
 
 
@@ -295,8 +387,16 @@ class SecretInResponseModel(Rule):
     builds the model with a value drawn there (`secrets.token_urlsafe()`) or
     taken from the object it has just built (`job = ExportJob(...)`, then
     `ExportQueued(token=job.token)`, the handle a client polls a queued job
-    with). A route that fills the field from stored data is still flagged,
-    and so are passwords and hashes. Pagination tokens (`next_page_token`, `cursor_token`) are not
+    with). So is a value the client sent in the request, answered back: the
+    parameter itself, or the same column of the row the endpoint finds by it
+    (`run = session.scalar(select(Run).filter_by(token=token))`, then
+    `StatusOut(token=run.token)`: the client polls with that token). A route
+    that fills the field from stored data (a row found by anything else) is
+    still flagged, and so are passwords and hashes. A key or token the field's
+    own name ties to a session (`session_token`, `session_api_key`) is that
+    session's handle, which its client sends to reach it, handed out like a
+    login's access token; a session's `*_secret` (what signs its cookies) is
+    the server's and stays flagged. Pagination tokens (`next_page_token`, `cursor_token`) are not
     secrets, nor are a language model's vocabulary tokens and token counts
     (`eos_token`, `bos_token`, `pad_token`, `unk_token`, `*_token_id`,
     `max_tokens`, `token_count`, `num_tokens`).
@@ -499,6 +599,67 @@ class SecretInResponseModel(Rule):
                 return ShareLink(url=f"/shared/{export_id}", access_token=access_token)
             """
         ),
+        Valid(
+            # A client polls the probe it queued with the token it was handed then: the row
+            # is found by that very token, so answering it back tells the client nothing new.
+            """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Header, HTTPException
+            from pydantic import BaseModel
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.db import get_session
+            from app.models import ProbeRun
+
+            app = FastAPI()
+
+            class ProbeStatus(BaseModel):
+                token: str
+                target: str
+                state: str
+
+            class ProbeLookup(BaseModel):
+                token: str
+
+            @app.get("/probes/status")
+            def probe_status(
+                probe_token: Annotated[str, Header(alias="X-Probe-Token")],
+                session: Session = Depends(get_session),
+            ) -> ProbeStatus:
+                probe = session.scalar(select(ProbeRun).filter_by(token=probe_token))
+                if probe is None:
+                    raise HTTPException(404, "no such probe")
+                return ProbeStatus(token=probe.token, target=probe.target, state=probe.state)
+
+            @app.post("/probes/status")
+            def probe_status_post(body: ProbeLookup, session: Session = Depends(get_session)) -> ProbeStatus:
+                probe = session.scalars(select(ProbeRun).where(ProbeRun.token == body.token)).one()
+                return ProbeStatus(token=probe.token, target=probe.target, state=probe.state)
+            """,
+            filename="app/main.py",
+        ),
+        Valid(
+            # The key of the user's own sandbox session, which the client sends to reach it:
+            # a session's handle, handed out like a login's access token.
+            """
+            from fastapi import FastAPI
+            from pydantic import BaseModel, Field
+
+            app = FastAPI()
+
+            class WorkspaceInfo(BaseModel):
+                id: str
+                url: str | None = None
+                session_api_key: str | None = Field(default=None, description="Key for the workspace's REST API.")
+                session_token: str | None = None
+
+            @app.get("/workspaces/search")
+            async def search_workspaces() -> list[WorkspaceInfo]:
+                return []
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -653,6 +814,40 @@ class SecretInResponseModel(Rule):
                 return load_config(kind)
             """,
             lines=(10,),
+        ),
+        Invalid(
+            # Near misses: a row found by another value answers a token the client never
+            # sent, and a session's signing secret is the server's, not the session's handle.
+            """
+            from fastapi import Depends, FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.db import get_session
+            from app.models import ProbeRun
+
+            app = FastAPI()
+
+            class ProbeStatus(BaseModel):
+                token: str
+                state: str
+
+            class SessionSettingsOut(BaseModel):
+                cookie_name: str
+                session_secret: str
+
+            @app.get("/probes/by-target")
+            def probe_by_target(target: str, session: Session = Depends(get_session)) -> ProbeStatus:
+                probe = session.scalar(select(ProbeRun).filter_by(target=target))
+                return ProbeStatus(token=probe.token, state=probe.state)
+
+            @app.get("/settings/session")
+            def session_settings() -> SessionSettingsOut:
+                ...
+            """,
+            lines=(12, 17),
+            filename="app/main.py",
         ),
     )
 
