@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from fastapi_expert.review.model.module import ClassInfo, scope_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes_of, scope_nodes
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.types import Severity
 
@@ -67,6 +67,11 @@ _LEAKY_BUILTINS = frozenset(
         "ModuleNotFoundError", "AssertionError", "NotImplementedError", "SystemError",
     }
 )
+# Builtins a project function raises on purpose about the data it was given (`raise
+# TypeError(f"Unsupported type: {key}")`): caught right around that function, the text is
+# the team's. Not the I/O family (`OSError`, `ConnectionError`...), whose text names paths
+# and hosts whoever raised it, nor `Exception`.
+_WORDED_BUILTINS = frozenset({"TypeError", "RuntimeError", "NotImplementedError", "AttributeError"})
 _EXC_ATTRS = frozenset({"args", "orig", "statement", "params", "message", "strerror", "filename"})
 
 
@@ -90,7 +95,11 @@ class InternalErrorLeak(Rule):
     `TemplateNotFound`: an app catches them to tell the author of a template what
     is wrong with it) carry messages meant for users and are left alone. A
     project class counts as the project's own when it is re-exported through a
-    `from .errors import *` too.
+    `from .errors import *` too. A builtin such as `TypeError` or `RuntimeError`
+    caught around calls that are all project functions, one of which raises it
+    itself with a message (`raise TypeError(f"Unsupported type: {key}")`), is the
+    team's error about the data it was given, worded by the team; caught around a
+    library call too, or as `Exception`, it stays flagged.
 
     ## Why is this bad?
     The message of an unexpected exception is written for developers: a
@@ -263,6 +272,36 @@ class InternalErrorLeak(Rule):
                 return {"valid": True}
             """
         ),
+        Valid(
+            """
+            from fastapi import FastAPI, HTTPException
+
+            from app.graph import expand_trigger
+
+            app = FastAPI()
+
+            @app.get("/pipelines/{name}/graph")
+            def pipeline_graph(name: str, trigger: dict) -> dict:
+                try:
+                    nodes = expand_trigger(trigger)
+                except TypeError as e:
+                    # expand_trigger raises this TypeError itself, with its own wording.
+                    raise HTTPException(400, f"Malformed trigger in pipeline {name!r}: {e}")
+                return {"nodes": nodes}
+            """,
+            filename="app/main.py",
+            files={
+                "app/graph.py": (
+                    "def expand_trigger(expr: dict) -> list[dict]:\n"
+                    "    nodes = []\n"
+                    "    for key, value in expr.items():\n"
+                    "        if key not in ('any', 'all', 'dataset'):\n"
+                    "            raise TypeError(f'Unsupported trigger: {key}')\n"
+                    "        nodes.append({'id': key, 'value': value})\n"
+                    "    return nodes\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -306,6 +345,52 @@ class InternalErrorLeak(Rule):
             """,
             lines=(12,),
         ),
+        Invalid(
+            """
+            import httpx
+            from fastapi import FastAPI, HTTPException
+
+            from app.graph import expand_trigger, layout
+
+            app = FastAPI()
+
+            @app.get("/pipelines/{name}/graph")
+            def pipeline_graph(name: str) -> dict:
+                try:
+                    # A library call shares the `try`: its TypeError is nobody's wording.
+                    nodes = expand_trigger(httpx.get(f"http://registry.internal/{name}").json())
+                except TypeError as e:
+                    raise HTTPException(400, f"Malformed trigger in pipeline {name!r}: {e}")
+                return {"nodes": nodes}
+
+            @app.post("/pipelines/layout")
+            def pipeline_layout(trigger: dict) -> dict:
+                try:
+                    return layout(trigger)  # raises no TypeError of its own: any is an accident
+                except TypeError as e:
+                    raise HTTPException(400, f"Cannot lay out the trigger: {e}")
+
+            @app.post("/pipelines/expand")
+            def pipeline_expand(trigger: dict) -> dict:
+                try:
+                    return {"nodes": expand_trigger(trigger)}
+                except Exception as e:
+                    raise HTTPException(500, f"Could not expand the trigger: {e}")
+            """,
+            lines=(14, 22, 29),
+            filename="app/main.py",
+            files={
+                "app/graph.py": (
+                    "def layout(expr: dict) -> dict:\n"
+                    "    return {key: len(value) * 40 for key, value in expr.items()}\n\n"
+                    "def expand_trigger(expr: dict) -> list[dict]:\n"
+                    "    for key in expr:\n"
+                    "        if key not in ('any', 'all', 'dataset'):\n"
+                    "            raise TypeError(f'Unsupported trigger: {key}')\n"
+                    "    return [{'id': key} for key in expr]\n"
+                ),
+            },
+        ),
     )
 
     # -- entry points --------------------------------------------------------
@@ -314,6 +399,13 @@ class InternalErrorLeak(Rule):
         leaky = node.type is not None and self._leaky(node.type, ctx)
         if leaky and isinstance(ctx.parent, ast.Try) and self._validation_only(ctx.parent.body, ctx):
             leaky = False  # `except Exception` around `Model.model_validate(data)`: a validation error
+        if (
+            leaky
+            and node.type is not None
+            and isinstance(ctx.parent, ast.Try)
+            and self._raised_by_callee(node.type, ctx.parent.body, ctx)
+        ):
+            leaky = False  # `except TypeError` around a project function that raises it itself
         var = node.name if leaky else None
         self._scan(node.body, var, ctx, self._returns_to_client(ctx))
 
@@ -439,6 +531,22 @@ class InternalErrorLeak(Rule):
                 return False
         return validates
 
+    @staticmethod
+    def _raised_by_callee(expr: ast.expr, body: list[ast.stmt], ctx: FileContext) -> bool:
+        """Does the `try` body call only project functions, one of which raises the caught
+        builtin itself (`raise TypeError(f"Unsupported type: {key}")`)? The handler then
+        translates an error the team anticipated and worded, about the data it was given."""
+        name = ctx.resolve(expr) if isinstance(expr, ast.Name) else None
+        if name is None or name.removeprefix("builtins.") not in _WORDED_BUILTINS:
+            return False
+        name = name.removeprefix("builtins.")
+        raises = False
+        for call in (n for stmt in body for n in ast.walk(stmt) if n.__class__ is ast.Call):
+            callee = ctx.project.lookup(ctx.call_target(call))
+            if not isinstance(callee, FunctionInfo):
+                return False
+            raises = raises or _raises(callee, name)
+        return raises
 
     def _leaky(self, expr: ast.expr, ctx: FileContext) -> bool:
         """Does the except clause catch an exception whose text describes internals?"""
@@ -468,3 +576,18 @@ class InternalErrorLeak(Rule):
             or target in _TEMPLATE_ERRORS
             or target in {"ValueError", "builtins.ValueError"}
         )
+
+
+def _raises(func: FunctionInfo, name: str) -> bool:
+    """Does the function raise the builtin `name` itself, with a message?"""
+    for node in own_nodes_of(func.node, ast.Raise):
+        exc = node.exc
+        if (
+            isinstance(exc, ast.Call)
+            and isinstance(exc.func, ast.Name)
+            and exc.func.id == name
+            and exc.args
+            and func.module.resolve_name(name) in (None, f"builtins.{name}")
+        ):
+            return True
+    return False
