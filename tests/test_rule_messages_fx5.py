@@ -69,3 +69,35 @@ def test_fx503_a_write_built_in_a_local_keeps_the_write_wording() -> None:
         "`take_slot()` runs one write statement (`session.execute()`) per iteration of the loop over `holders`; "
     ), message
     assert "same query" not in message and "reuse the result" not in message, message
+
+
+def test_fx503_a_cached_callee_with_a_changing_argument_says_the_cache_misses() -> None:
+    # Sixth precision sample: `DagModel.get_team_name(ti.dag_id, session=session)`, under
+    # a `cachetools` TTL cache keyed by the dag id, was said to query "on every iteration";
+    # it queries once per id not yet cached, which is still N+1 while the cache is cold.
+    example = _invalid("FX503", "def owners")
+    findings = _findings("FX503", example)
+    assert list(findings) == [14]
+    message = findings[14].message
+    assert message == (
+        "`team_name()` is cached, but runs its query (`session.scalar()`) for every argument not yet in its "
+        "cache: up to one per item of the loop over `projects` (N+1 queries while the cache is cold); load the "
+        "values the loop needs with one `WHERE id IN (...)` query before it."
+    ), message
+    assert "on every iteration" not in message and "selectinload" not in message, message
+    assert [link.note for link in findings[14].chain] == ["`team_name` queries the database with `session.scalar()`"]
+
+
+def test_fx503_an_insert_built_by_a_dialect_helper_is_a_write() -> None:
+    # Sixth precision sample: prefect's `create_block_schema()` executes
+    # `db.queries.insert(db.BlockSchema).values(...)` (a helper returning
+    # `postgresql.insert(...)`); it was reported as a read to load up front.
+    example = _invalid("FX503", "create_label")
+    findings = _findings("FX503", example)
+    assert list(findings) == [19]
+    message = findings[19].message
+    assert message.startswith(
+        "`create_label()` runs one write statement (`session.execute()`) per iteration of the loop over `names`; "
+    ), message
+    assert "N+1" not in message and "selectinload" not in message, message
+    assert [link.note for link in findings[19].chain] == ["`create_label` writes to the database with `session.execute()`"]

@@ -50,14 +50,23 @@ _MIGRATION_DIRS = (("migrations", "versions"), ("alembic", "versions"))
 
 def is_migration(module: ModuleInfo) -> bool:
     """An Alembic revision: a file under `migrations/versions/` or `alembic/versions/`,
-    or one that imports `alembic.op` (the revision API; a module that only runs
-    the migrations imports `alembic.command` or `alembic.config`). Asked for every
-    loop: kept on the module's tree."""
+    one that imports `alembic.op` (the revision API; a module that only runs
+    the migrations imports `alembic.command` or `alembic.config`), or one shaped
+    like a revision wherever it lives (`revision = "..."` and `down_revision = ...`
+    at module level, and a module-level `def upgrade()`). Asked for every loop
+    and call: kept on the module's tree."""
     known: bool | None = getattr(module.tree, "_fx_is_migration", None)
     if known is None:
         parts = PurePosixPath(module.path).parts
         known = any((parts[i], parts[i + 1]) in _MIGRATION_DIRS for i in range(len(parts) - 1))
         known = known or module.imports_module("alembic.op")
+        revision = module.assignments.get("revision")
+        known = known or (
+            isinstance(revision, ast.Constant)
+            and isinstance(revision.value, str)
+            and "down_revision" in module.assignments
+            and "upgrade" in module.functions
+        )
         module.tree._fx_is_migration = known  # type: ignore[attr-defined]
     return known
 
@@ -399,6 +408,12 @@ def _mentions(project: Project, name: str) -> list[tuple[FunctionInfo | None, as
         for func in module.all_functions:
             scan(own_nodes(func.node), func)
     return found
+
+
+def name_uses(project: Project, name: str) -> list[tuple[FunctionInfo | None, ast.Call | None]]:
+    """Every use of `name` outside the project's tests: the function it is in (None at
+    module level) and the call it is the callee of (None for a mere reference)."""
+    return _mentions(project, name)
 
 
 def called_only_outside_requests(project: Project, func: FunctionInfo, _depth: int = 0) -> bool:

@@ -7,6 +7,7 @@ from fastapi_expert.review.rules.performance._scope import (
     describe_iter,
     is_attempt_loop,
     is_fixed_iteration,
+    is_migration,
     session_method,
 )
 from fastapi_expert.types import Severity
@@ -47,7 +48,12 @@ class CommitInLoop(Rule):
     per-item isolation with rollback), loops over a literal collection or
     `range(<constant>)` (retries), retry loops over attempts
     (`for attempt in Retrying(...): with attempt: ...`, tenacity or stamina: one
-    transaction per failed try), and `while` loops (workers).
+    transaction per failed try), `while` loops (workers), and Alembic revisions
+    (files under `migrations/versions/` or `alembic/versions/`, importing
+    `alembic.op`, or shaped like a revision: `revision = "..."`, `down_revision`
+    and `def upgrade()` at module level): a one-off data migration may commit as
+    it goes, so that a long backfill keeps what it has done, and it runs once,
+    with no request waiting on it.
 
     ## Why is this bad?
     Each commit is a separate transaction: a round trip, a write-ahead-log flush
@@ -108,6 +114,30 @@ class CommitInLoop(Rule):
                         db.commit()
             """
         ),
+        Valid(
+            # An Alembic revision (here outside a `migrations/versions/` folder, and without
+            # `alembic.op`): a one-off backfill that commits as it goes, with no request waiting.
+            """
+            import sqlalchemy as sa
+            from alembic import context
+            from sqlalchemy.orm import Session
+
+            revision = "7c1e2a9b0d4f"
+            down_revision = "3f9a8e7d6c5b"
+
+            def upgrade() -> None:
+                session = Session(bind=context.get_bind())
+                rows = session.execute(sa.text("SELECT id, title FROM article WHERE slug IS NULL")).all()
+                for article_id, title in rows:
+                    slug = title.lower().replace(" ", "-")
+                    session.execute(sa.text("UPDATE article SET slug = :slug WHERE id = :id"), {"slug": slug, "id": article_id})
+                    session.commit()
+
+            def downgrade() -> None:
+                pass
+            """,
+            filename="app/db/_migrations/versions/0042_backfill_slugs.py",
+        ),
     )
     invalid = (
         Invalid(
@@ -143,6 +173,8 @@ class CommitInLoop(Rule):
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
         if not isinstance(node.func, ast.Attribute) or node.func.attr != "commit" or ctx.module.is_test:
             return
+        if is_migration(ctx.module):
+            return  # an Alembic revision runs once, by hand, with no request waiting
         target = ctx.call_target(node)
         if session_method(target) != "commit" and target not in CONNECTION_COMMITS:
             return

@@ -75,6 +75,7 @@ _DML = frozenset(
                  "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.mysql")
     for verb in ("insert", "update", "delete")
 )
+_DML_VERBS = frozenset({"insert", "update", "delete"})
 _TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text", "sqlmodel.text"})
 _SQL_WRITE = ("INSERT", "UPDATE", "DELETE")
 
@@ -91,6 +92,10 @@ def _is_dml(project: Project, module: ModuleInfo, stmt: ast.expr) -> bool:
         head = head.func.value
     name = project.resolve(module, head.func) if isinstance(head.func, ast.Name | ast.Attribute) else None
     if name in _DML:
+        return True
+    if isinstance(head.func, ast.Attribute) and head.func.attr in _DML_VERBS:
+        # Executed, `x.insert(Model)` is a statement: a dialect helper (`db.queries.insert(Model)`,
+        # returning `postgresql.insert(Model)`) or a Core table's own (`users.delete()`).
         return True
     if name in _TEXT and head.args:
         first = head.args[0]
@@ -488,12 +493,16 @@ class QueryInLoop(Rule):
     such a query. An `INSERT` / `UPDATE` / `DELETE` executed per iteration, directly
     or as the first statement of the called function, is reported as a write per
     row (use one executemany call instead); so is a statement built in a local
-    first (`query = update(X)...`, then `execute(query)`). A read whose
+    first (`query = update(X)...`, then `execute(query)`), and one built by a
+    helper's or a table's own `insert`/`update`/`delete` method
+    (`db.queries.insert(X)`, `users.delete()`). A read whose
     arguments do not change in the loop (no loop variable, nothing the loop
     assigns or mutates) is the same query repeated, not N+1: the message says
     to run it once before the loop. Not flagged: a function memoised with a
     cache decorator (`functools.cache`, `lru_cache`, `cachetools.cached`, ...)
-    called with such unchanging arguments (it queries once),
+    called with such unchanging arguments (it queries once); called with an
+    argument that changes in the loop it still queries once per value not yet
+    in its cache, which the message says (N+1 while the cache is cold),
     loops over a literal collection or `range(<constant>)`, `for _ in range(n)`,
     loops that `break` or `return` (retries, searches, paging), retry loops over
     attempts (`for attempt in Retrying(...): with attempt: ...`, tenacity or
@@ -509,10 +518,11 @@ class QueryInLoop(Rule):
     I/O until the flush), a lock taken per item (`SELECT pg_advisory_xact_lock(:key)`,
     MySQL's `GET_LOCK()`, `LOCK TABLE`: it reads no rows, directly or as what a
     called function runs; its later queries still count), and Alembic revisions
-    (files under `migrations/versions/` or `alembic/versions/`, or importing
-    `alembic.op`): a one-off data migration rewrites rows one by one, often
-    each in its own savepoint so that a bad row is reported, and no request
-    waits on it.
+    (files under `migrations/versions/` or `alembic/versions/`, importing
+    `alembic.op`, or shaped like a revision: `revision = "..."`, `down_revision`
+    and `def upgrade()` at module level): a one-off data migration rewrites
+    rows one by one, often each in its own savepoint so that a bad row is
+    reported, and no request waits on it.
 
     ## Why is this bad?
     One query per row turns a page of 100 items into 101 round trips to the
@@ -899,6 +909,64 @@ class QueryInLoop(Rule):
             """,
             lines=(15,),
         ),
+        Invalid(
+            # A cached lookup called with the loop's own value: every value not yet in the
+            # cache is one more query.
+            """
+            from cachetools import TTLCache, cached
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Project, Team
+
+            _team_names: TTLCache = TTLCache(maxsize=512, ttl=60)
+
+            @cached(_team_names, key=lambda project_id, **_: project_id)
+            def team_name(project_id: int, *, session: Session) -> str | None:
+                return session.scalar(select(Team.name).join(Project).where(Project.id == project_id))
+
+            def owners(projects: list[Project], session: Session) -> list[str | None]:
+                return [team_name(p.id, session=session) for p in projects]
+            """,
+            lines=(14,),
+            filename="app/owners.py",
+            files={
+                "app/models.py": """
+                    class Project:
+                        id = 0
+
+                    class Team:
+                        name = ""
+                """
+            },
+        ),
+        Invalid(
+            # The insert is built by a dialect helper (`db.queries.insert(...)`): a write per item.
+            """
+            from sqlalchemy.dialects import postgresql
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from app.models import Label
+
+            class Queries:
+                def insert(self, model: type) -> postgresql.Insert:
+                    return postgresql.insert(model)
+
+            class Database:
+                queries = Queries()
+
+            async def create_label(db: Database, session: AsyncSession, name: str) -> None:
+                stmt = db.queries.insert(Label).values(name=name)
+                await session.execute(stmt)
+
+            async def create_labels(db: Database, session: AsyncSession, names: list[str]) -> None:
+                for name in names:
+                    await create_label(db, session, name)
+            """,
+            lines=(19,),
+            filename="app/labels.py",
+            files={"app/models.py": "class Label:\n    name = ''\n"},
+        ),
     )
 
     def visit_For(self, node: ast.For, ctx: FileContext) -> None:
@@ -1026,6 +1094,21 @@ class QueryInLoop(Rule):
                         ChainLink(
                             callee.module.source.location(inner),
                             f"`{callee.name}` writes to the database with `{inner_text}`",
+                        )
+                    ],
+                )
+                continue
+            if is_cached(callee):
+                # A miss per value not yet cached: one query per distinct item on a cold cache.
+                ctx.report(
+                    node,
+                    f"`{callee.name}()` is cached, but runs its query (`{inner_text}`) for every argument not yet "
+                    f"in its cache: up to one per item of {describe_iter(ctx, iterable)} (N+1 queries while the "
+                    "cache is cold); load the values the loop needs with one `WHERE id IN (...)` query before it.",
+                    chain=[
+                        ChainLink(
+                            callee.module.source.location(inner),
+                            f"`{callee.name}` queries the database with `{inner_text}`",
                         )
                     ],
                 )

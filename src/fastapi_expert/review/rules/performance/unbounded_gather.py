@@ -2,11 +2,19 @@ from __future__ import annotations
 
 import ast
 
-from fastapi_expert.review.model.module import FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    own_nodes,
+    parameter_defaults,
+)
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     called_only_outside_requests,
     is_fixed_iteration,
+    name_uses,
     request_scope,
 )
 from fastapi_expert.types import Severity
@@ -188,6 +196,282 @@ def _releases(ctx: FileContext, func: FunctionInfo, element: ast.expr | None) ->
     return bool(awaited) and all(isinstance(c.func, ast.Attribute) and c.func.attr in _RELEASES for c in awaited)
 
 
+# Constraints that cap how many items a list may hold: `Query(max_length=100)`,
+# `Field(max_length=100)`, `conlist(str, max_length=10)` (Pydantic 1: `max_items`),
+# `annotated_types.MaxLen(100)` / `Len(0, 100)`.
+_LENGTH_KEYWORDS = frozenset({"max_length", "max_items"})
+# `MaxLen(n)` takes the maximum first, `Len(min, max)` second.
+_LENGTH_TYPES = {"annotated_types.MaxLen": 1, "annotated_types.Len": 2}
+_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+_OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+# How many callers up a parameter's bound is looked for.
+_CALLER_DEPTH = 2
+
+
+def _caps_length(module: ModuleInfo, expr: ast.expr) -> bool:
+    """Is `expr` a constraint that caps a list's length (see `_LENGTH_KEYWORDS`)?"""
+    if not isinstance(expr, ast.Call):
+        return False
+    if any(k.arg in _LENGTH_KEYWORDS for k in expr.keywords):
+        return True
+    name = module.resolve(expr.func) if isinstance(expr.func, ast.Name | ast.Attribute) else None
+    return name in _LENGTH_TYPES and len(expr.args) >= _LENGTH_TYPES[name]
+
+
+def _capped_type(module: ModuleInfo, annotation: ast.expr | None, default: ast.expr | None) -> bool:
+    """Does a parameter's or field's declaration cap how many items it holds: a
+    `max_length` in its default (`= Query(max_length=20)`) or in the outer
+    `Annotated[list[X], ...]` of its type (not one inside `X`: that caps each item),
+    or a `conlist(X, max_length=...)` type; through `Optional[...]` and `... | None`."""
+    if default is not None and _caps_length(module, default):
+        return True
+    ann = annotation
+    while ann is not None:
+        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+            return _capped_type(module, ann.left, None) or _capped_type(module, ann.right, None)
+        if isinstance(ann, ast.Call):
+            return _caps_length(module, ann)
+        if not isinstance(ann, ast.Subscript) or not isinstance(ann.value, ast.Name | ast.Attribute):
+            return False
+        wrapper = module.resolve(ann.value)
+        if wrapper in _OPTIONAL:
+            ann = ann.slice
+            continue
+        if wrapper in _ANNOTATED and isinstance(ann.slice, ast.Tuple) and ann.slice.elts:
+            return any(_caps_length(module, meta) for meta in ann.slice.elts[1:]) or _capped_type(
+                module, ann.slice.elts[0], None
+            )
+        return False
+    return False
+
+
+def _parameters(func: FunctionInfo) -> dict[str, ast.arg]:
+    args = func.node.args
+    return {a.arg: a for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+
+
+def _capped_field(project: Project, func: FunctionInfo, param: ast.arg, field: str) -> bool:
+    """`batch.urls` with `batch: Batch` and `urls: list[str] = Field(max_length=50)` in
+    `Batch` or one of its project bases."""
+    annotation = param.annotation
+    if (
+        isinstance(annotation, ast.Subscript)
+        and isinstance(annotation.value, ast.Name | ast.Attribute)
+        and func.module.resolve(annotation.value) in _ANNOTATED
+        and isinstance(annotation.slice, ast.Tuple)
+    ):
+        annotation = annotation.slice.elts[0]  # `Annotated[Batch, Body()]`
+    if not isinstance(annotation, ast.Name | ast.Attribute):
+        return False
+    model = project.lookup(project.resolve(func.module, annotation))
+    if not isinstance(model, ClassInfo):
+        return False
+    classes = [model, *(c for c in map(project.lookup, project.class_bases(model)) if isinstance(c, ClassInfo))]
+    for cls in classes:
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == field:
+                return _capped_type(cls.module, stmt.annotation, stmt.value)
+    return False
+
+
+def _dotted(expr: ast.expr) -> str | None:
+    """`ids`, `body.ids`: a name or an attribute path from a name."""
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        base = _dotted(expr.value)
+        return f"{base}.{expr.attr}" if base is not None else None
+    return None
+
+
+def _length_checked(test: ast.expr, params: set[str]) -> set[str]:
+    """The names (or attribute paths) whose length a test, when false, bounds:
+    `len(ids) > 100`, `len(body.ids) >= MAX_IDS`, `100 < len(ids)`, and each
+    operand of an `or` (`not ids or len(ids) > 100`). The bound must not come
+    from a parameter (`self.max_batch` may)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        return {name for value in test.values for name in _length_checked(value, params)}
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return set()
+    left, op, right = test.left, test.ops[0], test.comparators[0]
+    if isinstance(op, ast.Lt | ast.LtE):
+        left, right = right, left
+    elif not isinstance(op, ast.Gt | ast.GtE):
+        return set()
+    if (
+        isinstance(left, ast.Call)
+        and isinstance(left.func, ast.Name)
+        and left.func.id == "len"
+        and len(left.args) == 1
+        and not any(isinstance(n, ast.Name) and n.id in params for n in ast.walk(right))
+    ):
+        checked = _dotted(left.args[0])
+        return {checked} if checked is not None else set()
+    return set()
+
+
+def _exits(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], ast.Raise | ast.Return)
+
+
+def _child_blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    blocks: list[list[ast.stmt]] = []
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(stmt, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            blocks.append(block)
+    blocks.extend(h.body for h in getattr(stmt, "handlers", ()))
+    blocks.extend(c.body for c in getattr(stmt, "cases", ()))
+    return blocks
+
+
+def _spans(block: list[ast.stmt], where: tuple[int, int]) -> bool:
+    last = block[-1]
+    return (block[0].lineno, block[0].col_offset) <= where <= (last.end_lineno or last.lineno, last.end_col_offset or 0)
+
+
+def _guards_before(func: FunctionInfo, at: ast.AST) -> dict[str, tuple[int, int]]:
+    """The names whose length a check that exits (`if len(ids) > 100: raise ...`, also
+    as an `elif`) bounds on every path to `at`: checks in the blocks that enclose
+    `at`, before it. With where each check ends."""
+    params = set(_parameters(func)) - {"self", "cls"}
+    where = (getattr(at, "lineno", 0), getattr(at, "col_offset", 0))
+    out: dict[str, tuple[int, int]] = {}
+    block: list[ast.stmt] | None = func.node.body
+    while block:
+        inner: list[ast.stmt] | None = None
+        for stmt in block:
+            end = (stmt.end_lineno or stmt.lineno, stmt.end_col_offset or 0)
+            if (stmt.lineno, stmt.col_offset) <= where <= end:
+                inner = next((b for b in _child_blocks(stmt) if _spans(b, where)), None)
+                break
+            check: ast.stmt | None = stmt
+            while isinstance(check, ast.If) and _exits(check.body):
+                for name in _length_checked(check.test, params):
+                    out[name] = end
+                check = check.orelse[0] if len(check.orelse) == 1 else None
+        block = inner
+    return out
+
+
+def _stored_between(func: FunctionInfo, name: str, start: tuple[int, int], stop: tuple[int, int]) -> bool:
+    return any(
+        isinstance(node, ast.Name)
+        and node.id == name
+        and isinstance(node.ctx, ast.Store)
+        and start < (node.lineno, node.col_offset) < stop
+        for node in own_nodes(func.node)
+    )
+
+
+def _keeps_size(expr: ast.expr, bounded: set[str]) -> bool:
+    """Does `expr` hold no more items than a bounded name: the name itself, `set(ids)`,
+    `sorted(ids)`, `[UUID(i) for i in ids]` (one generator: one item per item)?"""
+    if isinstance(expr, ast.Name | ast.Attribute):
+        return _dotted(expr) in bounded
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in _PASS_THROUGH and expr.args:
+        if expr.func.id == "zip":
+            return any(_keeps_size(a, bounded) for a in expr.args)
+        return _keeps_size(expr.args[-1] if expr.func.id == "filter" else expr.args[0], bounded)
+    if isinstance(expr, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) and len(expr.generators) == 1:
+        return _keeps_size(expr.generators[0].iter, bounded)
+    return False
+
+
+_GROWS = frozenset({"append", "extend", "add", "update", "insert", "appendleft", "extendleft"})
+
+
+def _bounded(project: Project, func: FunctionInfo, expr: ast.expr, at: ast.AST, depth: int = 0) -> bool:
+    """Is the size of `expr`, where `at` runs in `func`, capped before `at`: by a length
+    check that exits (`if len(ids) > 100: raise HTTPException(400)`), by a `max_length`
+    on the parameter or on the body model's field, by a local built item for item from
+    such a name, or, for a parameter, by every caller of `func` passing such a value?"""
+    params = _parameters(func)
+    defaults = parameter_defaults(func.node)
+    where = (getattr(at, "lineno", 0), getattr(at, "col_offset", 0))
+    nodes = own_nodes(func.node)
+    # What each local is assigned (None: a value not known, such as a loop variable's).
+    stored: dict[str, list[ast.expr | None]] = {}
+    grown: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        stored.setdefault(sub.id, []).append(node.value if target is sub else None)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For | ast.AsyncFor | ast.NamedExpr):
+            target = node.target
+            value = node.value if isinstance(node, ast.AnnAssign | ast.NamedExpr) else None
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    stored.setdefault(sub.id, []).append(value if target is sub else None)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _GROWS:
+            grows = _dotted(node.func.value)
+            if grows is not None:
+                grown.add(grows)
+    bounded = {
+        name
+        for name, end in _guards_before(func, at).items()
+        if name not in grown and not _stored_between(func, name.split(".", 1)[0], end, where)
+    }
+    for name, arg in params.items():
+        if name not in stored and name not in grown and _capped_type(func.module, arg.annotation, defaults.get(name)):
+            bounded.add(name)
+    for _ in range(3):  # locals built from bounded names, item for item
+        before = len(bounded)
+        for name, values in stored.items():
+            if (
+                name not in bounded
+                and name not in grown
+                and name not in params
+                and all(v is not None and _keeps_size(v, bounded) for v in values)
+            ):
+                bounded.add(name)
+        if len(bounded) == before:
+            break
+    if _keeps_size(expr, bounded):
+        return True
+    root = expr
+    while isinstance(root, ast.Call) and isinstance(root.func, ast.Name) and root.func.id in _PASS_THROUGH and root.args:
+        root = root.args[0]
+    if isinstance(root, ast.Attribute) and isinstance(root.value, ast.Name):
+        param = params.get(root.value.id)
+        return param is not None and root.value.id not in stored and _capped_field(project, func, param, root.attr)
+    if isinstance(root, ast.Name) and root.id in params and root.id not in stored and root.id not in grown:
+        return depth < _CALLER_DEPTH and _callers_bound(project, func, root.id, depth)
+    return False
+
+
+def _callers_bound(project: Project, func: FunctionInfo, param: str, depth: int) -> bool:
+    """Does every use of `func`'s name call it with a bounded value for `param`
+    (or leave it to its default)? A use that is no call (a callback, a reference)
+    leaves the callers unknown."""
+    uses = name_uses(project, func.name)
+    if not uses:
+        return False
+    args = func.node.args
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    method = func.class_name is not None and bool(positional) and positional[0] in {"self", "cls"}
+    for caller, call in uses:
+        if caller is None or call is None:
+            return False
+        names = positional[1:] if method and isinstance(call.func, ast.Attribute) else positional
+        value: ast.expr | None = None
+        for i, arg in enumerate(call.args):
+            if isinstance(arg, ast.Starred):
+                return False
+            if i < len(names) and names[i] == param:
+                value = arg
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                return False  # `**kwargs`: unknown
+            if keyword.arg == param:
+                value = keyword.value
+        if value is not None and not _bounded(project, caller, value, call, depth + 1):
+            return False
+    return True
+
+
 class UnboundedGather(Rule):
     """Flags `asyncio.gather()` over a request-sized list with no concurrency limit.
 
@@ -201,7 +485,19 @@ class UnboundedGather(Rule):
     parameters (request data, directly or computed from it) and nothing bounds
     the concurrency: no
     `asyncio.Semaphore` / `anyio.CapacityLimiter` in the function, no
-    `async with <limiter>:` in the gathered coroutine, no slicing into chunks.
+    `async with <limiter>:` in the gathered coroutine, no slicing into chunks,
+    and nothing caps the list's size before the fan-out: a length check that
+    exits, on every path to the `gather` (`if len(ids) > 100: raise
+    HTTPException(400, ...)`, also as one operand of an `or` or an `elif`, the
+    bound not taken from a parameter), `max_length` on the parameter
+    (`Annotated[list[str], Query(max_length=100)]`, `conlist(..., max_length=...)`)
+    or on the body model's field (`urls: list[str] = Field(max_length=50)`),
+    a local built item for item from such a list (`[UUID(i) for i in ids]`,
+    `set(ids)`), or, when the list is a parameter of the function, every call
+    of it found by name (two callers up) passing such a capped list: the
+    client cannot send more than the cap, so the concurrency is bounded by it.
+    A check that only logs bounds nothing, nor does a `max_length` on the
+    items' type (`list[Annotated[str, Field(max_length=200)]]`).
     A listing of files or storage (`glob.glob(...)`, `os.listdir(...)`,
     `Path(...).iterdir()`, `fs.glob(...)`) is not request data, even when a
     parameter picks the folder or the pattern: its size is what is stored there.
@@ -495,6 +791,92 @@ class UnboundedGather(Rule):
                 """
             },
         ),
+        Valid(
+            # A length check that raises before the fan-out, `Query(max_length=...)` on the
+            # list, `Field(max_length=...)` on a body field: the client cannot send more.
+            """
+            import asyncio
+            from typing import Annotated
+
+            import httpx
+            from fastapi import FastAPI, HTTPException, Query
+            from pydantic import BaseModel, Field
+
+            app = FastAPI()
+            client = httpx.AsyncClient(timeout=10)
+
+            class Batch(BaseModel):
+                urls: list[str] = Field(max_length=50)
+
+            class Probe(BaseModel):
+                hosts: list[str]
+
+            @app.get("/status")
+            async def status(url: Annotated[list[str], Query(max_length=20)]) -> list[int]:
+                responses = await asyncio.gather(*(client.get(u) for u in url))
+                return [r.status_code for r in responses]
+
+            @app.post("/check")
+            async def check(batch: Batch) -> list[int]:
+                responses = await asyncio.gather(*(client.get(u) for u in batch.urls))
+                return [r.status_code for r in responses]
+
+            @app.post("/ping")
+            async def ping(hosts: list[str]) -> list[int]:
+                if not hosts or len(hosts) > 100:
+                    raise HTTPException(400, "send 1 to 100 hosts")
+                unique = sorted(set(hosts))
+                responses = await asyncio.gather(*[client.get(f"https://{h}/health") for h in unique])
+                return [r.status_code for r in responses]
+
+            @app.post("/probe")
+            async def probe(body: Probe) -> list[int]:
+                if len(body.hosts) > 100:
+                    raise HTTPException(400, "send at most 100 hosts")
+                responses = await asyncio.gather(*[client.get(f"https://{h}/health") for h in body.hosts])
+                return [r.status_code for r in responses]
+            """
+        ),
+        Valid(
+            # The route refuses more than 100 ids before it hands them to the service, the
+            # only caller of the method that gathers.
+            """
+            import asyncio
+            from uuid import UUID
+
+            class NoteService:
+                async def get_note(self, note_id: UUID) -> dict | None:
+                    return None
+
+                async def batch_get_notes(self, owner: str, note_ids: list[UUID]) -> list[dict | None]:
+                    return await asyncio.gather(*[self.get_note(n) for n in note_ids])
+
+            def get_note_service() -> NoteService:
+                return NoteService()
+            """,
+            filename="app/notes.py",
+            files={
+                "app/routes.py": """
+                    from typing import Annotated
+                    from uuid import UUID
+
+                    from fastapi import APIRouter, Depends, HTTPException, Query
+
+                    from app.notes import NoteService, get_note_service
+
+                    router = APIRouter()
+
+                    @router.get("/notes")
+                    async def batch_get_notes(
+                        owner: str, id: Annotated[list[str], Query()], service: NoteService = Depends(get_note_service)
+                    ) -> list[dict | None]:
+                        if len(id) > 100:
+                            raise HTTPException(400, f"Cannot request more than 100 notes at once, got {len(id)}")
+                        note_ids = [UUID(i) for i in id]
+                        return await service.batch_get_notes(owner, note_ids)
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -594,6 +976,81 @@ class UnboundedGather(Rule):
                 """,
             },
         ),
+        Invalid(
+            # A check that only logs bounds nothing; a `max_length` on the items' type
+            # bounds each item, not how many there are.
+            """
+            import asyncio
+            import logging
+            from typing import Annotated
+
+            import httpx
+            from fastapi import FastAPI, Query
+            from pydantic import Field
+
+            app = FastAPI()
+            client = httpx.AsyncClient(timeout=10)
+            log = logging.getLogger(__name__)
+
+            @app.post("/ping")
+            async def ping(hosts: list[str]) -> list[int]:
+                if len(hosts) > 100:
+                    log.warning("a large batch: %d hosts", len(hosts))
+                responses = await asyncio.gather(*[client.get(f"https://{h}/health") for h in hosts])
+                return [r.status_code for r in responses]
+
+            @app.get("/status")
+            async def status(url: Annotated[list[Annotated[str, Field(max_length=200)]], Query()]) -> list[int]:
+                responses = await asyncio.gather(*(client.get(u) for u in url))
+                return [r.status_code for r in responses]
+            """,
+            lines=(17, 22),
+        ),
+        Invalid(
+            # One route checks the length, the other hands the method its whole body.
+            """
+            import asyncio
+            from uuid import UUID
+
+            class NoteService:
+                async def get_note(self, note_id: UUID) -> dict | None:
+                    return None
+
+                async def batch_get_notes(self, owner: str, note_ids: list[UUID]) -> list[dict | None]:
+                    return await asyncio.gather(*[self.get_note(n) for n in note_ids])
+
+            def get_note_service() -> NoteService:
+                return NoteService()
+            """,
+            lines=(9,),
+            filename="app/notes.py",
+            files={
+                "app/routes.py": """
+                    from typing import Annotated
+                    from uuid import UUID
+
+                    from fastapi import APIRouter, Depends, HTTPException, Query
+
+                    from app.notes import NoteService, get_note_service
+
+                    router = APIRouter()
+
+                    @router.get("/notes")
+                    async def batch_get_notes(
+                        owner: str, id: Annotated[list[str], Query()], service: NoteService = Depends(get_note_service)
+                    ) -> list[dict | None]:
+                        if len(id) > 100:
+                            raise HTTPException(400, f"Cannot request more than 100 notes at once, got {len(id)}")
+                        return await service.batch_get_notes(owner, [UUID(i) for i in id])
+
+                    @router.post("/notes/export")
+                    async def export_notes(
+                        owner: str, note_ids: list[UUID], service: NoteService = Depends(get_note_service)
+                    ) -> list[dict | None]:
+                        return await service.batch_get_notes(owner, note_ids)
+                """
+            },
+        ),
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
@@ -620,6 +1077,8 @@ class UnboundedGather(Rule):
             names = _iter_names(iterable) & _request_names(func)
             if not names or self._limited(ctx, func, element) or _releases(ctx, func, element):
                 continue
+            if _bounded(ctx.project, func, iterable, node):
+                continue  # `if len(ids) > 100: raise ...` first, or `Query(max_length=100)`
             source = ctx.source.segment(iterable)
             label = source if len(source) <= 40 and "\n" not in source else sorted(names)[0]
             ctx.report(
