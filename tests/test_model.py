@@ -43,6 +43,39 @@ def test_import_aliases_resolve() -> None:
     assert {o.kind for o in p.fastapi.objects.values()} == {"app", "router"}
 
 
+def test_an_import_inside_a_function_binds_like_a_module_level_one_unless_the_top_rebinds_it() -> None:
+    # `import shutil` kept inside a function (to keep start-up light) still names the
+    # module its calls use; a module-level binding of the same name wins.
+    p = project(
+        {
+            "main.py": """
+            import json as shutil_like
+
+            async def cleanup(path):
+                import shutil
+                import os.path as osp
+                import xml.etree.ElementTree
+                shutil.rmtree(path)
+
+            def other():
+                import json
+            """
+        }
+    )
+    m = p.by_name["main"]
+    assert m.imports == {
+        "shutil_like": "json",
+        "shutil": "shutil",
+        "osp": "os.path",
+        "xml": "xml",
+        "json": "json",
+    }
+    cleanup = p.lookup("main.cleanup")
+    assert cleanup is not None and not isinstance(cleanup, tuple)
+    call = next(n for n in ast.walk(cleanup.node) if isinstance(n, ast.Call))
+    assert p.resolve(m, call.func) == "shutil.rmtree"
+
+
 def test_relative_imports_between_project_modules() -> None:
     p = project(
         {

@@ -463,12 +463,13 @@ class _Collector:
     def _import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.info.imported_modules.add(alias.name)
+            local, full = (alias.asname, alias.name) if alias.asname else (alias.name.split(".")[0],) * 2
+            # As for `from x import y`: an `import shutil` inside a function (kept
+            # there to keep start-up light) binds the name as if module-level, unless
+            # the module binds it otherwise at its top.
+            self.info.imports.setdefault(local, full)
             if not self.func_stack and not self.class_stack:
-                if alias.asname:
-                    self.info.imports[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    self.info.imports[top] = top
+                self.info.imports[local] = full
 
     def _import_from(self, node: ast.ImportFrom) -> None:
         if node.level:

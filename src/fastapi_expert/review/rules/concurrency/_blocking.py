@@ -655,9 +655,7 @@ def _runner_argument(
     written = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     if written != "run" or not call.args:
         return None
-    runner = project.resolve(module, func)
-    if runner is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        runner = _locally_imported(scope, func.value.id, func.attr)
+    runner = project.resolve(module, func)  # also through an `import anyio` inside the function
     first = call.args[0]
     if runner in _RUNS_A_CALL and isinstance(first, ast.Call) and isinstance(first.func, ast.Name | ast.Attribute):
         return first.func
@@ -684,23 +682,6 @@ def _run_entry(project: Project, module: ModuleInfo, scope: FunctionInfo | None,
     if symbol is None or not symbol.is_async or symbol.node.decorator_list:
         return None
     return symbol
-
-
-def _locally_imported(scope: FunctionInfo | None, name: str, attr: str) -> str | None:
-    """`module.attr` when `name` is bound by an `import module` (or `import module
-    as name`) inside `scope` or a function enclosing it. The model resolves only
-    module-level `import x` (a local `from x import y` it does): a script's
-    `main()` that imports `anyio` just before `anyio.run(hook, ...)`, to keep its
-    start-up light, would otherwise hide the loop it makes."""
-    while scope is not None:
-        for node in own_nodes_of(scope.node, ast.Import):
-            for alias in node.names:
-                if alias.asname == name:
-                    return f"{alias.name}.{attr}"
-                if alias.asname is None and alias.name.split(".", 1)[0] == name:
-                    return f"{name}.{attr}"  # `import anyio.abc` binds `anyio` too
-        scope = scope.parent
-    return None
 
 
 # -- lifespans and start-up handlers --------------------------------------------------
