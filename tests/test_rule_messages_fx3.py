@@ -106,3 +106,15 @@ def test_fx105_tells_instances_apart_by_a_constant_keyword_before_numbering_them
         "(`http_bearer_no_auto_error = HTTPBearer(auto_error=False)`) and use `Security(http_bearer_no_auto_error)`."
         in messages[11]
     ), messages
+
+
+def test_fx306_on_pydantic_v1_with_an_annotated_field_advises_the_factory_inside_it() -> None:
+    # Sixth sample's note: on Pydantic v1, `Annotated[X, Field(...)] = Field(default_factory=list)`
+    # fails at import ("cannot specify `Annotated` and value `Field`s together").
+    example = _invalid("FX306", "class Settings(BaseSettings)")
+    messages = _messages("FX306", example)
+    assert messages[9] == (
+        "`tags` defaults to a mutable `[]` (Pydantic copies it, but it reads like the shared-default bug); "
+        "drop it and add `default_factory=list` to the `Field(...)` in its `Annotated` (Pydantic v1 refuses "
+        "a second `Field` as the value)."
+    ), messages

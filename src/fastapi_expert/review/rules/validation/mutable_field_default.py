@@ -11,12 +11,32 @@ from fastapi_expert.review.rules.validation._models import (
     local_name_for,
     name_is_free,
     own_fields,
+    uses_pydantic_v1_only,
 )
 from fastapi_expert.types import Edit, Fix, Severity
 
 _FACTORIES = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 _DATACLASS_FIELD = frozenset({"dataclasses.field"})
 _PYDANTIC_FIELD = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"})
+_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated", "pydantic.typing.Annotated"})
+
+
+def _annotated_field(ctx: FileContext, annotation: ast.expr) -> ast.Call | None:
+    """The `Field(...)` among the metadata of `Annotated[X, Field(...)]`, if any."""
+    if not isinstance(annotation, ast.Subscript) or not isinstance(annotation.value, ast.Name | ast.Attribute):
+        return None
+    if ctx.resolve(annotation.value) not in _ANNOTATED or not isinstance(annotation.slice, ast.Tuple):
+        return None
+    return next(
+        (
+            meta
+            for meta in annotation.slice.elts[1:]
+            if isinstance(meta, ast.Call)
+            and isinstance(meta.func, ast.Name | ast.Attribute)
+            and ctx.resolve(meta.func) in _PYDANTIC_FIELD
+        ),
+        None,
+    )
 
 
 class MutableFieldDefault(Rule):
@@ -44,7 +64,12 @@ class MutableFieldDefault(Rule):
     The fix replaces the default with `Field(default_factory=list)` (or
     `dict`, `set`, or a `lambda` returning a non-empty literal), and
     `field(default_factory=...)` in a dataclass, adding the import when
-    needed. It is safe: every instance still starts with its own fresh value.
+    needed. On Pydantic v1 (a project that shows it runs there, e.g. importing
+    `pydantic.BaseSettings`), a field whose `Annotated[...]` already holds a
+    `Field(...)` gets the factory inside that `Field` instead, and loses its
+    value: v1 refuses a second `Field` as the value ("cannot specify
+    `Annotated` and value `Field`s together"). It is safe: every instance
+    still starts with its own fresh value.
 
     ## References
     - https://docs.pydantic.dev/latest/concepts/models/#fields-with-non-hashable-default-values
@@ -85,6 +110,46 @@ class MutableFieldDefault(Rule):
         ),
     )
     invalid = (
+        Invalid(
+            # Pydantic v1 (its `BaseSettings`): the factory goes into the `Annotated` `Field`.
+            """
+            from typing import Annotated, List
+
+            from pydantic import BaseModel, BaseSettings, Field
+
+            class Settings(BaseSettings):
+                hosts: Annotated[List[str], Field(description="Allowed hosts")] = ["localhost"]
+
+            class Job(BaseModel):
+                tags: Annotated[List[str], Field()] = []
+                steps: Annotated[
+                    List[str],
+                    Field(
+                        description="Steps",
+                        max_items=20,
+                    ),
+                ] = []
+            """,
+            lines=(6, 9, 16),
+            fixed="""
+            from typing import Annotated, List
+
+            from pydantic import BaseModel, BaseSettings, Field
+
+            class Settings(BaseSettings):
+                hosts: Annotated[List[str], Field(description="Allowed hosts", default_factory=lambda: ["localhost"])]
+
+            class Job(BaseModel):
+                tags: Annotated[List[str], Field(default_factory=list)]
+                steps: Annotated[
+                    List[str],
+                    Field(
+                        description="Steps",
+                        max_items=20, default_factory=list,
+                    ),
+                ]
+            """,
+        ),
         Invalid(
             """
             from pydantic import BaseModel
@@ -146,11 +211,25 @@ class MutableFieldDefault(Rule):
             factory = self._factory(ctx, value)
             if factory is None:
                 continue
-            fix = self._fix(ctx, node, value, factory, is_dataclass)
+            # Pydantic v1 refuses a `Field` as the value of a field whose `Annotated`
+            # holds one ("cannot specify `Annotated` and value `Field`s together"): there
+            # the factory goes into that `Field`, and the value goes.
+            fix: Fix | None
+            inner = None if is_dataclass or not uses_pydantic_v1_only(project) else _annotated_field(ctx, f.annotation)
+            if inner is not None:
+                fix = self._fix_inside(ctx, f.annotation, inner, value, factory)
+            else:
+                fix = self._fix(ctx, node, value, factory, is_dataclass)
             shown = ctx.source.segment(value)
             if "\n" in shown or len(shown) > 40:
                 shown = "[...]" if isinstance(value, ast.List | ast.ListComp) else "{...}"
-            if is_dataclass:
+            if inner is not None:
+                message = (
+                    f"`{f.name}` defaults to a mutable `{shown}` (Pydantic copies it, but it reads "
+                    f"like the shared-default bug); drop it and add `default_factory={factory}` to the "
+                    "`Field(...)` in its `Annotated` (Pydantic v1 refuses a second `Field` as the value)."
+                )
+            elif is_dataclass:
                 message = (
                     f"`{f.name}` defaults to a mutable `{shown}`, which a dataclass rejects with "
                     f"`ValueError`; use `field(default_factory={factory})`."
@@ -176,6 +255,26 @@ class MutableFieldDefault(Rule):
             if factory is not None:
                 return factory
         return None
+
+    @staticmethod
+    def _fix_inside(ctx: FileContext, annotation: ast.expr, field: ast.Call, value: ast.expr, factory: str) -> Fix:
+        """`x: Annotated[list[str], Field(max_length=5)] = []` becomes
+        `x: Annotated[list[str], Field(max_length=5, default_factory=list)]`: the factory
+        goes after the call's last argument (before a trailing comma, if any)."""
+        source = ctx.source
+        after_annotation = source.location(annotation)
+        end_of_value = source.location(value)
+        drop = Edit(
+            after_annotation.end_line, after_annotation.end_column, end_of_value.end_line, end_of_value.end_column, ""
+        )
+        arguments: list[ast.expr | ast.keyword] = [*field.args, *field.keywords]
+        if arguments:
+            last = source.location(max(arguments, key=lambda a: (a.end_lineno or 0, a.end_col_offset or 0)))
+            insert = source.insert_at(last.end_line, last.end_column, f", default_factory={factory}")
+        else:
+            callee = source.location(field.func)
+            insert = source.insert_at(callee.end_line, callee.end_column + 1, f"default_factory={factory}")
+        return Fix(f"Move it into the `Annotated` `Field` as `default_factory={factory}`", (insert, drop))
 
     @staticmethod
     def _fix(ctx: FileContext, cls: ast.ClassDef, value: ast.expr, factory: str, is_dataclass: bool) -> Fix | None:
