@@ -4,12 +4,12 @@ import ast
 import re
 import weakref
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.performance._scope import is_migration
 from fastapi_expert.review.rules.security._web import constant_value, request_functions
 from fastapi_expert.types import Severity
 
@@ -47,9 +47,6 @@ _HOW = {
 }
 
 
-# Alembic revision folders: DDL formatted from the migration's own table and index names.
-_MIGRATION_DIRS = (("migrations", "versions"), ("alembic", "versions"))
-
 _CALLERS: weakref.WeakKeyDictionary[Project, dict[ast.AST, list[CallSite]]] = weakref.WeakKeyDictionary()
 
 
@@ -67,13 +64,10 @@ def _callers(project: Project) -> dict[ast.AST, list[CallSite]]:
 
 
 def _is_migration(module: ModuleInfo) -> bool:
-    """An Alembic revision: under `migrations/versions/` or `alembic/versions/`, or
-    a module that imports `alembic`."""
-    parts = PurePosixPath(module.path).parts
-    for i in range(len(parts) - 1):
-        if (parts[i], parts[i + 1]) in _MIGRATION_DIRS:
-            return True
-    return module.imports_module("alembic")
+    """An Alembic revision (by its folder, its `alembic.op` import or its shape: see
+    `is_migration`, shared with FX503 and FX509), or any module that imports `alembic`
+    (one that runs the migrations is operator code too)."""
+    return is_migration(module) or module.imports_module("alembic")
 
 
 def _outside_requests(project: Project, func: FunctionInfo | None) -> bool:
