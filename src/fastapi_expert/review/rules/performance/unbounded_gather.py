@@ -202,7 +202,6 @@ def _releases(ctx: FileContext, func: FunctionInfo, element: ast.expr | None) ->
 _LENGTH_KEYWORDS = frozenset({"max_length", "max_items"})
 # `MaxLen(n)` takes the maximum first, `Len(min, max)` second.
 _LENGTH_TYPES = {"annotated_types.MaxLen": 1, "annotated_types.Len": 2}
-_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 # How many callers up a parameter's bound is looked for.
 _CALLER_DEPTH = 2
@@ -218,30 +217,22 @@ def _caps_length(module: ModuleInfo, expr: ast.expr) -> bool:
     return name in _LENGTH_TYPES and len(expr.args) >= _LENGTH_TYPES[name]
 
 
-def _capped_type(module: ModuleInfo, annotation: ast.expr | None, default: ast.expr | None) -> bool:
+def _capped_type(project: Project, module: ModuleInfo, annotation: ast.expr | None, default: ast.expr | None) -> bool:
     """Does a parameter's or field's declaration cap how many items it holds: a
     `max_length` in its default (`= Query(max_length=20)`) or in the outer
     `Annotated[list[X], ...]` of its type (not one inside `X`: that caps each item),
     or a `conlist(X, max_length=...)` type; through `Optional[...]` and `... | None`."""
     if default is not None and _caps_length(module, default):
         return True
-    ann = annotation
-    while ann is not None:
-        if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
-            return _capped_type(module, ann.left, None) or _capped_type(module, ann.right, None)
-        if isinstance(ann, ast.Call):
-            return _caps_length(module, ann)
-        if not isinstance(ann, ast.Subscript) or not isinstance(ann.value, ast.Name | ast.Attribute):
-            return False
-        wrapper = module.resolve(ann.value)
-        if wrapper in _OPTIONAL:
-            ann = ann.slice
-            continue
-        if wrapper in _ANNOTATED and isinstance(ann.slice, ast.Tuple) and ann.slice.elts:
-            return any(_caps_length(module, meta) for meta in ann.slice.elts[1:]) or _capped_type(
-                module, ann.slice.elts[0], None
-            )
-        return False
+    module, inner, metadata = project.annotated_parts(module, annotation)
+    if any(_caps_length(module, meta) for meta in metadata):
+        return True
+    if isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.BitOr):
+        return _capped_type(project, module, inner.left, None) or _capped_type(project, module, inner.right, None)
+    if isinstance(inner, ast.Call):
+        return _caps_length(module, inner)
+    if isinstance(inner, ast.Subscript) and project.resolve(module, inner.value) in _OPTIONAL:
+        return _capped_type(project, module, inner.slice, None)
     return False
 
 
@@ -253,24 +244,17 @@ def _parameters(func: FunctionInfo) -> dict[str, ast.arg]:
 def _capped_field(project: Project, func: FunctionInfo, param: ast.arg, field: str) -> bool:
     """`batch.urls` with `batch: Batch` and `urls: list[str] = Field(max_length=50)` in
     `Batch` or one of its project bases."""
-    annotation = param.annotation
-    if (
-        isinstance(annotation, ast.Subscript)
-        and isinstance(annotation.value, ast.Name | ast.Attribute)
-        and func.module.resolve(annotation.value) in _ANNOTATED
-        and isinstance(annotation.slice, ast.Tuple)
-    ):
-        annotation = annotation.slice.elts[0]  # `Annotated[Batch, Body()]`
+    module, annotation, _ = project.annotated_parts(func.module, param.annotation)  # `Annotated[Batch, Body()]`
     if not isinstance(annotation, ast.Name | ast.Attribute):
         return False
-    model = project.lookup(project.resolve(func.module, annotation))
+    model = project.lookup(project.resolve(module, annotation))
     if not isinstance(model, ClassInfo):
         return False
     classes = [model, *(c for c in map(project.lookup, project.class_bases(model)) if isinstance(c, ClassInfo))]
     for cls in classes:
         for stmt in cls.node.body:
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == field:
-                return _capped_type(cls.module, stmt.annotation, stmt.value)
+                return _capped_type(project, cls.module, stmt.annotation, stmt.value)
     return False
 
 
@@ -415,7 +399,7 @@ def _bounded(project: Project, func: FunctionInfo, expr: ast.expr, at: ast.AST, 
         if name not in grown and not _stored_between(func, name.split(".", 1)[0], end, where)
     }
     for name, arg in params.items():
-        if name not in stored and name not in grown and _capped_type(func.module, arg.annotation, defaults.get(name)):
+        if name not in stored and name not in grown and _capped_type(project, func.module, arg.annotation, defaults.get(name)):
             bounded.add(name)
     for _ in range(3):  # locals built from bounded names, item for item
         before = len(bounded)

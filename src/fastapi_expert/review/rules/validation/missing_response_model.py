@@ -71,21 +71,24 @@ def _builds_model(ctx: FileContext, call: ast.Call) -> bool:
     return isinstance(func, ast.Name | ast.Attribute) and model_class(ctx.project, ctx.resolve(func)) is not None
 
 
+def _returned_callee(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> FunctionInfo | None:
+    """The project function (not a constructor) whose result `value` is: `get_run(run_id)`,
+    `await list_runs()`."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call):
+        return None
+    sym = ctx.project.lookup(ctx.project.call_target(ctx.module, endpoint, value))
+    return sym if isinstance(sym, FunctionInfo) and sym.node.name != "__init__" else None
+
+
 def _returns_models(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> bool:
     """Is `value` the result of a project function annotated to return models only
     (`return get_run(run_id)` with `def get_run(...) -> Run | None`, `await list_runs()`
     with `-> list[Run]`)? Like `Run.model_validate(row)`, it is already a model: it is
     validated where it is built and serialises as the model's fields only."""
-    if isinstance(value, ast.Await):
-        value = value.value
-    if not isinstance(value, ast.Call):
-        return False
-    sym = ctx.project.lookup(ctx.project.call_target(ctx.module, endpoint, value))
-    return (
-        isinstance(sym, FunctionInfo)
-        and sym.node.name != "__init__"
-        and only_models(ctx.project, sym.module, sym.node.returns)
-    )
+    sym = _returned_callee(ctx, endpoint, value)
+    return sym is not None and only_models(ctx.project, sym.module, sym.node.returns)
 
 
 def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -131,12 +134,8 @@ def _returns_nothing(ctx: FileContext, endpoint: FunctionInfo | None, value: ast
     plain function with a body (not a method a subclass may override, not a stub)
     none of whose `return`s gives a value, undecorated or under project decorators
     that hand the result through."""
-    if isinstance(value, ast.Await):
-        value = value.value
-    if not isinstance(value, ast.Call):
-        return False
-    sym = ctx.project.lookup(ctx.project.call_target(ctx.module, endpoint, value))
-    if not isinstance(sym, FunctionInfo) or sym.node.name == "__init__":
+    sym = _returned_callee(ctx, endpoint, value)
+    if sym is None:
         return False
     returns = sym.node.returns
     if returns is not None:

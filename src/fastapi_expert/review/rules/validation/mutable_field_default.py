@@ -18,20 +18,19 @@ from fastapi_expert.types import Edit, Fix, Severity
 _FACTORIES = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 _DATACLASS_FIELD = frozenset({"dataclasses.field"})
 _PYDANTIC_FIELD = frozenset({"pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field", "sqlmodel.main.Field"})
-_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated", "pydantic.typing.Annotated"})
 
 
 def _annotated_field(ctx: FileContext, annotation: ast.expr) -> ast.Call | None:
-    """The `Field(...)` among the metadata of `Annotated[X, Field(...)]`, if any."""
-    if not isinstance(annotation, ast.Subscript) or not isinstance(annotation.value, ast.Name | ast.Attribute):
-        return None
-    if ctx.resolve(annotation.value) not in _ANNOTATED or not isinstance(annotation.slice, ast.Tuple):
-        return None
+    """The `Field(...)` written among the metadata of this field's own
+    `Annotated[X, Field(...)]`, if any (not one of an alias: the fix edits it here)."""
+    written = annotation.slice.elts if isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple) else []
+    _, _, metadata = ctx.project.annotated_parts(ctx.module, annotation)
     return next(
         (
             meta
-            for meta in annotation.slice.elts[1:]
-            if isinstance(meta, ast.Call)
+            for meta in metadata
+            if any(meta is w for w in written)
+            and isinstance(meta, ast.Call)
             and isinstance(meta.func, ast.Name | ast.Attribute)
             and ctx.resolve(meta.func) in _PYDANTIC_FIELD
         ),
