@@ -36,7 +36,7 @@ example-tests:
 # The suite's parsing-critical parts on the oldest supported Python and the newest
 # available one (each in its own venv; a Python that is not installed is skipped).
 COMPAT_PYTHONS ?= 3.10 3.13
-COMPAT_TESTS := tests/compat tests/test_engine.py tests/test_rule_examples.py
+COMPAT_TESTS := tests/compat tests/test_engine.py tests/test_rule_examples.py tests/test_add_noqa.py
 
 test-pythons:
 	@for v in $(COMPAT_PYTHONS); do \

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--fix", action="store_true", help="apply safe fixes")
     review.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff, also apply unsafe fixes")
     review.add_argument("--diff", action="store_true", help="print the fixes as a diff, write nothing")
+    review.add_argument(
+        "--add-noqa", action="store_true", help="add a `# noqa: CODE` comment on the line of every finding, write nothing else"
+    )
     review.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     review.add_argument("--fail-on", choices=["error", "warning", "info"], default="info", help="lowest severity that makes the exit code 1")
     review.add_argument("--color", choices=["auto", "always", "never"], default="auto")

@@ -13,6 +13,7 @@ from fastapi_expert.review.cache import ResultCache, default_cache_dir
 from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_paths, review_sources
 from fastapi_expert.review.fixes import apply_fixes
 from fastapi_expert.review.selection import validate_selectors
+from fastapi_expert.review.source import encode_like
 from fastapi_expert.review.tool_codes import INTERNAL_ERROR, NEWER_SYNTAX_ANALYSED
 from fastapi_expert.types import Finding, Severity
 
@@ -107,6 +108,8 @@ def _rereview(current: dict[str, str], config: Config, previous: ReviewResult) -
 
 
 def run_review_command(args: argparse.Namespace) -> int:
+    if args.add_noqa and "-" in args.paths:
+        raise UsageError("--add-noqa edits files: give paths, not '-'")
     stdin_text: str | None = None
     if args.paths == ["-"]:
         stdin_text = sys.stdin.read()
@@ -116,6 +119,11 @@ def run_review_command(args: argparse.Namespace) -> int:
     config = _config(args, paths)
     if not enabled_rules(config):
         raise UsageError("the selection enables no rule")
+
+    if args.add_noqa:
+        if args.fix or args.diff:
+            raise UsageError("--add-noqa cannot be combined with --fix or --diff: fix first, then add comments for what remains")
+        return _add_noqa(_review(args, config, None))
 
     if args.fix or args.diff:
         result, originals, changed = _fix_loop(args, config, stdin_text)
@@ -134,7 +142,7 @@ def run_review_command(args: argparse.Namespace) -> int:
             sys.stdout.write(changed.get(args.stdin_filename or "stdin.py", stdin_text))
             return EXIT_OK
         for path, text in changed.items():
-            Path(path).write_text(text, encoding="utf-8")
+            _write(Path(path), text)
         if changed:
             print(f"Fixed {len(changed)} file{'s' if len(changed) != 1 else ''}.", file=sys.stderr)
     else:
@@ -155,6 +163,52 @@ def run_review_command(args: argparse.Namespace) -> int:
     not_defects = {INTERNAL_ERROR.code, NEWER_SYNTAX_ANALYSED.code}
     failing = [f for f in result.findings if f.severity.rank >= threshold and f.code not in not_defects]
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a reviewed file back in the encoding it was read in."""
+    try:
+        original = path.read_bytes()
+    except OSError:
+        original = b""
+    path.write_bytes(encode_like(text, original))
+
+
+def _add_noqa(result: ReviewResult) -> int:
+    """Comment every finding of the review away; exit 1 when some could not be."""
+    from fastapi_expert.review.noqa import UNSUPPRESSIBLE, add_noqa
+
+    by_path: dict[str, list[Finding]] = {}
+    unplaced: list[tuple[Finding, str]] = []
+    for finding in result.findings:
+        if finding.code in UNSUPPRESSIBLE:
+            unplaced.append((finding, "the review could not analyse the file; no comment suppresses that"))
+        else:
+            by_path.setdefault(finding.path, []).append(finding)
+    added = files = 0
+    for path, findings in sorted(by_path.items()):
+        text = result.sources.get(path)
+        if text is None:  # not read: FX001 says why
+            continue
+        outcome = add_noqa(text, findings)
+        unplaced += outcome.unplaced
+        if outcome.text == text:
+            continue
+        try:
+            _write(Path(path), outcome.text)
+        except (OSError, UnicodeEncodeError) as exc:
+            print(f"fastapi-expert: {path}: not written: {exc}", file=sys.stderr)
+            unplaced += [(f, "the file could not be written") for f in findings]
+            continue
+        added += outcome.added
+        files += 1
+    for finding, why in unplaced:
+        loc = finding.location
+        print(f"{finding.path}:{loc.line}:{loc.column}: {finding.code} not suppressed: {why}", file=sys.stderr)
+    print(f"Added {added} noqa comment{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}.", file=sys.stderr)
+    if result.internal_errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if unplaced else EXIT_OK
 
 
 def _render(args: argparse.Namespace, result: ReviewResult) -> str:

@@ -44,6 +44,17 @@ def decode_source(data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
+def encode_like(text: str, original: bytes) -> bytes:
+    """`text` in the encoding `original` was read in (its PEP 263 cookie, its
+    byte-order mark), so that writing a file back keeps what its cookie says.
+    UnicodeEncodeError when `text` holds a character that encoding lacks."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+    except SyntaxError:
+        encoding = "utf-8"
+    return text.encode(encoding)
+
+
 def parse_source(text: str, path: str) -> ast.Module:
     """Parse `text`, turning every way `ast.parse` can fail into SourceError."""
     return parse_source_detailed(text, path).tree
@@ -108,7 +119,7 @@ class SourceFile:
         """The lines without their ends; split when first asked (few files are:
         splitting them all took a tenth of the time of parsing them)."""
         # Not str.splitlines(): it also breaks at form feeds, which ast does not.
-        return [line.rstrip("\r\n") for line in _split_keepends(self.text)]
+        return [line.rstrip("\r\n") for line in split_keepends(self.text)]
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
@@ -158,7 +169,7 @@ class SourceFile:
         cached: list[bytes] | None = self.__dict__.get("_raw")
         if cached is None:
             # ast counts lines like this (\r\n, \r and \n; not form feeds).
-            cached = [ln.encode("utf-8") for ln in _split_keepends(self.text)]
+            cached = [ln.encode("utf-8") for ln in split_keepends(self.text)]
             self.__dict__["_raw"] = cached
         return cached
 
@@ -179,5 +190,6 @@ class SourceFile:
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
-def _split_keepends(text: str) -> list[str]:
+def split_keepends(text: str) -> list[str]:
+    """The lines of `text` with their ends, broken where `ast` breaks them (not at form feeds)."""
     return _LINE.findall(text)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]*(?:[\s,]+[A-Za-z]+[0-9]*)*))?", re.I)
-_FILE_NOQA = re.compile(
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]*(?:[\s,]+[A-Za-z]+[0-9]*)*))?", re.I)
+FILE_NOQA = re.compile(
     r"#\s*fastapi-expert:\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]*(?:[\s,]+[A-Za-z]+[0-9]*)*))?", re.I
 )
 _ALL: frozenset[str] = frozenset({"*"})
@@ -36,11 +36,11 @@ class Suppressions:
         for number, line in enumerate(lines, start=1):
             if "#" not in line or "noqa" not in line.lower():
                 continue
-            file_match = _FILE_NOQA.search(line)
+            file_match = FILE_NOQA.search(line)
             if file_match:
                 file_codes |= _codes(file_match.group("codes"))
                 continue
-            match = _NOQA.search(line)
+            match = NOQA.search(line)
             if match:
                 out.by_line[number] = _codes(match.group("codes"))
         out.file_wide = frozenset(file_codes)
