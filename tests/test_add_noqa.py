@@ -67,10 +67,14 @@ def test_a_finding_with_no_line_to_comment_is_reported_not_forced() -> None:
     ]
 
 
-def test_the_file_wide_directive_line_is_left_alone() -> None:
-    text = "x = g()  # fastapi-expert: noqa: FX101\n"
-    outcome = add_noqa(text, [_finding("FX201", 1)])
-    assert outcome.text == text and len(outcome.unplaced) == 1
+def test_directives_in_strings_are_not_taken_for_comments() -> None:
+    text = 'x = "# noqa: E501"; time.sleep(1)\ny = "# fastapi-expert: noqa"  # fastapi-expert: noqa: FX101\n'
+    outcome = add_noqa(text, [_finding("FX201", 1), _finding("FX422", 2)])
+    assert outcome.text == (
+        'x = "# noqa: E501"; time.sleep(1)  # noqa: FX201\n'
+        'y = "# fastapi-expert: noqa"  # fastapi-expert: noqa: FX101  # noqa: FX422\n'
+    )
+    assert outcome.added == 2 and outcome.unplaced == []
 
 
 def test_unreadable_files_and_lone_carriage_returns_are_not_edited() -> None:

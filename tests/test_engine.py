@@ -119,6 +119,41 @@ def test_noqa_specific_prefix_and_bare() -> None:
     assert codes(review_sources({"a.py": file_wide})) == []
 
 
+def test_only_comments_suppress_and_lines_are_counted_as_ast_counts_them() -> None:
+    base = "import time\n\nasync def f():\n    {}\n"
+    in_string = base.format('x = "# noqa"; time.sleep(1)')
+    assert codes(review_sources({"a.py": in_string})) == [("FX201", "a.py", 4)]
+    both = base.format('x = "# noqa: FX101"; time.sleep(1)  # noqa: FX201')
+    assert codes(review_sources({"a.py": both})) == []
+    shown_in_docstring = '"""Suppress a file with\n    # fastapi-expert: noqa\n"""\n' + base.format("time.sleep(1)")
+    assert codes(review_sources({"a.py": shown_in_docstring})) == [("FX201", "a.py", 7)]
+    # A page break (form feed) or a pasted line separator is no line end for `ast`:
+    # the comment on line 6 is on the finding's line, and the frame shows that line.
+    for separator in ("\x0c", "\u2028"):
+        text = f"import time\n# {separator} x\n\nasync def f():\n    time.sleep(1)  # noqa: FX201\n"
+        assert codes(review_sources({"a.py": text})) == [], repr(separator)
+    # Code written for a newer Python, on every Python the suite runs on.
+    newer = "import time\n\nasync def f():\n    time.sleep(1)  # noqa: FX201\n    x = f'{'a'}'\n"
+    assert [c for c in codes(review_sources({"a.py": newer})) if c[0] != "FX003"] == []
+    # Text the tokenizer gives up on: the directive is taken as written, as before.
+    from fastapi_expert.review.suppression import Suppressions
+
+    assert Suppressions.scan('x = g()  # noqa: FX201\ny = """never closed\n').suppresses("FX201", 1, 1)
+    assert not Suppressions.scan('x = g()  # noqa: FX201\ny = 1\n').suppresses("FX202", 1, 1)
+
+
+def test_fixes_and_frames_use_the_lines_ast_numbers_after_a_form_feed() -> None:
+    from fastapi_expert.review.fixes import apply_fixes
+
+    text = "import time\n\x0c\n\nasync def f():\n    time.sleep(1)\n"
+    result = review_sources({"a.py": text})
+    outcome = apply_fixes(text, result.findings)
+    assert outcome.failed == [] and "    await asyncio.sleep(1)\n" in outcome.text
+    from fastapi_expert.review.reporters import text as text_reporter
+
+    assert "    5 |     time.sleep(1)" in text_reporter.render(result, color=False)
+
+
 def test_select_ignore_and_per_file_ignores() -> None:
     assert codes(review_sources({"a.py": SLEEPY}, Config(select=("FX3",)))) == []
     assert codes(review_sources({"a.py": SLEEPY}, Config(ignore=("FX2",)))) == []

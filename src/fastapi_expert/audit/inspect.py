@@ -31,6 +31,7 @@ from fastapi_expert.audit.model import (
     SchemeDeclaration,
     SecurityUse,
 )
+from fastapi_expert.review.source import source_lines
 from fastapi_expert.types import Location
 
 PRODUCTION_VALUES = frozenset({"prod", "production", "live"})
@@ -322,7 +323,7 @@ def _app_location(loaded: LoadedApp) -> Location:
     attr = loaded.target.partition(":")[2].split(".")[0]
     line = 1
     try:
-        lines = Path(filename).read_text(encoding="utf-8").splitlines()
+        lines = source_lines(Path(filename).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         lines = []
     patterns = [re.compile(rf"^{re.escape(attr)}\s*(:[^=]*)?=[^=]"), re.compile(rf"^(async\s+)?def\s+{re.escape(attr)}\b")]
@@ -338,7 +339,7 @@ def _middleware_location(cls_name: str, dispatch: Any, app_location: Location, l
     if dispatch is not None:
         return locator.of_function(dispatch)
     try:
-        lines = Path(app_location.path).read_text(encoding="utf-8").splitlines()
+        lines = source_lines(Path(app_location.path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return app_location
     for number, text in enumerate(lines, start=1):
@@ -447,7 +448,7 @@ def _declared_schemes(root: Path, used: set[int]) -> list[SchemeDeclaration]:
             filename = str(getattr(module, "__file__", ""))
             line = 1
             try:
-                for number, text in enumerate(Path(filename).read_text(encoding="utf-8").splitlines(), start=1):
+                for number, text in enumerate(source_lines(Path(filename).read_text(encoding="utf-8")), start=1):
                     if re.match(rf"^{re.escape(variable)}\s*(:[^=]*)?=", text):
                         line = number
                         break

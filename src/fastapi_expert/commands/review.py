@@ -13,7 +13,7 @@ from fastapi_expert.review.cache import ResultCache, default_cache_dir
 from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_paths, review_sources
 from fastapi_expert.review.fixes import apply_fixes
 from fastapi_expert.review.selection import validate_selectors
-from fastapi_expert.review.source import encode_like
+from fastapi_expert.review.source import encode_like, split_keepends
 from fastapi_expert.review.tool_codes import INTERNAL_ERROR, NEWER_SYNTAX_ANALYSED
 from fastapi_expert.types import Finding, Severity
 
@@ -131,8 +131,8 @@ def run_review_command(args: argparse.Namespace) -> int:
             for path, text in sorted(changed.items()):
                 sys.stdout.writelines(
                     difflib.unified_diff(
-                        originals[path].splitlines(keepends=True),
-                        text.splitlines(keepends=True),
+                        split_keepends(originals[path]),
+                        split_keepends(text),
                         fromfile=f"a/{path}",
                         tofile=f"b/{path}",
                     )

@@ -415,7 +415,7 @@ def _filter(findings: list[Finding], sources: Mapping[str, str], config: Config)
                 continue
             if path in sources:
                 if path not in suppressions:
-                    suppressions[path] = Suppressions.scan(sources[path].splitlines())
+                    suppressions[path] = Suppressions.scan(sources[path])
                 loc = finding.location
                 if suppressions[path].suppresses(finding.code, loc.line, loc.end_line):
                     continue

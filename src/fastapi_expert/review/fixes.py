@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from fastapi_expert.review.source import split_keepends
 from fastapi_expert.types import Edit, Finding, Fix
 
 
@@ -25,7 +26,7 @@ class FixOutcome:
 
 def _line_starts(text: str) -> list[int]:
     starts = [0]
-    for line in text.splitlines(keepends=True):
+    for line in split_keepends(text):
         starts.append(starts[-1] + len(line))
     return starts
 

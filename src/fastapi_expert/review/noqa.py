@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from fastapi_expert.review.source import split_keepends
-from fastapi_expert.review.suppression import FILE_NOQA, NOQA, Suppressions
+from fastapi_expert.review.suppression import NOQA, Suppressions
 from fastapi_expert.review.tool_codes import FILE_NOT_ANALYSED, INTERNAL_ERROR
 from fastapi_expert.types import Finding
 
@@ -57,7 +57,7 @@ def add_noqa(text: str, findings: Iterable[Finding]) -> NoqaOutcome:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             before = ast.parse(text)
-        open_lines = _commentable_lines(text)
+        open_lines, comments = _lines_and_comments(text)
     except (SyntaxError, ValueError, RecursionError, tokenize.TokenError):
         # Code this Python cannot read natively (newer syntax): its tokens are not
         # this Python's, so where a comment may go is not known for sure.
@@ -68,14 +68,14 @@ def add_noqa(text: str, findings: Iterable[Finding]) -> NoqaOutcome:
     unplaced: list[tuple[Finding, str]] = []
     for finding in wanted:
         loc = finding.location
-        line = next((n for n in (loc.line, loc.end_line) if n in open_lines and not _has_file_directive(lines, n)), None)
+        line = next((n for n in (loc.line, loc.end_line) if n in open_lines), None)
         if line is None:
             unplaced.append((finding, "its lines end inside a string or a line continuation"))
             continue
         codes_by_line.setdefault(line, set()).add(finding.code)
 
     for number, codes in codes_by_line.items():
-        lines[number - 1] = _with_codes(lines[number - 1], sorted(codes))
+        lines[number - 1] = _with_codes(lines[number - 1], comments.get(number), sorted(codes))
     new = "".join(lines)
     placed = [f for f in wanted if all(f is not u for u, _ in unplaced)]
     if not _proved(before, new, placed):
@@ -83,33 +83,35 @@ def add_noqa(text: str, findings: Iterable[Finding]) -> NoqaOutcome:
     return NoqaOutcome(new, sum(len(c) for c in codes_by_line.values()), unplaced)
 
 
-def _commentable_lines(text: str) -> set[int]:
+def _lines_and_comments(text: str) -> tuple[set[int], dict[int, int]]:
     """The lines whose end is a line end of the code (a statement's, or one inside
-    brackets): not inside a string, not before a backslash continuation."""
+    brackets): not inside a string, not before a backslash continuation; and the
+    column where each line's comment starts."""
     ends: set[int] = set()
     inside: set[int] = set()
+    comments: dict[int, int] = {}
     fstring_starts: list[int] = []
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         if tok.type in _LINE_ENDS:
             ends.add(tok.start[0])
+            if tok.type == tokenize.COMMENT:
+                comments[tok.start[0]] = tok.start[1]
         elif tok.type in _SPANNING and tok.start[0] < tok.end[0]:
             inside.update(range(tok.start[0], tok.end[0]))
         elif tok.type == _FSTRING_START:
             fstring_starts.append(tok.start[0])
         elif tok.type == _FSTRING_END and fstring_starts:
             inside.update(range(fstring_starts.pop(), tok.end[0]))
-    return ends - inside
+    return ends - inside, comments
 
 
-def _has_file_directive(lines: list[str], number: int) -> bool:
-    """A line holding `# fastapi-expert: noqa` is read as that alone."""
-    return 0 < number <= len(lines) and FILE_NOQA.search(lines[number - 1]) is not None
-
-
-def _with_codes(line: str, codes: list[str]) -> str:
+def _with_codes(line: str, comment: int | None, codes: list[str]) -> str:
+    """The line with `codes` added to its directive, or a new one at its end;
+    `comment` is the column where its comment starts (a directive is looked for
+    there only: not in a string before it)."""
     body = line.rstrip("\r\n")
     end = line[len(body) :]
-    existing = NOQA.search(body)
+    existing = NOQA.search(body, comment) if comment is not None else None
     if existing is not None and existing.group("codes"):
         # An existing directive with codes (E501 for ruff, or ours) takes the new ones too.
         body = f"{body[: existing.end()]}, {', '.join(codes)}{body[existing.end() :]}"
@@ -128,5 +130,5 @@ def _proved(before: ast.Module, new: str, placed: list[Finding]) -> bool:
         return False
     if ast.dump(before, include_attributes=True) != ast.dump(after, include_attributes=True):
         return False
-    suppressions = Suppressions.scan([line.rstrip("\r\n") for line in split_keepends(new)])
+    suppressions = Suppressions.scan(new)
     return all(suppressions.suppresses(f.code, f.location.line, f.location.end_line) for f in placed)

@@ -118,8 +118,7 @@ class SourceFile:
     def lines(self) -> list[str]:
         """The lines without their ends; split when first asked (few files are:
         splitting them all took a tenth of the time of parsing them)."""
-        # Not str.splitlines(): it also breaks at form feeds, which ast does not.
-        return [line.rstrip("\r\n") for line in split_keepends(self.text)]
+        return source_lines(self.text)
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
@@ -191,5 +190,13 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def split_keepends(text: str) -> list[str]:
-    """The lines of `text` with their ends, broken where `ast` breaks them (not at form feeds)."""
+    """The lines of `text` with their ends, numbered as `ast` numbers them: broken
+    at `\n`, `\r\n` and `\r` only. Not `str.splitlines()`, which also breaks at
+    form feeds, `\x1c`-`\x1e`, `\x85` and `\u2028`: a `^L` page break or a pasted
+    line separator in a comment would shift every line after it."""
     return _LINE.findall(text)
+
+
+def source_lines(text: str) -> list[str]:
+    """`split_keepends` without the line ends: index `n - 1` is `ast`'s line `n`."""
+    return [line.rstrip("\r\n") for line in _LINE.findall(text)]

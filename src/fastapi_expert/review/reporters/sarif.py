@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from fastapi_expert import __version__
 from fastapi_expert.review import catalogue
 from fastapi_expert.review.engine import ReviewResult
+from fastapi_expert.review.source import source_lines
 from fastapi_expert.types import Area, Finding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -127,7 +128,7 @@ def render(result: ReviewResult) -> str:
     index = {e.code: i for i, e in enumerate(entries)}
     results = []
     for finding in result.findings:
-        lines = result.sources.get(finding.path, "").splitlines()
+        lines = source_lines(result.sources.get(finding.path, ""))
         line_text = lines[finding.location.line - 1] if 0 < finding.location.line <= len(lines) else ""
         results.append(_result(finding, index[finding.code], line_text))
     document = {

@@ -12,6 +12,7 @@ from itertools import groupby
 from typing import TextIO
 
 from fastapi_expert.review.engine import ReviewResult
+from fastapi_expert.review.source import source_lines
 from fastapi_expert.types import Finding, Severity
 
 
@@ -59,7 +60,7 @@ def render(result: ReviewResult, *, color: bool, show_source: bool = True) -> st
     out: list[str] = []
     for path, group in groupby(result.findings, key=lambda f: f.location.path):
         out.append(style(path, "1", "4"))
-        lines = result.sources.get(path, "").splitlines()
+        lines = source_lines(result.sources.get(path, ""))
         for finding in group:
             loc = finding.location
             sev = style(finding.severity.value, _SEVERITY_COLOUR[finding.severity])
