@@ -15,7 +15,7 @@ from fastapi_expert.review.model.module import (
     ModuleInfo,
     own_nodes_of,
     parameter_defaults,
-    scope_nodes,
+    scope_nodes_of,
 )
 
 if TYPE_CHECKING:
@@ -130,6 +130,11 @@ def keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
+# What the collecting passes read: assignments (objects built, lists of routers),
+# loops (includes in a loop) and calls (`include_router`, `add_api_route`...).
+_COLLECTED = (ast.Assign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.Call)
+
+
 class FastAPIModel:
     """Apps, routers and routes of a project, with include prefixes resolved."""
 
@@ -144,12 +149,14 @@ class FastAPIModel:
         self.middleware: list[Middleware] = []
         self.route_of_function: dict[ast.AST, list[Route]] = defaultdict(list)
         self._dep_cache: dict[tuple[str, bool], list[Dependency]] = {}
+        self._scope_nodes: dict[ModuleInfo, list[tuple[FunctionInfo | None, list[ast.AST]]]] = {}
         for module in project.modules:
             if module.imports_module("fastapi"):
                 self._collect_objects(module)
         for module in project.modules:
             if module.imports_module("fastapi") or self._uses_known_object(module):
                 self._collect_usages(module)
+        self._scope_nodes.clear()  # read by the two passes above only
         # Starlette wraps middleware in the order they were added: keep source order.
         self.middleware.sort(key=lambda m: (m.module.path, m.node.lineno, m.node.col_offset))
         self._resolve_paths()
@@ -169,14 +176,20 @@ class FastAPIModel:
     def _uses_known_object(self, module: ModuleInfo) -> bool:
         return any(self.project.canonical(q) in self.objects for q in module.imports.values())
 
-    def _scopes(self, module: ModuleInfo) -> Iterator[tuple[FunctionInfo | None, list[ast.stmt]]]:
-        yield None, module.tree.body
-        for func in module.all_functions:
-            yield func, func.node.body
+    def _scopes(self, module: ModuleInfo) -> list[tuple[FunctionInfo | None, list[ast.AST]]]:
+        """The module's scopes (its top level, then each function's body) with the
+        nodes of each that the two collecting passes read, in source order: walked
+        once per module, though both passes read most modules."""
+        found = self._scope_nodes.get(module)
+        if found is None:
+            found = [(None, scope_nodes_of(module.tree.body, _COLLECTED))]
+            found.extend((func, scope_nodes_of(func.node.body, _COLLECTED)) for func in module.all_functions)
+            self._scope_nodes[module] = found
+        return found
 
     def _collect_objects(self, module: ModuleInfo) -> None:
-        for func, body in self._scopes(module):
-            for node in scope_nodes(body):
+        for func, nodes in self._scopes(module):
+            for node in nodes:
                 if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     kind = self._object_kind(module, node.value)
@@ -276,10 +289,10 @@ class FastAPIModel:
                     ref = self.object_ref(module, func.parent, deco.func.value)
                     if ref is not None:
                         self.middleware.append(Middleware(ref, module, deco, func.qualname))
-        for scope, body in self._scopes(module):
+        for scope, nodes in self._scopes(module):
             lists: dict[str, list[ast.expr]] = {}  # `routers = [a.router, b.router]` seen so far
             loops: dict[str, list[dict[str, ast.expr]]] = {}  # loop variable -> the turns of its loop
-            for node in scope_nodes(body):
+            for node in nodes:
                 if isinstance(node, ast.Assign) and isinstance(node.value, ast.List | ast.Tuple):
                     for bound in node.targets:
                         if isinstance(bound, ast.Name):

@@ -86,6 +86,42 @@ def scope_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
         stack.extend(children)
 
 
+def scope_nodes_of(body: list[ast.stmt], types: tuple[type[ast.AST], ...]) -> list[ast.AST]:
+    """The nodes of `scope_nodes(body)` that are instances of `types`, in the same
+    order. One pass with the children gathered inline, no generator, and no
+    descent into operators and expression contexts (so `types` must not be one of
+    those): for a caller that wants a few node types out of a whole scope, about
+    twice as fast as filtering `scope_nodes`."""
+    out: list[ast.AST] = []
+    append = out.append
+    stack: list[ast.AST] = list(reversed(body))
+    pop, extend = stack.pop, stack.extend
+    fields_of = _own_fields_of
+    node_class = ast.AST
+    while stack:
+        node = pop()
+        if isinstance(node, types):
+            append(node)
+        if isinstance(node, _NESTED_SCOPES):
+            continue
+        fields = fields_of.get(node.__class__)
+        if fields is None:
+            fields = fields_of[node.__class__] = fields_but(node.__class__, NEVER_NODE_FIELDS | OPERATOR_FIELDS)
+        children: list[ast.AST] = []
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, node_class):
+                        children.append(item)
+            elif isinstance(value, node_class):
+                children.append(value)
+        if children:
+            children.reverse()
+            extend(children)
+    return out
+
+
 def own_nodes(func: ast.AST) -> tuple[ast.AST, ...]:
     """Nodes of a function's own body, not of functions or classes nested in it.
 
