@@ -302,3 +302,39 @@ def test_fx208_does_not_claim_a_lost_exception_when_the_coroutine_catches_every_
         "finishes; use `BackgroundTasks` in the route."
     ), messages[21]
     assert "its exception is never seen" in messages[22], messages[22]
+
+
+def test_fx208_offers_no_task_group_in_a_plain_def() -> None:
+    # Seventh sample: a client's `__del__` schedules its own `aclose()` with
+    # `asyncio.get_running_loop().create_task(...)` and drops the task. A plain
+    # `def` cannot `async with asyncio.TaskGroup()`, so only the kept reference is
+    # advice there; a coroutine gets both.
+    example = Invalid(
+        """
+        import asyncio
+
+        import httpx
+
+        class ClosingClient(httpx.AsyncClient):
+            def __del__(self) -> None:
+                try:
+                    asyncio.get_running_loop().create_task(self.aclose())
+                except Exception:
+                    pass
+
+        async def refresh() -> None: ...
+
+        async def schedule_refresh() -> None:
+            asyncio.create_task(refresh())
+        """,
+        lines=(8, 15),
+        filename="app/client.py",
+    )
+    messages = {f.location.line: f.message for f in _findings("FX208", example)}
+    assert list(messages) == [8, 15], messages
+    assert messages[8] == (
+        "The task from `asyncio.get_running_loop().create_task()` is discarded, so it can be garbage-collected "
+        "before it finishes and its exception is never seen; keep a reference (a set plus "
+        "`task.add_done_callback(tasks.discard)`)."
+    ), messages[8]
+    assert "or use an `asyncio.TaskGroup`" in messages[15], messages[15]

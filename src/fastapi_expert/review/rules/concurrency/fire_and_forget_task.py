@@ -30,7 +30,9 @@ class FireAndForgetTask(Rule):
     `asyncio.TaskGroup` (which keeps them) are not flagged. When the task runs a
     project coroutine whose whole body is a `try` that catches every exception
     (`except Exception:`) without raising it again, the message says only that
-    the task can be collected: its errors are its own to report.
+    the task can be collected: its errors are its own to report. In a plain
+    `def` (a `__del__` scheduling a close, a callback) the advice is a kept
+    reference only: a `TaskGroup` needs `async with`.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task. A task nobody holds
@@ -126,6 +128,22 @@ class FireAndForgetTask(Rule):
             """,
             lines=(8, 9),
         ),
+        Invalid(
+            # A finaliser scheduling the close: nothing holds the task either.
+            """
+            import asyncio
+
+            import httpx
+
+            class ClosingClient(httpx.AsyncClient):
+                def __del__(self) -> None:
+                    try:
+                        asyncio.get_running_loop().create_task(self.aclose())
+                    except RuntimeError:
+                        pass
+            """,
+            lines=(8,),
+        ),
     )
 
     def visit_Expr(self, node: ast.Expr, ctx: FileContext) -> None:
@@ -136,11 +154,13 @@ class FireAndForgetTask(Rule):
             return
         func = ctx.function()
         in_route = func is not None and bool(ctx.routes_of(func.node))
-        advice = (
-            "use `BackgroundTasks` in the route"
-            if in_route
-            else "keep a reference (a set plus `task.add_done_callback(tasks.discard)`) or use an `asyncio.TaskGroup`"
-        )
+        keep = "keep a reference (a set plus `task.add_done_callback(tasks.discard)`)"
+        if in_route:
+            advice = "use `BackgroundTasks` in the route"
+        elif func is not None and not func.is_async:
+            advice = keep  # a plain `def` (a `__del__`, a callback) cannot `async with` a TaskGroup
+        else:
+            advice = f"{keep} or use an `asyncio.TaskGroup`"
         lost = "" if _handles_own_errors(ctx, call) else " and its exception is never seen"
         ctx.report(
             call,
