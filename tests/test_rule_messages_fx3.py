@@ -118,3 +118,32 @@ def test_fx306_on_pydantic_v1_with_an_annotated_field_advises_the_factory_inside
         "drop it and add `default_factory=list` to the `Field(...)` in its `Annotated` (Pydantic v1 refuses "
         "a second `Field` as the value)."
     ), messages
+
+
+def test_fx312_names_a_route_that_answers_someone_elses_record_not_the_callers_own() -> None:
+    # Seventh precision sample (dstack's `UserWithCreds`): `get_my_user` answers the
+    # authenticated user their own SSH key; `get_user` answers any user's to an admin.
+    # The message names the latter.
+    example = _invalid("FX312", "class AccountWithCreds(BaseModel)")
+    messages = _messages("FX312", example)
+    assert messages == {
+        13: "`AccountWithCreds` is the response model of `POST /users/{user_id}` and exposes "
+        "`ssh_private_key` to clients; remove it from the response model or mark it `Field(exclude=True)`."
+    }, messages
+
+
+def test_fx302_a_models_dump_is_said_to_lack_only_the_schema() -> None:
+    # Seventh precision sample (fief's `POST /api/token`): `return token_response.model_dump(
+    # exclude_none=True)` is validated and filtered by `TokenResponse`; only the OpenAPI
+    # schema is missing, and `response_model=` needs `response_model_exclude_none=True`
+    # to answer the same JSON.
+    example = _invalid("FX302", "class TokenOut(BaseModel)")
+    messages = _messages("FX302", example)
+    assert messages == {
+        16: "`POST /token` returns `out.model_dump(exclude_none=True)`, a dump of `TokenOut` with no "
+        "`response_model`: the data is validated and holds the model's fields only, but the route has no "
+        "OpenAPI schema for clients; declare `response_model=TokenOut` with `response_model_exclude_none=True`.",
+        22: "`GET /provider` returns `ProviderInfo(...).model_dump()`, a dump of `ProviderInfo` with no "
+        "`response_model`: the data is validated and holds the model's fields only, but the route has no "
+        "OpenAPI schema for clients; declare `response_model=ProviderInfo` with `response_model_by_alias=False`.",
+    }, messages

@@ -15,10 +15,13 @@ from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import keyword, keyword_value
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
+    PYDANTIC_FIELD,
     describe_route,
     http_routes,
+    inherited_fields,
     model_class,
     only_models,
+    own_config,
 )
 from fastapi_expert.types import Severity
 
@@ -64,9 +67,12 @@ def _status(project: Project, module: ModuleInfo, expr: ast.expr | None) -> int 
     return None
 
 
+_MODEL_BUILDERS = frozenset({"model_validate", "model_construct", "parse_obj", "from_orm"})
+
+
 def _builds_model(ctx: FileContext, call: ast.Call) -> bool:
     func = call.func
-    if isinstance(func, ast.Attribute) and func.attr in {"model_validate", "model_construct", "parse_obj", "from_orm"}:
+    if isinstance(func, ast.Attribute) and func.attr in _MODEL_BUILDERS:
         func = func.value
     return isinstance(func, ast.Name | ast.Attribute) and model_class(ctx.project, ctx.resolve(func)) is not None
 
@@ -247,6 +253,82 @@ def _response_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunct
     return out
 
 
+# `model_dump` keywords -> the route keyword that serialises a response model the same way
+_DUMP_KEYWORDS = {
+    "exclude_none": "response_model_exclude_none",
+    "exclude_unset": "response_model_exclude_unset",
+    "exclude_defaults": "response_model_exclude_defaults",
+    "include": "response_model_include",
+    "exclude": "response_model_exclude",
+}
+_ALIAS_KEYWORDS = frozenset({"alias", "serialization_alias"})
+
+
+def _has_aliases(project: Project, cls: ClassInfo) -> bool:
+    """Does the model (or a project base) give a field an alias (`Field(alias=...)`,
+    an `alias_generator`)? FastAPI serialises a response model by alias, `model_dump()`
+    by field name."""
+    for owner in [cls, *(b for b in (project.lookup(q) for q in project.class_bases(cls)) if isinstance(b, ClassInfo))]:
+        if any(name == "alias_generator" for name, _ in own_config(project, owner.module, owner.node)):
+            return True
+    for owner, f in inherited_fields(project, cls):
+        _, _, meta = project.annotated_parts(owner.module, f.annotation)
+        for call in [f.value, *meta]:
+            if isinstance(call, ast.Call) and any(
+                k.arg in _ALIAS_KEYWORDS and isinstance(call.func, ast.Name | ast.Attribute)
+                and project.resolve(owner.module, call.func) in PYDANTIC_FIELD
+                for k in call.keywords
+            ):
+                return True
+    return False
+
+
+def _dumped_model(
+    ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr, models: set[str]
+) -> tuple[bool, ClassInfo | None]:
+    """Is `value` the dump of a model (`token.model_dump(exclude_none=True)` with
+    `token = TokenResponse(...)`, `get_run(id).dict()`), and of which class when
+    known? `model_dump` is Pydantic's own name, so any receiver counts; `.dict()`
+    only on a value known to be a model."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+        return False, None
+    attr, receiver = value.func.attr, value.func.value
+    if attr not in {"model_dump", "dict"}:
+        return False, None
+    cls: ClassInfo | None = None
+    known = False
+    if isinstance(receiver, ast.Name) and receiver.id in models:
+        known = True
+        qual = ctx.project.variable_types(endpoint).get(receiver.id) if endpoint is not None else None
+        cls = model_class(ctx.project, qual)
+    elif isinstance(receiver, ast.Call) and _builds_model(ctx, receiver):
+        known = True
+        func_expr = receiver.func
+        if isinstance(func_expr, ast.Attribute) and func_expr.attr in _MODEL_BUILDERS:
+            func_expr = func_expr.value
+        cls = model_class(ctx.project, ctx.resolve(func_expr)) if isinstance(func_expr, ast.Name | ast.Attribute) else None
+    elif _returns_models(ctx, endpoint, receiver):
+        known = True
+    return known or attr == "model_dump", cls
+
+
+def _dump_advice(ctx: FileContext, dump: ast.Call, cls: ClassInfo | None) -> str:
+    """`response_model=TokenResponse` with the keywords that keep the dump's output
+    (`response_model_exclude_none=True`)."""
+    extra = [
+        f"`{_DUMP_KEYWORDS[k.arg]}={ast.unparse(k.value)}`" for k in dump.keywords if k.arg in _DUMP_KEYWORDS
+    ]
+    by_alias = next((k.value for k in dump.keywords if k.arg == "by_alias"), None)
+    explicit = isinstance(by_alias, ast.Constant) and by_alias.value is True
+    if not explicit and (by_alias is not None or (cls is not None and _has_aliases(ctx.project, cls))):
+        extra.append("`response_model_by_alias=False`")
+    if extra:
+        model = f"`response_model={cls.node.name}`" if cls is not None else "that model as `response_model=`"
+        return f"declare {model} with {', '.join(extra)}"
+    model = f"`{cls.node.name}`" if cls is not None else "that model"
+    return f"declare {model} as the return type or `response_model=`"
+
+
 def _def_header(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
     """A node spanning `def name` / `async def name`, to report on the header only."""
     keyword_len = len("async def ") if isinstance(node, ast.AsyncFunctionDef) else len("def ")
@@ -284,7 +366,13 @@ class MissingResponseModel(Rule):
     flagged either: a model built in the endpoint (`UserOut(...)`,
     `UserOut.model_validate(row)`), or the result of a project function
     annotated to return models (`return get_run(run_id)` with
-    `def get_run(...) -> Run | None`).
+    `def get_run(...) -> Run | None`). An endpoint that returns a model's dump
+    (`return token.model_dump(exclude_none=True)`) is still flagged, for the
+    OpenAPI schema it lacks, but its message says that the data itself is
+    validated and filtered, and names the route keywords that answer the same
+    JSON through `response_model=` (`response_model_exclude_none=True`, and
+    `response_model_by_alias=False` for a model with aliases, which FastAPI
+    serialises by alias and `model_dump()` by field name).
 
     ## Why is this bad?
     With a response model FastAPI validates what the endpoint returns and,
@@ -571,6 +659,37 @@ class MissingResponseModel(Rule):
                 """
             },
         ),
+        Invalid(
+            # A model's dump is validated and holds the model's fields only, but has no
+            # schema: the message says so and names the route keywords that keep the
+            # dump's output (`exclude_none`, names rather than aliases).
+            """
+            from fastapi import APIRouter, Response
+            from pydantic import BaseModel, Field
+
+            router = APIRouter()
+
+            class TokenOut(BaseModel):
+                access_token: str
+                token_type: str = "bearer"
+                refresh_token: str | None = None
+
+            class ProviderInfo(BaseModel):
+                issuer: str
+                jwks_uri: str = Field(alias="jwksUri")
+
+            @router.post("/token")
+            async def token(response: Response):
+                out = TokenOut(access_token="jwt")
+                response.headers["Cache-Control"] = "no-store"
+                return out.model_dump(exclude_none=True)
+
+            @router.get("/provider")
+            def provider():
+                return ProviderInfo(issuer="https://id.example.com", jwksUri="/jwks").model_dump()
+            """,
+            lines=(16, 22),
+        ),
     )
 
     def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
@@ -585,8 +704,10 @@ class MissingResponseModel(Rule):
             return
         if node.returns is not None and not _untyped_return(ctx.project, ctx.module, node.returns):
             return
-        if not self._returns_json_value(node, ctx):
+        values = self._json_values(node, ctx)
+        if not values:
             return
+        what_dumped = self._dump_message(ctx, node, values)
         for route in routes:
             call = route.node
             if isinstance(call.func, ast.Attribute) and call.func.attr in {"route", "add_route"}:
@@ -600,6 +721,9 @@ class MissingResponseModel(Rule):
                 continue
             if not self._json_route(ctx, route):
                 continue
+            if what_dumped is not None:
+                ctx.report(_def_header(node), f"`{describe_route(route)}` {what_dumped}")
+                continue
             if node.returns is None:
                 what = "has no `response_model` and no return annotation"
             else:
@@ -609,6 +733,38 @@ class MissingResponseModel(Rule):
                 f"`{describe_route(route)}` {what}, so its output is neither validated nor filtered and "
                 "has no OpenAPI schema; declare a Pydantic model as the return type or `response_model=`.",
             )
+
+    @staticmethod
+    def _dump_message(
+        ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunctionDef, values: list[ast.expr]
+    ) -> str | None:
+        """When every value is a model's dump (`return token.model_dump(exclude_none=True)`),
+        what the message says instead: the data is the model's, validated and
+        filtered; the schema is what is missing."""
+        endpoint = ctx.module.function_of_node.get(node)
+        models = _model_variables(ctx, node)
+        dumps: list[tuple[ast.Call, ClassInfo | None]] = []
+        for value in values:
+            is_dump, cls = _dumped_model(ctx, endpoint, value, models)
+            if not is_dump or not isinstance(value, ast.Call):
+                return None
+            dumps.append((value, cls))
+        first, cls = dumps[0]
+        if any(other is not cls for _, other in dumps):
+            cls = None
+        shown = ctx.source.segment(first) or ast.unparse(first)
+        if len(shown) > 60 or "\n" in shown:
+            assert isinstance(first.func, ast.Attribute)
+            receiver = first.func.value
+            head = ast.unparse(receiver)
+            if isinstance(receiver, ast.Call) and (len(head) > 40 or "\n" in head):
+                head = f"{ast.unparse(receiver.func)}(...)"
+            shown = f"{head}.{first.func.attr}({'...' if first.args or first.keywords else ''})"
+        of = f"`{cls.node.name}`" if cls is not None else "a Pydantic model"
+        return (
+            f"returns `{shown}`, a dump of {of} with no `response_model`: the data is validated and holds the "
+            f"model's fields only, but the route has no OpenAPI schema for clients; {_dump_advice(ctx, first, cls)}."
+        )
 
     @staticmethod
     def _json_route(ctx: FileContext, route: Route) -> bool:
@@ -626,15 +782,16 @@ class MissingResponseModel(Rule):
         return True
 
     @staticmethod
-    def _returns_json_value(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileContext) -> bool:
-        """Does the endpoint return a value FastAPI will serialise as JSON, other
-        than a dict literal with explicit keys?"""
-        returns_value = False
+    def _json_values(node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: FileContext) -> list[ast.expr]:
+        """The values the endpoint returns that FastAPI serialises as JSON with
+        nothing to filter them: not a dict literal with explicit keys, not a model.
+        Empty when there is none, or when it returns a `Response`."""
+        returns_value: list[ast.expr] = []
         models = _model_variables(ctx, node)
         responses: set[str] | None = None
         for n in own_nodes(node):
             if isinstance(n, ast.Yield | ast.YieldFrom):
-                return False
+                return []
             if not isinstance(n, ast.Return) or n.value is None:
                 continue
             value = n.value
@@ -650,12 +807,12 @@ class MissingResponseModel(Rule):
                 continue
             if _returns_nothing(ctx, ctx.module.function_of_node.get(node), value):
                 continue  # always `null`
-            returns_value = True
+            returns_value.append(value)
             if _makes_response(ctx, ctx.module.function_of_node.get(node), value):
-                return False
+                return []
             if isinstance(value, ast.Name):
                 if responses is None:
                     responses = _response_variables(ctx, node)
                 if value.id in responses:
-                    return False
+                    return []
         return returns_value

@@ -20,6 +20,7 @@ from fastapi_expert.review.rules.validation._models import (
     only_models,
     own_fields,
     parameters,
+    path_names,
     usage,
 )
 from fastapi_expert.types import Severity
@@ -262,19 +263,96 @@ def _sent(expr: ast.expr, client: tuple[set[str], set[str]]) -> bool:
     return isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in bodies
 
 
+_QUERY_CALLS = frozenset({"select", "query"})
+_QUERY_ATTRS = frozenset({"query", "objects"})
+_JOINS = frozenset({"join", "outerjoin", "join_from"})
+
+
+def _call_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _selected(expr: ast.expr) -> list[set[str]] | None:
+    """What the outermost query in `expr` reads, one set of spellings per selected
+    item: `select(Run)` and `session.query(Run)` give `[{"Run"}]`, `select(Run.token)`
+    `[{"Run.token", "Run"}]`, `Run.select()`, `Run.query` and `Run.objects` `[{"Run"}]`.
+    The statement's own chain and the calls that run it are followed, never a
+    filter's arguments (a subquery there reads other rows). None when no query shows."""
+    node: ast.expr = expr.value if isinstance(expr, ast.Await) else expr
+    if isinstance(node, ast.Attribute):
+        if node.attr in _QUERY_ATTRS and isinstance(node.value, ast.Name | ast.Attribute):
+            return [{ast.unparse(node.value)}]
+        return _selected(node.value)
+    if not isinstance(node, ast.Call):
+        return None
+    name, func = _call_name(node), node.func
+    if name in _QUERY_CALLS:
+        if node.args:
+            return [
+                {ast.unparse(a), ast.unparse(a.value)} if isinstance(a, ast.Attribute) else {ast.unparse(a)}
+                for a in node.args
+            ]
+        if name == "select" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name | ast.Attribute):
+            return [{ast.unparse(func.value)}]  # peewee's `Run.select()`
+    if isinstance(func, ast.Attribute):
+        found = _selected(func.value)
+        if found is not None:
+            return found
+    for arg in node.args:
+        if isinstance(arg, ast.Call | ast.Await | ast.Attribute):
+            found = _selected(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _of_selected(column: ast.Attribute, call: ast.Call | None, selected: list[set[str]] | None) -> bool:
+    """Is `column` (`Run.token`) a column of the row the lookup returns: the entity
+    every selected item is (or belongs to), or, when no query shows, the receiver of
+    the method the comparison is given to (peewee's `Run.get(Run.token == token)`)?
+    `select(Run).join(Run.owner).where(Owner.token == token)` compares another
+    table's column: the row is found by the owner's token, not by its own."""
+    receiver = ast.unparse(column.value)
+    if selected is not None:
+        return all(receiver in spellings for spellings in selected)
+    return (
+        call is not None
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name | ast.Attribute)
+        and ast.unparse(call.func.value) == receiver
+    )
+
+
 def _found_by(expr: ast.expr, attr: str, client: tuple[set[str], set[str]]) -> bool:
-    """Does `expr` look a row up by its `attr` equal to a value the client sent
+    """Does `expr` look a row up by its own `attr` equal to a value the client sent
     (`select(Run).filter_by(token=token)`, `.where(Run.token == body.token)`,
-    `Run.objects.get(token=token)`)?"""
-    for n in ast.walk(expr):
+    `Run.objects.get(token=token)`)? The column must be the selected row's:
+    `.where(Owner.token == token)` on `select(Run).join(...)` finds the run by its
+    owner's token, and so does a `filter_by` after a join (it filters the joined
+    entity)."""
+    selected = _selected(expr)
+    joined = any(isinstance(n, ast.Call) and _call_name(n) in _JOINS for n in ast.walk(expr))
+    stack: list[tuple[ast.AST, ast.Call | None]] = [(expr, None)]
+    while stack:
+        n, call = stack.pop()
         if isinstance(n, ast.Call):
-            if any(k.arg == attr and _sent(k.value, client) for k in n.keywords):
+            if not (joined and _call_name(n) == "filter_by") and any(
+                k.arg == attr and _sent(k.value, client) for k in n.keywords
+            ):
                 return True
+            call = n
         elif isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], ast.Eq):
             left, right = n.left, n.comparators[0]
             for column, value in ((left, right), (right, left)):
-                if isinstance(column, ast.Attribute) and column.attr == attr and _sent(value, client):
+                if (
+                    isinstance(column, ast.Attribute)
+                    and column.attr == attr
+                    and _sent(value, client)
+                    and _of_selected(column, call, selected)
+                ):
                     return True
+        stack.extend((child, call) for child in ast.iter_child_nodes(n))
     return False
 
 
@@ -348,6 +426,37 @@ def issued_by_routes(project: Project, routes: list[Route], qualname: str, name:
     return True
 
 
+_FRAMEWORK_PARAMETERS = frozenset(
+    {"Request", "Response", "BackgroundTasks", "SecurityScopes", "WebSocket", "HTTPConnection"}
+)
+
+
+def _answers_caller(project: Project, route: Route) -> bool:
+    """Does the route answer the caller's own record: it takes no input from the
+    client (no path parameter; every endpoint parameter is a dependency or the
+    framework's, such as `Request`), and every value it returns is built from a
+    dependency that gives a project object other than a Pydantic model (the
+    authenticated user: `return current_user`, `user_with_creds(user)` with
+    `user: UserModel = Depends(Authenticated())`)? A list route with no input
+    returns what it reads through the session, not through the user."""
+    func = route.endpoint
+    if func is None or path_names(route):
+        return False
+    principals: set[str] = set()
+    for param in parameters(project, func):
+        qual = project.annotation_type(func.module, param.arg.annotation) or ""
+        if param.kind in {"depends", "security"}:
+            sym = project.lookup(qual)
+            if isinstance(sym, ClassInfo) and model_class(project, qual) is None:
+                principals.add(param.arg.arg)
+        elif not (qual.startswith(("fastapi.", "starlette.")) and qual.rsplit(".", 1)[-1] in _FRAMEWORK_PARAMETERS):
+            return False  # the client chooses what is answered
+    returned = [n.value for n in own_nodes(func.node) if isinstance(n, ast.Return) and n.value is not None]
+    return bool(principals) and bool(returned) and all(
+        any(isinstance(n, ast.Name) and n.id in principals for n in ast.walk(value)) for value in returned
+    )
+
+
 def _excluded_by_route(route: Route, name: str) -> bool:
     value = route.keyword("response_model_exclude")
     if isinstance(value, ast.Set | ast.List | ast.Tuple):
@@ -369,7 +478,12 @@ class SecretInResponseModel(Rule):
     `client_secret`, `api_key`, `private_key`, `otp`, `token` and `*_token`.
     Its message says so when the same class is both the request body and the
     response model of a route: whatever the client sent, password included, is
-    echoed back.
+    echoed back. Otherwise it names a route that answers the stored value: one
+    that does not read the model in its body (`.../create` shows the client its
+    own input), and, if there is one, that does not answer the caller's own
+    record (`/users/me`, which takes no input from the client and returns what
+    the authenticated-user dependency gives), but someone else's
+    (`/users/{user_id}`).
 
     Left alone: fields declared `Field(exclude=True)` or typed `SecretStr`
     (serialised masked), fields that a `@field_validator` / `@field_serializer`
@@ -391,8 +505,11 @@ class SecretInResponseModel(Rule):
     parameter itself, or the same column of the row the endpoint finds by it
     (`run = session.scalar(select(Run).filter_by(token=token))`, then
     `StatusOut(token=run.token)`: the client polls with that token). A route
-    that fills the field from stored data (a row found by anything else) is
-    still flagged, and so are passwords and hashes. A key or token the field's
+    that fills the field from stored data (a row found by anything else, also
+    by another table's column of the same name: `select(Run).join(Run.owner)
+    .where(Owner.token == token)`, or a `filter_by(token=...)` after a join,
+    which filters the joined table) is still flagged, and so are passwords and
+    hashes. A key or token the field's
     own name ties to a session (`session_token`, `session_api_key`) is that
     session's handle, which its client sends to reach it, handed out like a
     login's access token; a session's `*_secret` (what signs its cookies) is
@@ -849,6 +966,80 @@ class SecretInResponseModel(Rule):
             lines=(12, 17),
             filename="app/main.py",
         ),
+        Invalid(
+            # Near misses: the probe is found by its owner's token, a column of another
+            # table (and a `filter_by` after a join filters the joined table): the probe's
+            # own token is not the value the client sent.
+            """
+            from typing import Annotated
+
+            from fastapi import Depends, FastAPI, Header
+            from pydantic import BaseModel
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.db import get_session
+            from app.models import Owner, ProbeRun
+
+            app = FastAPI()
+
+            class ProbeStatus(BaseModel):
+                token: str
+                state: str
+
+            class ProbeTicket(BaseModel):
+                token: str
+                target: str
+
+            @app.get("/probes/mine")
+            def my_probe(
+                owner_token: Annotated[str, Header(alias="X-Owner-Token")],
+                session: Session = Depends(get_session),
+            ) -> ProbeStatus:
+                probe = session.scalar(select(ProbeRun).join(ProbeRun.owner).where(Owner.token == owner_token))
+                return ProbeStatus(token=probe.token, state=probe.state)
+
+            @app.get("/probes/mine/ticket")
+            def my_ticket(
+                token: Annotated[str, Header(alias="X-Owner-Token")],
+                session: Session = Depends(get_session),
+            ) -> ProbeTicket:
+                probe = session.scalar(select(ProbeRun).join(ProbeRun.owner).filter_by(token=token))
+                return ProbeTicket(token=probe.token, target=probe.target)
+            """,
+            lines=(14, 18),
+            filename="app/main.py",
+        ),
+        Invalid(
+            # The user's own key, answered to them by `/me`, and anyone's, answered to an
+            # admin by `/users/{user_id}`: the message names the second route.
+            """
+            from fastapi import Depends, FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy.orm import Session
+
+            from app.auth import current_user
+            from app.db import get_session
+            from app.models import Account
+
+            app = FastAPI()
+
+            class AccountWithCreds(BaseModel):
+                name: str
+                ssh_private_key: str | None = None
+
+            @app.post("/users/me", response_model=AccountWithCreds)
+            def get_me(user: Account = Depends(current_user)):
+                return user
+
+            @app.post("/users/{user_id}", response_model=AccountWithCreds)
+            def get_account(user_id: int, session: Session = Depends(get_session), user: Account = Depends(current_user)):
+                return session.get(Account, user_id)
+            """,
+            lines=(13,),
+            filename="app/main.py",
+            files={"app/models.py": "class Account:\n    name: str\n    ssh_private_key: str | None\n"},
+        ),
     )
 
     def visit_ClassDef(self, node: ast.ClassDef, ctx: FileContext) -> None:
@@ -871,7 +1062,13 @@ class SecretInResponseModel(Rule):
         # returning its body) shows the client its own input; a route that loads the
         # stored value (`.../config_info`) is where it leaks.
         inputs = {id(r) for r in used.request.get(info.qualname, [])} if info is not None else set()
-        shown = next((r for r in routes if id(r) not in inputs), routes[0] if routes else None)
+        # Among those, one that does not answer the caller's own record (`get_my_user`,
+        # the user's own key), if any: another route shows someone else's.
+        outputs = [r for r in routes if id(r) not in inputs]
+        shown = next(
+            (r for r in outputs if not _answers_caller(project, r)),
+            outputs[0] if outputs else routes[0] if routes else None,
+        )
         masked: set[str] | None = None
         seen: set[str] = set()
         for owner, f in fields:
