@@ -29,7 +29,7 @@ from fastapi_expert.review.model.module import (
     ModuleInfo,
     own_nodes,
     own_nodes_of,
-    scope_nodes,
+    scope_nodes_of,
 )
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext
@@ -595,7 +595,7 @@ def _find_loop_entries(project: Project) -> tuple[frozenset[ast.AST], frozenset[
         if module.is_test or not _spells_run_call(module.identifier_text):
             continue  # a test's `asyncio.run(f())` or `await f()` puts `f` on no server's loop
         scopes: list[tuple[FunctionInfo | None, Sequence[ast.Call]]] = [
-            (None, [n for n in scope_nodes(module.tree.body) if isinstance(n, ast.Call)])
+            (None, scope_nodes_of(module.tree.body, (ast.Call,)))
         ]
         scopes.extend((func, own_nodes_of(func.node, ast.Call)) for func in module.all_functions)
         for scope, calls in scopes:
@@ -758,7 +758,7 @@ def _find_lifespans(project: Project) -> tuple[frozenset[ast.AST], frozenset[ast
         if not lines:
             continue
         scopes: list[tuple[FunctionInfo | None, Sequence[ast.Call]]] = [
-            (None, [n for n in scope_nodes(module.tree.body) if isinstance(n, ast.Call)])
+            (None, scope_nodes_of(module.tree.body, (ast.Call,)))
         ]
         # Only the functions a hand-over is written in: their calls are read, not
         # those of every function of the file.
