@@ -20,7 +20,7 @@ from fastapi_expert.review.model.module import (
     ModuleInfo,
     child_nodes,
     own_nodes,
-    scope_nodes,
+    scope_nodes_of,
 )
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import SESSION_PREFIXES, method_under
@@ -404,7 +404,7 @@ def _mentions(project: Project, name: str) -> list[tuple[FunctionInfo | None, as
     for module in project.modules:
         if module.is_test or not module.spells(name):
             continue
-        scan(list(scope_nodes(module.tree.body)), None)
+        scan(scope_nodes_of(module.tree.body, (ast.Name, ast.Attribute, ast.Call)), None)
         for func in module.all_functions:
             scan(own_nodes(func.node), func)
     return found
@@ -768,3 +768,4 @@ def chain_methods(expr: ast.expr) -> Iterator[tuple[str, ast.Call]]:
             expr = expr.value
         else:
             return
+

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, child_nodes, own_nodes
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     describe_iter,
@@ -382,17 +383,13 @@ def _with_derived(nodes: Iterable[ast.AST], names: set[str]) -> set[str]:
     return out
 
 
-def _bound_parameters(callee: FunctionInfo, call: ast.Call, names: set[str]) -> set[str]:
-    """The parameters of `callee` that the call passes a value built from `names`."""
-    args = callee.node.args
-    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
-    if (
-        callee.class_name is not None
-        and positional
-        and positional[0] in {"self", "cls"}
-        and isinstance(call.func, ast.Attribute)
-    ):
-        positional = positional[1:]  # `obj.method(...)`: the receiver is `self`
+def _bound_parameters(
+    project: Project, module: ModuleInfo, callee: FunctionInfo, call: ast.Call, names: set[str]
+) -> set[str]:
+    """The parameters of `callee` that the call (made in `module`) passes a value built
+    from `names`: `obj.method(x)` and `Class.method(obj, x)` both bind `x` to the
+    parameter after `self`."""
+    positional = positional_parameters(project, module, callee, call)
     out: set[str] = set()
     for i, arg in enumerate(call.args):
         if isinstance(arg, ast.Starred):
@@ -434,10 +431,21 @@ def _varying_names(loop: ast.AST) -> set[str]:
     targets, every name bound anywhere in it (nested loops, `with ... as`, `:=`,
     `x += 1`), the root of an attribute or item it assigns (`self.cursor = ...`),
     and a name it mutates in place (`ids.append(...)`)."""
-    cached: set[str] | None = getattr(loop, "_fx_varying_names", None)
+    return _loop_names(loop)[0]
+
+
+def _mutated_only(loop: ast.AST) -> set[str]:
+    """The names of `_varying_names` that the loop only mutates in place
+    (`session.add(row)`, `ids.append(x)`): each still names the same object."""
+    return _loop_names(loop)[1]
+
+
+def _loop_names(loop: ast.AST) -> tuple[set[str], set[str]]:
+    cached: tuple[set[str], set[str]] | None = getattr(loop, "_fx_varying_names", None)
     if cached is not None:
         return cached
-    out = set(loop_targets(loop))
+    rebound = set(loop_targets(loop))
+    mutated: set[str] = set()
     roots: list[ast.AST] = []
     if isinstance(loop, ast.For | ast.AsyncFor):
         roots = list(loop.body)
@@ -446,22 +454,42 @@ def _varying_names(loop: ast.AST) -> set[str]:
     for root in roots:
         for node in ast.walk(root):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-                out.add(node.id)
+                rebound.add(node.id)
             elif isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
                 base: ast.expr = node
                 while isinstance(base, ast.Attribute | ast.Subscript):
                     base = base.value
                 if isinstance(base, ast.Name):
-                    out.add(base.id)
+                    rebound.add(base.id)
             elif (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr in _MUTATORS
                 and isinstance(node.func.value, ast.Name)
             ):
-                out.add(node.func.value.id)
+                mutated.add(node.func.value.id)
+    out = (rebound | mutated, mutated - rebound)
     loop._fx_varying_names = out  # type: ignore[attr-defined]
     return out
+
+
+def _same_key(call: ast.Call, loop: ast.AST) -> bool:
+    """Does a cached function get the same cache key on every iteration? As
+    `_same_every_time` with the receiver, except that a name the loop only mutates
+    in place, passed whole (`session=session` with `session.add(row)` in the loop),
+    is the same object each time: the same key (a cache hashes it by identity, or
+    a `key=` function leaves it out)."""
+    varying = _varying_names(loop)
+    mutated = _mutated_only(loop)
+    parts: list[ast.expr] = [*call.args, *(k.value for k in call.keywords)]
+    if isinstance(call.func, ast.Attribute):
+        parts.append(call.func.value)
+    for part in parts:
+        if isinstance(part, ast.Name) and part.id in mutated:
+            continue
+        if any(isinstance(n, ast.Name) and n.id in varying for n in ast.walk(part)):
+            return False
+    return True
 
 
 def _same_every_time(call: ast.Call, varying: set[str], *, with_receiver: bool) -> bool:
@@ -473,6 +501,65 @@ def _same_every_time(call: ast.Call, varying: set[str], *, with_receiver: bool) 
     if with_receiver and isinstance(call.func, ast.Attribute):
         parts.append(call.func.value)
     return not any(isinstance(n, ast.Name) and n.id in varying for part in parts for n in ast.walk(part))
+
+
+# `try:` and, from Python 3.11, `try: ... except* ...:`.
+_TRY: tuple[type[ast.stmt], ...] = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
+
+
+def _isolated_calls(loop: ast.AST) -> set[int]:
+    """The calls (by id) that use, as receiver or argument, a session or connection
+    the iteration opens itself (`async with sessions() as session:` in the loop body)
+    and that run inside a `try` of that iteration, around or within the `with`: each
+    item in a transaction of its own, kept apart from the others' failures and
+    locks (as FX509 reads a commit in a `try`). Kept on the loop node."""
+    cached: set[int] | None = getattr(loop, "_fx_isolated_calls", None)
+    if cached is not None:
+        return cached
+    out: set[int] = set()
+
+    def uses(call: ast.Call, names: frozenset[str]) -> bool:
+        parts: list[ast.expr] = [*call.args, *(k.value for k in call.keywords)]
+        if isinstance(call.func, ast.Attribute):
+            parts.append(call.func.value)
+        return any(isinstance(p, ast.Name) and p.id in names for p in parts)
+
+    def visit(stmts: list[ast.stmt], opened: frozenset[str], in_try: bool) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            inner = opened
+            if isinstance(stmt, ast.With | ast.AsyncWith):
+                inner = opened | {
+                    item.optional_vars.id for item in stmt.items if isinstance(item.optional_vars, ast.Name)
+                }
+            blocks: list[tuple[list[ast.stmt], bool]] = []
+            if isinstance(stmt, _TRY):
+                blocks = [(stmt.body, True), (stmt.orelse, True), (stmt.finalbody, True)]  # type: ignore[attr-defined]
+                blocks += [(h.body, True) for h in stmt.handlers]  # type: ignore[attr-defined]
+            else:
+                for field in ("body", "orelse"):
+                    block = getattr(stmt, field, None)
+                    if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                        blocks.append((block, in_try))
+                blocks += [(c.body, in_try) for c in getattr(stmt, "cases", ())]
+            if in_try and opened:
+                # The statement's own expressions (not those of its blocks).
+                for field, value in ast.iter_fields(stmt):
+                    if field in {"body", "orelse", "finalbody", "handlers", "cases"}:
+                        continue
+                    for part in value if isinstance(value, list) else [value]:
+                        if isinstance(part, ast.AST):
+                            for node in ast.walk(part):
+                                if isinstance(node, ast.Call) and uses(node, opened):
+                                    out.add(id(node))
+            for block, block_in_try in blocks:
+                visit(block, inner, block_in_try)
+
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        visit(loop.body, frozenset(), False)
+    loop._fx_isolated_calls = out  # type: ignore[attr-defined]
+    return out
 
 
 def _call_text(ctx_segment: str) -> str:
@@ -500,7 +587,9 @@ class QueryInLoop(Rule):
     assigns or mutates) is the same query repeated, not N+1: the message says
     to run it once before the loop. Not flagged: a function memoised with a
     cache decorator (`functools.cache`, `lru_cache`, `cachetools.cached`, ...)
-    called with such unchanging arguments (it queries once); called with an
+    called with such unchanging arguments (it queries once; a session the loop
+    only adds rows to, passed whole as `session=session`, is still the same
+    object, so the same key); called with an
     argument that changes in the loop it still queries once per value not yet
     in its cache, which the message says (N+1 while the cache is cold),
     loops over a literal collection or `range(<constant>)`, `for _ in range(n)`,
@@ -513,11 +602,17 @@ class QueryInLoop(Rule):
     batching this rule recommends), loops over tables or mapped classes, where
     the loop chooses the statement's table (`text(f"DROP TABLE {name}")`,
     `delete(model).where(...)`, `table.delete()`, or a called function that
-    formats its table parameter into `FROM {table}`: one query per table, which
+    formats its table parameter into `FROM {table}`, called as `obj.method(...)`
+    or through its class as `Class.method(obj, ...)`: one query per table, which
     no eager load or `IN` list can merge), `session.add(obj)` in a loop (no
     I/O until the flush), a lock taken per item (`SELECT pg_advisory_xact_lock(:key)`,
     MySQL's `GET_LOCK()`, `LOCK TABLE`: it reads no rows, directly or as what a
-    called function runs; its later queries still count), and Alembic revisions
+    called function runs; its later queries still count), a write on a
+    session the iteration opens itself (`async with sessions() as session:` in
+    the loop) inside a `try` of that iteration: each item in a transaction of
+    its own, kept apart from the others' locks and failures, which one
+    executemany would merge (as FX509 leaves a commit in a `try` alone; without
+    the `try` it is still a write per row), and Alembic revisions
     (files under `migrations/versions/` or `alembic/versions/`, importing
     `alembic.op`, or shaped like a revision: `revision = "..."`, `down_revision`
     and `def upgrade()` at module level): a one-off data migration rewrites
@@ -788,6 +883,93 @@ class QueryInLoop(Rule):
                 """
             },
         ),
+        Valid(
+            # A cached lookup keyed by a value the loop does not change: the loop adds rows
+            # to the session, but the session is the same object (and not in the key).
+            """
+            from cachetools import TTLCache, cached
+            from sqlalchemy import select
+            from sqlalchemy.orm import Session
+
+            from app.models import Alert, Deadline, Team
+
+            _team_names: TTLCache = TTLCache(maxsize=512, ttl=60)
+
+            @cached(_team_names, key=lambda dag_id, **_: dag_id)
+            def team_name(dag_id: str, *, session: Session) -> str | None:
+                return session.scalar(select(Team.name).where(Team.dag_id == dag_id))
+
+            class Dag:
+                dag_id = ""
+
+                def add_deadlines(self, alerts: list[Alert], session: Session) -> list[str | None]:
+                    teams = []
+                    for alert in alerts:
+                        session.add(Deadline(alert_id=alert.id, dag_id=self.dag_id))
+                        teams.append(team_name(self.dag_id, session=session))
+                    return teams
+            """,
+            filename="app/deadlines.py",
+            files={
+                "app/models.py": """
+                    class Alert:
+                        id = 0
+
+                    class Deadline:
+                        def __init__(self, alert_id: int, dag_id: str) -> None:
+                            self.alert_id = alert_id
+                            self.dag_id = dag_id
+
+                    class Team:
+                        name = ""
+                        dag_id = ""
+                """
+            },
+        ),
+        Valid(
+            # Each rule's bucket is written in a transaction of its own, opened by the
+            # iteration and used in a `try`: one executemany would merge what the code
+            # keeps apart (locks, failures).
+            """
+            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+            from app.models import Bucket
+
+            async def ensure_bucket(session: AsyncSession, rule_id: int, key: str) -> None:
+                await session.execute(insert(Bucket).values(rule_id=rule_id, key=key).on_conflict_do_nothing())
+
+            async def react(sessions: async_sessionmaker[AsyncSession], rule_ids: list[int], key: str) -> None:
+                for rule_id in rule_ids:
+                    async with sessions() as session:
+                        try:
+                            await ensure_bucket(session, rule_id, key)
+                        finally:
+                            await session.commit()
+            """,
+            filename="app/buckets.py",
+            files={"app/models.py": "class Bucket:\n    rule_id = 0\n"},
+        ),
+        Valid(
+            # A method called through its class (`Exporter.dump_table(self, ...)`) passes
+            # `self` itself: the loop's table name is still its `table` parameter.
+            """
+            from sqlalchemy import text
+            from sqlalchemy.orm import Session
+
+            class Exporter:
+                def dump_table(self, session: Session, table: str) -> list:
+                    return list(session.execute(text(f"SELECT * FROM {table}")).fetchall())
+
+            class AuditExporter(Exporter):
+                def dump_all(self, session: Session, tables: list[str]) -> dict[str, list]:
+                    out = {}
+                    for name in tables:
+                        out[name] = Exporter.dump_table(self, session, name)
+                    return out
+            """,
+            filename="app/export.py",
+        ),
     )
     invalid = (
         Invalid(
@@ -967,6 +1149,27 @@ class QueryInLoop(Rule):
             filename="app/labels.py",
             files={"app/models.py": "class Label:\n    name = ''\n"},
         ),
+        Invalid(
+            # A transaction per item with no `try` around the write: one more commit per
+            # row, not isolation; the rows could go in one statement.
+            """
+            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+            from app.models import Bucket
+
+            async def ensure_bucket(session: AsyncSession, rule_id: int, key: str) -> None:
+                await session.execute(insert(Bucket).values(rule_id=rule_id, key=key).on_conflict_do_nothing())
+
+            async def react(sessions: async_sessionmaker[AsyncSession], rule_ids: list[int], key: str) -> None:
+                for rule_id in rule_ids:
+                    async with sessions.begin() as session:
+                        await ensure_bucket(session, rule_id, key)
+            """,
+            lines=(12,),
+            filename="app/buckets.py",
+            files={"app/models.py": "class Bucket:\n    rule_id = 0\n"},
+        ),
     )
 
     def visit_For(self, node: ast.For, ctx: FileContext) -> None:
@@ -1041,6 +1244,8 @@ class QueryInLoop(Rule):
                     continue  # one query per table (`DROP TABLE {name}`), not per row
                 call = _call_text(ctx.source.segment(node.func))
                 if node.args and _writes(ctx.project, func, node.args[0]):
+                    if id(node) in _isolated_calls(loop):
+                        continue  # each item written in its own transaction, on purpose
                     ctx.report(
                         node,
                         f"`{call}` runs one write statement per iteration of {describe_iter(ctx, iterable)}; pass all the rows to a "
@@ -1071,7 +1276,7 @@ class QueryInLoop(Rule):
             if inner is None:
                 continue
             same = _same_every_time(node, _varying_names(loop), with_receiver=True)
-            if same and is_cached(callee):
+            if is_cached(callee) and _same_key(node, loop):
                 continue  # a memoised function called with the same arguments queries once
             if may_batch is None:
                 may_batch = _may_batch(loop)
@@ -1079,11 +1284,13 @@ class QueryInLoop(Rule):
                 continue
             if tracked is None:
                 tracked = _with_derived(assigns, names)
-            bound = _bound_parameters(callee, node, tracked)
+            bound = _bound_parameters(ctx.project, ctx.module, callee, node, tracked)
             if bound and _query_per_table(ctx.project, callee, inner, _with_derived(own_nodes(callee.node), bound)):
                 continue  # `dump_table(name)` over table names: one query per table
             inner_text = _call_text(callee.module.source.segment(inner.func))
             if inner.args and _writes(ctx.project, callee, inner.args[0]):
+                if id(node) in _isolated_calls(loop):
+                    continue  # each item written in its own transaction, on purpose
                 # A write per row: eager loading would not help, batching the writes does.
                 ctx.report(
                     node,

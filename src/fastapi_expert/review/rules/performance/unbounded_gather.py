@@ -10,6 +10,7 @@ from fastapi_expert.review.model.module import (
     parameter_defaults,
 )
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     called_only_outside_requests,
@@ -408,12 +409,15 @@ def _bounded(project: Project, func: FunctionInfo, expr: ast.expr, at: ast.AST, 
                 name not in bounded
                 and name not in grown
                 and name not in params
-                and all(v is not None and _keeps_size(v, bounded) for v in values)
+                and all(
+                    v is not None and (_keeps_size(v, bounded) or _capped_result(project, func, v, depth))
+                    for v in values
+                )
             ):
                 bounded.add(name)
         if len(bounded) == before:
             break
-    if _keeps_size(expr, bounded):
+    if _keeps_size(expr, bounded) or _capped_result(project, func, expr, depth):
         return True
     root = expr
     while isinstance(root, ast.Call) and isinstance(root.func, ast.Name) and root.func.id in _PASS_THROUGH and root.args:
@@ -426,6 +430,28 @@ def _bounded(project: Project, func: FunctionInfo, expr: ast.expr, at: ast.AST, 
     return False
 
 
+def _argument(
+    project: Project, module: ModuleInfo, callee: FunctionInfo, call: ast.Call, param: str
+) -> tuple[bool, ast.expr | None]:
+    """The value `call` (made in `module`) passes `callee`'s parameter `param`: (True,
+    the value), (True, None) when it leaves the default, (False, None) when a `*args`
+    or `**kwargs` hides it."""
+    # `service.batch(ids)` and `Service.batch(service, ids)` both hand `ids` to `ids`.
+    names = positional_parameters(project, module, callee, call)
+    value: ast.expr | None = None
+    for i, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            return False, None
+        if i < len(names) and names[i] == param:
+            value = arg
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return False, None  # `**kwargs`: unknown
+        if keyword.arg == param:
+            value = keyword.value
+    return True, value
+
+
 def _callers_bound(project: Project, func: FunctionInfo, param: str, depth: int) -> bool:
     """Does every use of `func`'s name call it with a bounded value for `param`
     (or leave it to its default)? A use that is no call (a callback, a reference)
@@ -433,25 +459,97 @@ def _callers_bound(project: Project, func: FunctionInfo, param: str, depth: int)
     uses = name_uses(project, func.name)
     if not uses:
         return False
-    args = func.node.args
-    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
-    method = func.class_name is not None and bool(positional) and positional[0] in {"self", "cls"}
     for caller, call in uses:
         if caller is None or call is None:
             return False
-        names = positional[1:] if method and isinstance(call.func, ast.Attribute) else positional
-        value: ast.expr | None = None
-        for i, arg in enumerate(call.args):
-            if isinstance(arg, ast.Starred):
-                return False
-            if i < len(names) and names[i] == param:
-                value = arg
-        for keyword in call.keywords:
-            if keyword.arg is None:
-                return False  # `**kwargs`: unknown
-            if keyword.arg == param:
-                value = keyword.value
+        known, value = _argument(project, caller.module, func, call, param)
+        if not known:
+            return False
         if value is not None and not _bounded(project, caller, value, call, depth + 1):
+            return False
+    return True
+
+
+def _no_count(expr: ast.expr) -> bool:
+    """`None` or a negative end (`[:None]`, `[:-1]`): a slice that keeps all, or all but a few."""
+    if isinstance(expr, ast.Constant):
+        return expr.value is None or (isinstance(expr.value, int) and expr.value < 0)
+    return isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub)
+
+
+def _count_capped(project: Project, func: FunctionInfo, expr: ast.expr, depth: int) -> bool:
+    """Is `expr`, a count in `func` (a slice's end), one no request sets: a constant or
+    a value built from nothing the function is handed (`MAX_PAGES`, `self.max_batch`),
+    or a parameter that every caller (found by name, two callers up) passes such a
+    count, or leaves to such a default?"""
+    if _no_count(expr):
+        return False
+    used = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+    if not used & _request_names(func):
+        return True
+    if not isinstance(expr, ast.Name) or expr.id not in _parameters(func) or depth >= _CALLER_DEPTH:
+        return False
+    param = expr.id
+    if any(isinstance(n, ast.Name) and n.id == param and isinstance(n.ctx, ast.Store) for n in own_nodes(func.node)):
+        return False  # reassigned in the function: not what the callers passed
+    default = parameter_defaults(func.node).get(param)
+    uses = name_uses(project, func.name)
+    if not uses:
+        return False
+    for caller, call in uses:
+        if caller is None or call is None:
+            return False
+        known, value = _argument(project, caller.module, func, call, param)
+        if not known:
+            return False
+        if value is None:
+            if default is None or not _count_capped(project, func, default, _CALLER_DEPTH):
+                return False
+        elif not _count_capped(project, caller, value, depth + 1):
+            return False
+    return True
+
+
+def _capped_result(project: Project, func: FunctionInfo, expr: ast.expr, depth: int) -> bool:
+    """Is `expr` (in `func`) a call of a project function that returns a list cut to a
+    count on every path (`return list(urls)[:max_pages]`, `return []`), the count a
+    constant, or a parameter this call (or, left to its default, the default) sets to
+    a count no request chooses (see `_count_capped`)?"""
+    if isinstance(expr, ast.Await):
+        expr = expr.value
+    if not isinstance(expr, ast.Call):
+        return False
+    target = project.call_target(func.module, func, expr)
+    callee = project.calls.by_qualname.get(target) if target else None
+    if callee is None:
+        return False
+    nodes = own_nodes(callee.node)
+    if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in nodes):
+        return False
+    returns = [n for n in nodes if isinstance(n, ast.Return)]
+    if not returns:
+        return False
+    params = _parameters(callee)
+    defaults = parameter_defaults(callee.node)
+    for ret in returns:
+        value = ret.value
+        if isinstance(value, ast.List | ast.Tuple | ast.Set) and not any(isinstance(e, ast.Starred) for e in value.elts):
+            continue  # `return []`: as many items as written
+        if not (isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice) and value.slice.upper is not None):
+            return False
+        upper = value.slice.upper
+        if isinstance(upper, ast.Name) and upper.id in params:
+            known, passed = _argument(project, func.module, callee, expr, upper.id)
+            if not known:
+                return False
+            if passed is not None:
+                if not _count_capped(project, func, passed, depth):
+                    return False
+                continue
+            default = defaults.get(upper.id)
+            if default is None or not _count_capped(project, callee, default, _CALLER_DEPTH):
+                return False
+        elif not _count_capped(project, callee, upper, _CALLER_DEPTH):
             return False
     return True
 
@@ -477,9 +575,15 @@ class UnboundedGather(Rule):
     (`Annotated[list[str], Query(max_length=100)]`, `conlist(..., max_length=...)`)
     or on the body model's field (`urls: list[str] = Field(max_length=50)`),
     a local built item for item from such a list (`[UUID(i) for i in ids]`,
-    `set(ids)`), or, when the list is a parameter of the function, every call
-    of it found by name (two callers up) passing such a capped list: the
-    client cannot send more than the cap, so the concurrency is bounded by it.
+    `set(ids)`), a local a project function returns cut to a count on every
+    path (`return list(urls)[:max_urls]`, or `return []`), the count a constant
+    or a value no request sets (followed through the call's argument and,
+    for a parameter, every caller's, two callers up; `[:None]` and `[:-1]` cut
+    nothing), or, when the list is a parameter of the function, every call
+    of it found by name (two callers up) passing such a capped list (a method
+    called as `obj.method(ids)` or through its class as `Class.method(obj, ids)`
+    alike): the client cannot send more than the cap, so the concurrency is
+    bounded by it.
     A check that only logs bounds nothing, nor does a `max_length` on the
     items' type (`list[Annotated[str, Field(max_length=200)]]`).
     A listing of files or storage (`glob.glob(...)`, `os.listdir(...)`,
@@ -861,6 +965,98 @@ class UnboundedGather(Rule):
                 """
             },
         ),
+        Valid(
+            # The route hands the service's method capped ids through the class
+            # (`NoteService.batch_get_notes(service, ...)`): `service` is `self`, the
+            # list is `note_ids`, as in `service.batch_get_notes(...)`.
+            """
+            import asyncio
+            from uuid import UUID
+
+            class NoteService:
+                async def get_note(self, note_id: UUID) -> dict | None:
+                    return None
+
+                async def batch_get_notes(self, note_ids: list[UUID]) -> list[dict | None]:
+                    return await asyncio.gather(*[self.get_note(n) for n in note_ids])
+
+            def get_note_service() -> NoteService:
+                return NoteService()
+            """,
+            filename="app/notes.py",
+            files={
+                "app/routes.py": """
+                    from typing import Annotated
+                    from uuid import UUID
+
+                    from fastapi import APIRouter, Depends, Query
+
+                    from app.notes import NoteService, get_note_service
+
+                    router = APIRouter()
+
+                    @router.get("/notes")
+                    async def list_notes(
+                        id: Annotated[list[str], Query(max_length=100)],
+                        service: NoteService = Depends(get_note_service),
+                    ) -> list[dict | None]:
+                        return await NoteService.batch_get_notes(service, [UUID(i) for i in id])
+                """
+            },
+        ),
+        Valid(
+            # The list comes from a function that cuts what it returns to a count
+            # (`[:max_urls]`), and every route passes a count of its own (1, a local 3).
+            """
+            import asyncio
+
+            import httpx
+
+            from app.llm import suggest_urls
+
+            client = httpx.AsyncClient(timeout=10)
+
+            async def read_pages(question: str, max_pages: int = 1) -> list[str]:
+                urls = await suggest_urls(question, max_pages)
+                pages = await asyncio.gather(*[client.get(url) for url in urls])
+                return [page.text for page in pages]
+            """,
+            filename="app/pages.py",
+            files={
+                "app/llm.py": """
+                    import json
+
+                    from app.model import complete
+
+                    async def suggest_urls(question: str, max_urls: int) -> list[str]:
+                        answer = json.loads(await complete(f"Which pages answer {question!r}? At most {max_urls}."))
+                        urls = {str(url).strip() for url in answer.get("links", [])}
+                        if not urls:
+                            return []
+                        return list(urls)[:max_urls]
+                """,
+                "app/model.py": """
+                    async def complete(prompt: str) -> str:
+                        return "{}"
+                """,
+                "app/routes.py": """
+                    from fastapi import APIRouter
+
+                    from app.pages import read_pages
+
+                    router = APIRouter()
+
+                    @router.get("/answer")
+                    async def answer(q: str) -> list[str]:
+                        return await read_pages(q, max_pages=1)
+
+                    @router.get("/research")
+                    async def research(q: str) -> list[str]:
+                        depth = 3
+                        return await read_pages(q, max_pages=depth)
+                """,
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -1033,6 +1229,58 @@ class UnboundedGather(Rule):
                     ) -> list[dict | None]:
                         return await service.batch_get_notes(owner, note_ids)
                 """
+            },
+        ),
+        Invalid(
+            # The same cut, but a route lets the client choose the count.
+            """
+            import asyncio
+
+            import httpx
+
+            from app.llm import suggest_urls
+
+            client = httpx.AsyncClient(timeout=10)
+
+            async def read_pages(question: str, max_pages: int = 1) -> list[str]:
+                urls = await suggest_urls(question, max_pages)
+                pages = await asyncio.gather(*[client.get(url) for url in urls])
+                return [page.text for page in pages]
+            """,
+            lines=(11,),
+            filename="app/pages.py",
+            files={
+                "app/llm.py": """
+                    import json
+
+                    from app.model import complete
+
+                    async def suggest_urls(question: str, max_urls: int) -> list[str]:
+                        answer = json.loads(await complete(f"Which pages answer {question!r}? At most {max_urls}."))
+                        urls = {str(url).strip() for url in answer.get("links", [])}
+                        if not urls:
+                            return []
+                        return list(urls)[:max_urls]
+                """,
+                "app/model.py": """
+                    async def complete(prompt: str) -> str:
+                        return "{}"
+                """,
+                "app/routes.py": """
+                    from fastapi import APIRouter
+
+                    from app.pages import read_pages
+
+                    router = APIRouter()
+
+                    @router.get("/answer")
+                    async def answer(q: str) -> list[str]:
+                        return await read_pages(q, max_pages=1)
+
+                    @router.get("/research")
+                    async def research(q: str, limit: int = 3) -> list[str]:
+                        return await read_pages(q, max_pages=limit)
+                """,
             },
         ),
     )

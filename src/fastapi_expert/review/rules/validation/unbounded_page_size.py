@@ -4,7 +4,7 @@ import ast
 
 from fastapi_expert.review.model.module import FunctionInfo, own_nodes
 from fastapi_expert.review.model.project import Project
-from fastapi_expert.review.rules._util import add_import_edit
+from fastapi_expert.review.rules._util import add_import_edit, positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
     PARAM_FUNCTIONS,
@@ -55,10 +55,8 @@ def _callee_parameter(
     callee = project.lookup(project.call_target(func.module, func, call))
     if not isinstance(callee, FunctionInfo):
         return None
-    args = callee.node.args
-    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
-    if callee.class_name and positional[:1] in (["self"], ["cls"]):
-        positional = positional[1:]  # bound: `obj.method(x)` / `cls.method(x)` fill from the second
+    # `obj.method(x)` fills from the parameter after `self`; `Class.method(obj, x)` from `self`.
+    positional = positional_parameters(project, func.module, callee, call)
     for i, value in enumerate(call.args):
         if value is arg:
             return (callee, positional[i]) if i < len(positional) else None
@@ -254,6 +252,42 @@ class UnboundedPageSize(Rule):
                             if limit:
                                 records = records[-limit:]
                             return {"count": len(records), "logs": records}
+                """
+            },
+        ),
+        Valid(
+            # The same, through an instance method called on its class with the
+            # instance passed first: `limit` fills the parameter after `self`.
+            """
+            from typing import Any
+
+            from fastapi import APIRouter
+
+            from app.diagnostics import Diagnostics, diagnostics
+
+            router = APIRouter()
+
+            @router.get("/logs")
+            def logs(limit: int | None = None) -> dict[str, Any]:
+                return Diagnostics.recent_logs(diagnostics, limit)
+            """,
+            filename="app/main.py",
+            files={
+                "app/diagnostics.py": """
+                    from collections import deque
+                    from typing import Any
+
+                    class Diagnostics:
+                        def __init__(self) -> None:
+                            self.records: deque[dict[str, Any]] = deque(maxlen=1000)
+
+                        def recent_logs(self, limit: int | None) -> dict[str, Any]:
+                            records = list(self.records)
+                            if limit:
+                                records = records[-limit:]
+                            return {"count": len(records), "logs": records}
+
+                    diagnostics = Diagnostics()
                 """
             },
         ),
