@@ -133,3 +133,34 @@ def test_fx706_names_the_full_path_of_the_route() -> None:
     messages = _messages("FX706", example)
     assert messages[6].startswith("Path segment `userProfiles` in `/accounts/userProfiles` is camelCase"), messages[6]
     assert messages[11].startswith("Path `/accounts/fetchAll` names an action (`fetchAll`)"), messages[11]
+
+
+def test_fx706_says_both_action_and_camelcase_and_spells_the_segment() -> None:
+    # Seventh sample: airflow's `/dags/{dag_id}/clearDagRuns` is an action on one DAG (the
+    # controller-style action the rule accepts) in camelCase: only the case is told, and
+    # the fix is the segment itself in hyphenated words, not a resource name. A segment
+    # that is an action and camelCase (`getTaskRuns`), or an action next to a camelCase
+    # segment (`taskRuns/delete`), is told both; every camelCase segment is named.
+    example = _invalid("FX706", '"/{job_id}/clearTaskRuns"')
+    messages = _messages("FX706", example)
+    assert messages[6] == (
+        "Path segment `clearTaskRuns` in `/jobs/{job_id}/clearTaskRuns` is camelCase; "
+        "use lowercase, hyphen-separated words (`clear-task-runs`)."
+    ), messages[6]
+    assert messages[11] == (
+        "Path `/jobs/getTaskRuns` names an action (`getTaskRuns`), in camelCase; name the "
+        "resource in lowercase, hyphen-separated words (`/users/{id}`, `/user-profiles`) "
+        "and let the HTTP method be the verb."
+    ), messages[11]
+    assert messages[16] == (
+        "Path `/jobs/taskRuns/delete` names an action (`delete`), and its segment `taskRuns` "
+        "is camelCase; name the resource (`/users/{id}`, `/items`) in lowercase, "
+        "hyphen-separated words (`task-runs`) and let the HTTP method be the verb."
+    ), messages[16]
+    assert messages[21] == (
+        "Path segments `taskRuns` and `stepGroups` in `/jobs/taskRuns/{run_id}/stepGroups` are "
+        "camelCase; use lowercase, hyphen-separated words (`task-runs` and `step-groups`)."
+    ), messages[21]
+    # `/accounts/fetchAll` (the first example's router) is both too.
+    first = _messages("FX706", _invalid("FX706", 'APIRouter(prefix="/accounts")'))
+    assert "names an action (`fetchAll`), in camelCase" in first[11], first[11]

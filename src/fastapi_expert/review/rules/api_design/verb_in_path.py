@@ -38,19 +38,70 @@ def _is_page(ctx: FileContext, route: Route) -> bool:
     return False
 
 
-def _problem(path: str) -> tuple[str, str] | None:
-    """(segment, "verb" | "case") for the first non-RESTful static segment."""
+# A word boundary inside a camelCase segment: before a capital that follows a lowercase
+# letter or digit (`dagRuns`), and before the capital that starts a word after an
+# acronym (`getHTTPStatus`), so acronyms stay whole.
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _hyphenated(segment: str) -> str:
+    """`clearDagRuns` -> `clear-dag-runs`, `externalLogUrl` -> `external-log-url`."""
+    return re.sub(r"[-_]+", "-", _CAMEL_BOUNDARY.sub("-", segment)).lower()
+
+
+def _problems(path: str) -> tuple[str | None, list[str]]:
+    """(the first static segment that names an action, every camelCase one, in
+    order); one segment can be both (`getUser`)."""
+    verb: str | None = None
+    cases: list[str] = []
     segments = [s for s in path.split("/") if s]
     for i, segment in enumerate(segments):
         if "{" in segment or ":" in segment:
             continue  # path parameters (also `{path:path}` and converters)
         # `/orders/{id}/cancel`: a controller-style action on one resource is accepted.
         action = i == len(segments) - 1 and i > 0 and segments[i - 1].startswith("{")
-        if not action and _VERB_LED.match(segment) and segment not in _NOUNS:
-            return segment, "verb"
-        if _MIXED_CASE.search(segment):
-            return segment, "case"
-    return None
+        if verb is None and not action and _VERB_LED.match(segment) and segment not in _NOUNS:
+            verb = segment
+        if _MIXED_CASE.search(segment) and segment not in cases:
+            cases.append(segment)
+    return verb, cases
+
+
+def _listed(items: list[str]) -> str:
+    """`a`, `a` and `b`, `a`, `b` and `c` (each in backquotes)."""
+    quoted = [f"`{item}`" for item in items]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _message(shown: str, verb: str | None, cases: list[str]) -> str:
+    """The message for the route whose full path is `shown`: the action, the
+    camelCase segments, or both when the path has both (in one segment or more)."""
+    if verb is None:
+        noun, be = ("segment", "is") if len(cases) == 1 else ("segments", "are")
+        return (
+            f"Path {noun} {_listed(cases)} in `{shown}` {be} camelCase; use lowercase, "
+            f"hyphen-separated words ({_listed([_hyphenated(c) for c in cases])})."
+        )
+    if not cases:
+        return (
+            f"Path `{shown}` names an action (`{verb}`); name the resource "
+            "(`/users/{id}`, `/items`) and let the HTTP method be the verb."
+        )
+    head = f"Path `{shown}` names an action (`{verb}`)"
+    if verb in cases:
+        head += ", in camelCase"
+    others = [c for c in cases if c != verb]
+    if not others:
+        return (
+            f"{head}; name the resource in lowercase, hyphen-separated words "
+            "(`/users/{id}`, `/user-profiles`) and let the HTTP method be the verb."
+        )
+    noun, be = ("segment", "is") if len(others) == 1 else ("segments", "are")
+    return (
+        f"{head}, and its {noun} {_listed(others)} {be} camelCase; name the resource "
+        f"(`/users/{{id}}`, `/items`) in lowercase, hyphen-separated words "
+        f"({_listed([_hyphenated(c) for c in others])}) and let the HTTP method be the verb."
+    )
 
 
 class VerbInPath(Rule):
@@ -69,7 +120,13 @@ class VerbInPath(Rule):
     that answers both GET and a write method (the form page `/users/create`
     shown on GET and submitted with POST: an HTML form can send no other
     method), or a route answering with `HTMLResponse`. The message names the
-    route's full path (with its router and include prefixes) when it is known.
+    route's full path (with its router and include prefixes) when it is known,
+    every camelCase segment of the route's own path (`/dagRuns/{id}/taskGroups`),
+    and both problems when a path has both: an action in camelCase (`/getUser`),
+    or an action next to a camelCase segment (`/taskRuns/delete`). A camelCase
+    action right after a path parameter (`/dags/{dag_id}/clearDagRuns`) is told
+    only its case, with the segment in lowercase, hyphen-separated words
+    (`clear-dag-runs`): the action on one resource is accepted.
 
     ## Why is this bad?
     In an HTTP API the method is the verb and the path names the resource:
@@ -201,6 +258,37 @@ class VerbInPath(Rule):
             """,
             lines=(6, 11),
         ),
+        Invalid(
+            # A camelCase action on one job (accepted as an action, not as camelCase), an
+            # action in camelCase, an action next to a camelCase segment, and two
+            # camelCase segments.
+            """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/jobs")
+
+
+            @router.post("/{job_id}/clearTaskRuns")
+            def clear_task_runs(job_id: int):
+                return []
+
+
+            @router.get("/getTaskRuns")
+            def get_task_runs():
+                return []
+
+
+            @router.post("/taskRuns/delete")
+            def delete_task_runs():
+                return None
+
+
+            @router.patch("/taskRuns/{run_id}/stepGroups")
+            def patch_step_groups(run_id: int):
+                return None
+            """,
+            lines=(6, 11, 16, 21),
+        ),
     )
 
     def __init__(self) -> None:
@@ -214,21 +302,9 @@ class VerbInPath(Rule):
         route = routes.get(id(node))
         if route is None or route.is_websocket or route.path is None:
             return
-        found = _problem(route.path)
-        if found is None or _is_page(ctx, route):
+        verb, cases = _problems(route.path)
+        if (verb is None and not cases) or _is_page(ctx, route):
             return
-        segment, kind = found
         # Only the route's own path is checked (a prefix is the include's business),
         # but the message shows the full path so the reader finds the URL.
-        shown = route.display_path
-        if kind == "verb":
-            message = (
-                f"Path `{shown}` names an action (`{segment}`); name the resource "
-                "(`/users/{id}`, `/items`) and let the HTTP method be the verb."
-            )
-        else:
-            message = (
-                f"Path segment `{segment}` in `{shown}` is camelCase; use lowercase, "
-                "hyphen-separated resource names (`user-profiles`)."
-            )
-        ctx.report(node, message)
+        ctx.report(node, _message(route.display_path, verb, cases))
