@@ -92,3 +92,29 @@ def test_fx412_a_required_operand_keeps_the_plain_advice() -> None:
     messages = _messages("FX412", example)
     assert messages[6].endswith("use `secrets.compare_digest(a, b)`."), messages[6]
     assert "TypeError" not in messages[6], messages[6]
+
+
+def test_fx401_a_django_account_seeded_with_a_password_is_offered_an_unusable_one() -> None:
+    # `create_user(username="default", password="default")` for the account anonymous mode
+    # acts as: nobody is to log in to it, so the fix is no password (`password=None`, which
+    # Django stores as unusable), not the same password read from the environment.
+    example = _invalid("FX401", "class SessionBackend")
+    messages = _messages("FX401", example)
+    assert sorted(messages) == [17, 20, 23, 24]
+    for line, creator in ((17, "create_user"), (20, "create_superuser")):
+        message = messages[line]
+        assert message.startswith(f"Hard-coded password for the account `{creator}()` creates:"), message
+        assert "anyone who reads the source knows it." in message, message
+        assert "If someone is to log in to the account, read the password from settings or the environment" in message, message
+        assert "pass `password=None`, which makes Django store an unusable password" in message, message
+
+
+def test_fx401_a_password_to_another_function_keeps_the_plain_advice() -> None:
+    # `register(name, password=...)` is no Django manager, and a model's own manager
+    # (`objects = MemberManager()`) may refuse `None`: `password=None` is not offered there.
+    example = _invalid("FX401", "class SessionBackend")
+    messages = _messages("FX401", example)
+    for line in (23, 24):
+        message = messages[line]
+        assert message == "Hard-coded secret passed as `password=`; read it from settings or the environment.", message
+        assert "password=None" not in message, message

@@ -3,12 +3,14 @@ from __future__ import annotations
 import ast
 import re
 
+from fastapi_expert.review.model.module import ClassInfo
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import (
     PASSWORD_WORDS,
     arg,
     is_test,
     jwt_call,
+    local_value,
     str_value,
     words,
 )
@@ -110,6 +112,100 @@ def _names_a_collection(text: str, name: str) -> bool:
     return value[-1] in {f"{last}s", f"{last}es"}
 
 
+# Django's user models, whose manager is Django's `UserManager`: its
+# `create_user(password=None)` (and `create_superuser`) stores an unusable password,
+# one no login accepts. (A model on `AbstractBaseUser` brings a manager of its own,
+# which may refuse `None`.)
+_DJANGO_USER_MODELS = frozenset({"django.contrib.auth.models.User", "django.contrib.auth.models.AbstractUser"})
+_DJANGO_USER_MANAGER = frozenset({"django.contrib.auth.models.UserManager"})
+_DJANGO_GET_USER_MODEL = frozenset({"django.contrib.auth.get_user_model"})
+_ACCOUNT_CREATORS = frozenset({"create_user", "create_superuser"})
+_MANAGERS = frozenset({"objects", "_default_manager"})
+
+
+def _django_account_creator(call: ast.Call, ctx: FileContext) -> str | None:
+    """`create_user` when `call` is Django's `create_user(...)` (or `create_superuser`)
+    on a user model's manager: `User.objects`, `get_user_model().objects`, a local or a
+    `self.` attribute bound to one (`self.users = AppUser.objects` in the class)."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr in _ACCOUNT_CREATORS and _is_user_manager(func.value, ctx, 0):
+        return func.attr
+    return None
+
+
+def _is_user_manager(expr: ast.expr, ctx: FileContext, depth: int) -> bool:
+    if depth > 2:
+        return False
+    if isinstance(expr, ast.Attribute) and expr.attr in _MANAGERS:
+        return _is_user_model(expr.value, ctx)
+    if isinstance(expr, ast.Name):
+        value = local_value(ctx, expr)
+        return value is not expr and _is_user_manager(value, ctx, depth + 1)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+        bound = _self_attribute(ctx, expr.attr)
+        return bound is not None and _is_user_manager(bound, ctx, depth + 1)
+    return False
+
+
+def _self_attribute(ctx: FileContext, attr: str) -> ast.expr | None:
+    """The one value the methods of the current class assign to `self.<attr>`, if one."""
+    func = ctx.function()
+    while func is not None and func.class_name is None:
+        func = func.parent
+    info = ctx.project.lookup(func.class_name) if func is not None else None
+    if not isinstance(info, ClassInfo):
+        return None
+    values = [
+        node.value
+        for method in info.methods.values()
+        for node in ast.walk(method.node)
+        if isinstance(node, ast.Assign)
+        and any(
+            isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name) and t.value.id == "self"
+            for t in node.targets
+        )
+    ]
+    return values[0] if len(values) == 1 else None
+
+
+def _is_user_model(expr: ast.expr, ctx: FileContext) -> bool:
+    """`User` (Django's, or a project class deriving from its `AbstractUser`), or
+    `get_user_model()`, also through a module-level `User = get_user_model()`."""
+    if isinstance(expr, ast.Call):
+        return ctx.resolve(expr.func) in _DJANGO_GET_USER_MODEL
+    name = ctx.resolve(expr)
+    if name is None:
+        return False
+    if name in _DJANGO_USER_MODELS:
+        return True
+    symbol = ctx.project.lookup(name)
+    if isinstance(symbol, ClassInfo):
+        return bool(ctx.project.class_bases(symbol) & _DJANGO_USER_MODELS) and _keeps_user_manager(symbol, ctx, 0)
+    if isinstance(symbol, tuple):
+        module, value = symbol
+        return isinstance(value, ast.Call) and ctx.project.resolve(module, value.func) in _DJANGO_GET_USER_MODEL
+    return False
+
+
+def _keeps_user_manager(cls: ClassInfo, ctx: FileContext, depth: int) -> bool:
+    """Does the project's user model keep Django's `UserManager`: neither it nor a project
+    class it derives from sets `objects` to another manager (whose `create_user` may
+    refuse a `None` password)?"""
+    if depth > 5:
+        return False
+    for stmt in cls.node.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == "objects" for t in targets):
+            value = stmt.value if isinstance(stmt, ast.Assign | ast.AnnAssign) else None
+            manager = value.func if isinstance(value, ast.Call) else value
+            return manager is not None and ctx.project.resolve(cls.module, manager) in _DJANGO_USER_MANAGER
+    for base in cls.bases:
+        parent = ctx.project.lookup(base)
+        if isinstance(parent, ClassInfo) and not _keeps_user_manager(parent, ctx, depth + 1):
+            return False
+    return True
+
+
 def credential_url_password(value: str) -> str | None:
     m = CREDENTIAL_URL.match(value.strip())
     if m is None:
@@ -144,7 +240,12 @@ class HardcodedSecret(Rule):
     plural of the name's secret word (`RESOURCE_PASSWORD = "Passwords"`, the
     name of a permission resource or a menu): it names a collection of
     secrets, not one; the singular (`DB_PASSWORD = "password"`) and a value
-    with digits stay flagged. Test code is skipped (test files,
+    with digits stay flagged. A password given to the `create_user()` or
+    `create_superuser()` of a Django user model's manager (`User.objects`,
+    `get_user_model().objects`, a `self.` attribute bound to one) is told the
+    second way out as well: an account seeded in code may be a placeholder
+    nobody is to log in to, and `password=None` makes Django store an
+    unusable password for it. Test code is skipped (test files,
     modules that import pytest such as a test suite shipped in the package, and
     the modules of a `testing` package that no production module imports):
     fixtures hold throwaway secrets, and tests pass deliberately wrong ones.
@@ -387,6 +488,47 @@ class HardcodedSecret(Rule):
                 """,
             },
         ),
+        Invalid(
+            """
+            from django.contrib.auth import get_user_model
+            from starlette.authentication import AuthenticationBackend
+
+            from app.accounts import register
+            from app.models import AppUser, Member
+
+            User = get_user_model()
+
+            class SessionBackend(AuthenticationBackend):
+                def __init__(self) -> None:
+                    self.users = AppUser.objects
+                    self._ensure_default_user()
+
+                def _ensure_default_user(self) -> None:
+                    # The account anonymous mode acts as: nobody is to log in to it.
+                    if not self.users.filter(username="default").exists():
+                        self.users.create_user(username="default", email="default@example.com", password="default")
+
+            def seed_demo_admin() -> None:
+                User.objects.create_superuser("demo", "demo@example.com", password="demo-admin-1")
+
+            def seed_reviewer() -> None:
+                register("reviewer", password="reviewer-pass-1")
+                Member.objects.create_user("guest", password="guest-pass-1")
+            """,
+            lines=(17, 20, 23, 24),
+            filename="app/auth.py",
+            files={
+                "app/models.py": (
+                    "from django.contrib.auth.models import AbstractUser, BaseUserManager\n\n"
+                    "class AppUser(AbstractUser):\n    pass\n\n"
+                    "class MemberManager(BaseUserManager):\n"
+                    "    def create_user(self, username, password):\n"
+                    "        if not password:\n            raise ValueError('a member needs a password')\n\n"
+                    "class Member(AbstractUser):\n    objects = MemberManager()\n"
+                ),
+                "app/accounts.py": "def register(name: str, password: str) -> None:\n    pass\n",
+            },
+        ),
     )
 
     # -- assignments ---------------------------------------------------------
@@ -486,6 +628,18 @@ class HardcodedSecret(Rule):
                 continue
             text = str_value(kw.value)
             if text is None or not is_secret_name(kw.arg) or not looks_like_secret_value(text, kw.arg):
+                continue
+            creator = _django_account_creator(node, ctx) if kw.arg == "password" else None
+            if creator is not None:
+                # The account may be a placeholder nobody is to log in to (a default user
+                # seeded in code): there the fix is no password at all, not a secret one.
+                ctx.report(
+                    kw.value,
+                    f"Hard-coded password for the account `{creator}()` creates: "
+                    "anyone who reads the source knows it. If someone is to log in to the account, "
+                    "read the password from settings or the environment; if nobody is (a placeholder "
+                    "or default account), pass `password=None`, which makes Django store an unusable password.",
+                )
                 continue
             ctx.report(
                 kw.value,

@@ -3,8 +3,11 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import add_import_edit, module_imports
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
+from fastapi_expert.review.rules.concurrency._blocking import lifespan_functions
+from fastapi_expert.review.rules.performance._scope import name_uses
 from fastapi_expert.review.rules.security._crypto import (
     is_test,
     local_value,
@@ -36,6 +39,28 @@ def _runs_for_request(ctx: FileContext) -> bool:
     if func is not None and func.node in request_functions(ctx.project):
         return True
     return module_uses(ctx, _WEB_PACKAGES) and not module_uses(ctx, _CLI_PACKAGES)
+
+
+# How many callers up a start-up-only function is looked for (a lifespan calls a
+# `configure_*` helper, which calls a check, which may define an inner one).
+_STARTUP_DEPTH = 4
+
+
+def _runs_only_at_startup(project: Project, func: FunctionInfo, depth: int = 0) -> bool:
+    """Is `func` an app's lifespan or start-up/shutdown handler, or is every use of its
+    name a call from one (up to four callers up)? The server runs those before the first
+    request and after the last, so no client can time a comparison there. Its callers
+    are found by name (any other use of the name, a reference or a call from request
+    code, leaves it checked). Asked only for a comparison about to be reported."""
+    if func.node in lifespan_functions(project):
+        return True
+    if depth >= _STARTUP_DEPTH or func.node in request_functions(project):
+        return False
+    uses = [(caller, call) for caller, call in name_uses(project, func.name) if caller is not func]
+    return bool(uses) and all(
+        caller is not None and call is not None and _runs_only_at_startup(project, caller, depth + 1)
+        for caller, call in uses
+    )
 
 
 def is_secret_value_name(name: str | None) -> bool:
@@ -275,7 +300,12 @@ class NonConstantTimeCompare(Rule):
     (at any depth), or any code of a module that imports FastAPI or Starlette
     and is not a command-line tool (`argparse`, `click`, `typer`). A CLI
     comparing the token of its own config file with its argument is not
-    flagged: nobody can time it. Test files are skipped.
+    flagged: nobody can time it. Nor is code that only an app's lifespan or
+    start-up/shutdown handler runs (every use of the function's name is a call
+    from one, up to four callers up), such as a start-up warning that a user
+    still has the default API key: it runs before the first request, when no
+    client can time it; a check that request code also calls stays flagged.
+    Test files are skipped.
 
     ## Why is this bad?
     `==` on strings and bytes returns at the first differing character, so the
@@ -480,6 +510,50 @@ class NonConstantTimeCompare(Rule):
                 ),
             },
         ),
+        Valid(
+            """
+            import contextlib
+            import logging
+
+            from fastapi import FastAPI
+
+            from app.db import session_scope
+            from app.models import User
+
+            logger = logging.getLogger(__name__)
+            DEFAULT_USERNAME = "owner"
+            DEFAULT_API_KEY = "owner.apikey"
+
+            async def warn_about_default_credentials() -> None:
+                # Run once by the lifespan, before the first request: nobody can time it.
+                def has_default_key(user: User) -> bool:
+                    return user.api_key == DEFAULT_API_KEY
+
+                async with session_scope() as session:
+                    owner = await User.get_by(session, username=DEFAULT_USERNAME)
+                    if owner is not None and has_default_key(owner):
+                        logger.warning("User %r still has the default API key", DEFAULT_USERNAME)
+
+            async def configure_database() -> None:
+                await warn_about_default_credentials()
+
+            @contextlib.asynccontextmanager
+            async def lifespan(app: FastAPI):
+                await configure_database()
+                yield
+
+            app = FastAPI(lifespan=lifespan)
+            """,
+            filename="app/main.py",
+            files={
+                "app/db.py": "def session_scope():\n    return None\n",
+                "app/models.py": (
+                    "class User:\n    api_key = ''\n\n"
+                    "    @classmethod\n    async def get_by(cls, session: object, **kw: object) -> 'User | None':\n"
+                    "        return None\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -609,6 +683,32 @@ class NonConstantTimeCompare(Rule):
             lines=(11, 15, 20),
             filename="app/security.py",
         ),
+        Invalid(
+            """
+            import contextlib
+
+            from fastapi import Depends, FastAPI, Header, HTTPException
+
+            DEFAULT_API_KEY = "owner.apikey"
+
+            def is_default_key(api_key: str) -> bool:
+                return api_key == DEFAULT_API_KEY
+
+            @contextlib.asynccontextmanager
+            async def lifespan(app: FastAPI):
+                assert not is_default_key("rotated")
+                yield
+
+            def refuse_default_key(x_api_key: str = Header()) -> None:
+                # The same check also runs for every request: a client can time it.
+                if is_default_key(x_api_key):
+                    raise HTTPException(status_code=403)
+
+            app = FastAPI(lifespan=lifespan, dependencies=[Depends(refuse_default_key)])
+            """,
+            lines=(8,),
+            filename="app/main.py",
+        ),
     )
 
     def visit_Compare(self, node: ast.Compare, ctx: FileContext) -> None:
@@ -637,6 +737,8 @@ class NonConstantTimeCompare(Rule):
             return
         if _checked_after_hash_lookup(ctx, node) or _only_logs(ctx, node):
             return
+        if func is not None and _runs_only_at_startup(ctx.project, func):
+            return  # a start-up check (`user.api_key == DEFAULT_API_KEY`): no request times it
         negate = isinstance(node.ops[0], ast.NotEq)
         call = f"secrets.compare_digest({ctx.source.segment(left)}, {ctx.source.segment(right)})"
         fix = None
