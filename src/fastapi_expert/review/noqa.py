@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from fastapi_expert.review.source import split_keepends
+from fastapi_expert.review.source import has_lone_carriage_return, split_keepends
 from fastapi_expert.review.suppression import NOQA, Suppressions
 from fastapi_expert.review.tool_codes import FILE_NOT_ANALYSED, INTERNAL_ERROR
 from fastapi_expert.types import Finding
@@ -51,7 +51,7 @@ def add_noqa(text: str, findings: Iterable[Finding]) -> NoqaOutcome:
     wanted = [f for f in findings if f.code not in UNSUPPRESSIBLE]
     if not wanted:
         return NoqaOutcome(text)
-    if "\r" in text.replace("\r\n", ""):
+    if has_lone_carriage_return(text):
         return NoqaOutcome(text, unplaced=[(f, "the file ends lines with a lone carriage return") for f in wanted])
     try:
         with warnings.catch_warnings():
@@ -65,6 +65,7 @@ def add_noqa(text: str, findings: Iterable[Finding]) -> NoqaOutcome:
 
     lines = split_keepends(text)
     codes_by_line: dict[int, set[str]] = {}
+    placed: list[Finding] = []
     unplaced: list[tuple[Finding, str]] = []
     for finding in wanted:
         loc = finding.location
@@ -73,11 +74,11 @@ def add_noqa(text: str, findings: Iterable[Finding]) -> NoqaOutcome:
             unplaced.append((finding, "its lines end inside a string or a line continuation"))
             continue
         codes_by_line.setdefault(line, set()).add(finding.code)
+        placed.append(finding)
 
     for number, codes in codes_by_line.items():
         lines[number - 1] = _with_codes(lines[number - 1], comments.get(number), sorted(codes))
     new = "".join(lines)
-    placed = [f for f in wanted if all(f is not u for u, _ in unplaced)]
     if not _proved(before, new, placed):
         return NoqaOutcome(text, unplaced=[(f, "the comment would have changed the code") for f in wanted])
     return NoqaOutcome(new, sum(len(c) for c in codes_by_line.values()), unplaced)

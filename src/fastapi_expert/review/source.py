@@ -197,6 +197,12 @@ def split_keepends(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
+def has_lone_carriage_return(text: str) -> bool:
+    """Does `text` end a line with a `\r` alone? `ast` breaks lines there, `tokenize`
+    (reading `\n`-split lines) does not, so their line numbers would disagree."""
+    return "\r" in text.replace("\r\n", "")
+
+
 def source_lines(text: str) -> list[str]:
     """`split_keepends` without the line ends: index `n - 1` is `ast`'s line `n`."""
     return [line.rstrip("\r\n") for line in _LINE.findall(text)]

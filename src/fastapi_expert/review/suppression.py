@@ -18,7 +18,7 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from fastapi_expert.review.source import source_lines
+from fastapi_expert.review.source import has_lone_carriage_return, source_lines
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]*(?:[\s,]+[A-Za-z]+[0-9]*)*))?", re.I)
 FILE_NOQA = re.compile(
@@ -88,8 +88,8 @@ _UNKNOWN: dict[int, int] = {}
 
 def _comment_starts(text: str) -> dict[int, int]:
     """Line -> the column where its comment starts, for the lines that have one."""
-    if "\r" in text.replace("\r\n", ""):
-        return _UNKNOWN  # tokenize numbers lines at `\n` only; `ast` also breaks at a lone `\r`
+    if has_lone_carriage_return(text):
+        return _UNKNOWN
     out: dict[int, int] = {}
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
