@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint pytest docs bench bench-ask bench-corpus bench-peers bench-audit test-pythons test-audit-oldest example-tests clean
+.PHONY: install demo test lint pytest docs bench bench-ask bench-corpus bench-peers bench-summaries bench-audit test-pythons test-audit-oldest example-tests clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ example-tests:
 # The suite's parsing-critical parts on the oldest supported Python and the newest
 # available one (each in its own venv; a Python that is not installed is skipped).
 COMPAT_PYTHONS ?= 3.10 3.13
-COMPAT_TESTS := tests/compat tests/test_engine.py tests/test_rule_examples.py tests/test_add_noqa.py
+COMPAT_TESTS := tests/compat tests/test_engine.py tests/test_rule_examples.py tests/test_add_noqa.py tests/test_summary.py
 
 test-pythons:
 	@for v in $(COMPAT_PYTHONS); do \
@@ -74,7 +74,7 @@ test: lint pytest test-pythons test-audit-oldest example-tests
 docs: install
 	$(BIN)/python scripts/gen_docs.py
 
-bench: install bench-ask bench-peers
+bench: install bench-ask bench-peers bench-summaries
 	$(BIN)/python benchmarks/review_stdlib.py
 
 # `ask`: top-3 hit rate on benchmarks/ask_questions.tsv (target 90 %)
@@ -95,6 +95,11 @@ bench-peers: install
 	# make every run recompile the package, ~0.13 s of each warm figure).
 	$(BIN)/python -m compileall -q src/fastapi_expert
 	$(BIN)/python benchmarks/compare_peers.py
+
+# Module summaries (docs/incremental-review.md, step 1) on the same corpus: checked
+# against every tree, then the time to build, write and read them.
+bench-summaries: install
+	$(BIN)/python benchmarks/summary_feasibility.py
 
 # Wall time of `audit` on examples/todo-api (through its own venv), probes included.
 bench-audit:

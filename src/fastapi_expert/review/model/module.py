@@ -515,7 +515,8 @@ class _Collector:
         self.info.imported_modules.add(base)
         for alias in node.names:
             if alias.name == "*":
-                if not self.func_stack and not self.class_stack and base:
+                # `build_module` reads the imports twice (first alone, then in order).
+                if not self.func_stack and not self.class_stack and base and base not in self.info.star_imports:
                     self.info.star_imports.append(base)
                 continue
             local = alias.asname or alias.name
