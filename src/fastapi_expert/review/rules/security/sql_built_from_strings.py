@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import is_migration
 from fastapi_expert.review.rules.security._web import constant_value, request_functions
@@ -177,14 +178,10 @@ class _Analysis:
         sites = _callers(self.project).get(func.node, [])
         if not sites:
             return False
-        bound_self = func.class_name is not None and not any(
-            isinstance(d, ast.Name) and d.id == "staticmethod" for d in func.node.decorator_list
-        )
-        if bound_self and positional:
-            positional = positional[1:]
-        index = positional.index(name) if name in positional else None
         for site in sites:
-            value = _argument(site.node, name, index)
+            # Per call: `obj.method(x)` passes `self` implicitly, `Class.method(obj, x)` does not.
+            filled = positional_parameters(self.project, site.caller.module, func, site.node)
+            value = _argument(site.node, name, filled.index(name) if name in filled else None)
             if value is None:
                 return False
             if not _Analysis(self.project, site.caller.module, site.caller).safe(value, depth + 1):
@@ -449,6 +446,23 @@ class SqlBuiltFromStrings(Rule):
             def reset_demo_data(db: Session) -> None:
                 _truncate(db, AUDIT_TABLE)
                 _truncate(db, table="demo_orders")
+            """,
+            filename="app/maintenance.py",
+        ),
+        Valid(
+            # A method called through its class passes `self` itself: `table` is the
+            # third argument there, the second through an instance.
+            """
+            from sqlalchemy import text
+            from sqlalchemy.orm import Session
+
+            class Maintenance:
+                def _truncate(self, db: Session, table: str) -> None:
+                    db.execute(text(f"TRUNCATE TABLE {table}"))
+
+            def reset_demo_data(maintenance: Maintenance, db: Session) -> None:
+                Maintenance._truncate(maintenance, db, "demo_orders")
+                maintenance._truncate(db, "audit_log")
             """,
             filename="app/maintenance.py",
         ),
