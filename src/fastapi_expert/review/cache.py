@@ -10,7 +10,8 @@ dependency declared elsewhere), so stored findings are reused only when every
 file of the scope hashes as it did; otherwise the scope is analysed again and
 its entry rewritten. This never returns a stale finding, at the price that
 one edited file means a full review (the per-module summaries that would let
-the model be rebuilt without re-parsing are not built yet).
+the model be rebuilt without re-parsing exist, in `model/summary.py`, but
+nothing rebuilds the model from them yet: docs/incremental-review.md).
 
 What can go wrong, and what happens: a cache that is corrupt, written by
 another version or another configuration, or not writable is ignored (and
