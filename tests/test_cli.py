@@ -120,6 +120,45 @@ def test_fix_and_diff(project: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert (project / "app" / "main.py").read_text() == fixed  # idempotent
 
 
+def test_a_report_that_cannot_be_written_is_exit_2_not_a_traceback(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Python's own status for an uncaught exception is 1, which CI reads as "findings".
+    for target in ("missing-dir/report.sarif", "app"):  # no such folder; a folder
+        assert main(["review", "--format", "sarif", "--output-file", target]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"fastapi-expert: error: cannot write the report to {target}: "), err
+        assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_an_audit_report_that_cannot_be_written_is_exit_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("fastapi", reason="the audit imports the app, which needs FastAPI")
+    (project / "webapp.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
+    assert main(["audit", "webapp:app", "--app-dir", str(project), "--no-probe", "-o", "missing-dir/audit.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastapi-expert: error: cannot write the report to missing-dir/audit.json: "), err
+
+
+def test_fixed_files_that_cannot_be_written_are_named_and_the_others_written(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "app" / "other.py").write_text(SLEEPY)
+    real = Path.write_bytes
+
+    def refuse_main(self: Path, data: bytes) -> int:
+        if self.name == "main.py":  # root ignores file modes: refuse it here instead
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", refuse_main)
+    assert main(["review", "--fix"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "fastapi-expert: error: fixed but not written: app/main.py (Permission denied); 1 other fixed file was written\n"
+    )
+    assert captured.out == ""  # no report of fixes that did not land
+    assert (project / "app" / "main.py").read_text() == SLEEPY
+    assert "await asyncio.sleep(1)" in (project / "app" / "other.py").read_text()
+
+
 def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "--format", "json"]) == 0
     rules = json.loads(capsys.readouterr().out)["rules"]

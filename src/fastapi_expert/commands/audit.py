@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 
 from fastapi_expert.audit.loader import AppLoadError
+from fastapi_expert.commands.output import write_report
 from fastapi_expert.config import find_config_file, load_config
 from fastapi_expert.errors import UsageError
 from fastapi_expert.review.tool_codes import INTERNAL_ERROR
@@ -50,7 +51,7 @@ def run_audit_command(args: argparse.Namespace) -> int:
     render = {"text": report.render_text, "json": report.render_json, "markdown": report.render_markdown}[args.format]
     output = render(result, routes_only=args.routes)
     if args.output_file is not None:
-        args.output_file.write_text(output, encoding="utf-8")
+        write_report(args.output_file, output)
     else:
         sys.stdout.write(output)
     if any(f.code == INTERNAL_ERROR.code for f in result.findings):

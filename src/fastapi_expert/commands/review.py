@@ -7,8 +7,9 @@ import difflib
 import sys
 from pathlib import Path
 
+from fastapi_expert.commands.output import write_report
 from fastapi_expert.config import Config, find_config_file, load_config
-from fastapi_expert.errors import ConfigError, UsageError
+from fastapi_expert.errors import ConfigError, UsageError, WriteError
 from fastapi_expert.review.cache import ResultCache, default_cache_dir
 from fastapi_expert.review.engine import ReviewResult, enabled_rules, review_paths, review_sources
 from fastapi_expert.review.fixes import apply_fixes
@@ -141,8 +142,7 @@ def run_review_command(args: argparse.Namespace) -> int:
         if stdin_text is not None:
             sys.stdout.write(changed.get(args.stdin_filename or "stdin.py", stdin_text))
             return EXIT_OK
-        for path, text in changed.items():
-            _write(Path(path), text)
+        _write_fixed(changed)
         if changed:
             print(f"Fixed {len(changed)} file{'s' if len(changed) != 1 else ''}.", file=sys.stderr)
     else:
@@ -150,7 +150,7 @@ def run_review_command(args: argparse.Namespace) -> int:
 
     output = _render(args, result)
     if args.output_file is not None:
-        args.output_file.write_text(output, encoding="utf-8")
+        write_report(args.output_file, output)
     else:
         sys.stdout.write(output)
 
@@ -163,6 +163,24 @@ def run_review_command(args: argparse.Namespace) -> int:
     not_defects = {INTERNAL_ERROR.code, NEWER_SYNTAX_ANALYSED.code}
     failing = [f for f in result.findings if f.severity.rank >= threshold and f.code not in not_defects]
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _write_fixed(changed: dict[str, str]) -> None:
+    """Write every fixed file; when some cannot be, say which, and how many were
+    written, and stop before the report (it would describe fixes that did not land)."""
+    failed: list[str] = []
+    for path, text in changed.items():
+        try:
+            _write(Path(path), text)
+        except (OSError, UnicodeEncodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            failed.append(f"{path} ({reason})")
+    if failed:
+        written = len(changed) - len(failed)
+        raise WriteError(
+            f"fixed but not written: {', '.join(failed)}; "
+            f"{written} other fixed file{'s were' if written != 1 else ' was'} written"
+        )
 
 
 def _write(path: Path, text: str) -> None:
