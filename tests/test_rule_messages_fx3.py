@@ -74,8 +74,9 @@ def test_fx312_names_the_route_that_loads_the_secret_not_the_one_that_echoes_it(
     example = _invalid("FX312", "class OAuthAppCreds(BaseModel)")
     messages = _messages("FX312", example)
     assert messages == {
-        10: "`OAuthAppCreds` is the response model of `POST /integrations/{kind}/config` and exposes "
-        "`client_secret` to clients; remove it from the response model or mark it `Field(exclude=True)`."
+        10: "`OAuthAppCreds` is nested in the response model of `POST /integrations/{kind}/config` "
+        "(`IntegrationConfig.creds`) and exposes `client_secret` to clients; remove it from the response "
+        "model or mark it `Field(exclude=True)`."
     }, messages
 
 
@@ -146,4 +147,49 @@ def test_fx302_a_models_dump_is_said_to_lack_only_the_schema() -> None:
         22: "`GET /provider` returns `ProviderInfo(...).model_dump()`, a dump of `ProviderInfo` with no "
         "`response_model`: the data is validated and holds the model's fields only, but the route has no "
         "OpenAPI schema for clients; declare `response_model=ProviderInfo` with `response_model_by_alias=False`.",
+    }, messages
+
+
+def test_fx312_a_nested_model_is_not_called_the_response_model() -> None:
+    # Eighth precision sample (dstack's `RegistryAuth`): the registry password sits three
+    # fields deep in `POST /api/runs/list`'s `List[Run]`, through a union of
+    # configurations; "is the response model of" sent the reader to a route whose
+    # `response_model=` does not name it. The message names the fields that lead there.
+    example = Invalid(
+        """
+        from fastapi import APIRouter
+        from pydantic import BaseModel
+
+        router = APIRouter(prefix="/api/runs")
+
+        class RegistryAuth(BaseModel):
+            username: str
+            password: str
+
+        class TaskConfiguration(BaseModel):
+            image: str | None = None
+            registry_auth: RegistryAuth | None = None
+
+        class ServiceConfiguration(TaskConfiguration):
+            port: int
+
+        class RunSpec(BaseModel):
+            run_name: str
+            configuration: ServiceConfiguration | TaskConfiguration
+
+        class Run(BaseModel):
+            id: int
+            run_spec: RunSpec
+
+        @router.post("/list", response_model=list[Run])
+        async def list_runs():
+            return []
+        """,
+        lines=(8,),
+    )
+    messages = _messages("FX312", example)
+    assert messages == {
+        8: "`RegistryAuth` is nested in the response model of `POST /api/runs/list` "
+        "(`Run.run_spec.configuration.registry_auth`) and exposes `password` to clients; remove it from the "
+        "response model or mark it `Field(exclude=True)`."
     }, messages

@@ -146,14 +146,25 @@ def _returns_nothing(ctx: FileContext, endpoint: FunctionInfo | None, value: ast
     returns = sym.node.returns
     if returns is not None:
         return isinstance(returns, ast.Constant) and returns.value is None
-    if sym.class_name is not None or sym.is_generator or _is_stub(sym.node):
+    return _body_is_what_runs(ctx.project, sym) and not _returned_values(sym)
+
+
+def _body_is_what_runs(project: Project, func: FunctionInfo) -> bool:
+    """Can the function's own `return`s tell what a call of it gives? Not for a method
+    (a subclass may override it), a generator, a stub, or one under a decorator other
+    than a project one whose wrapper hands the result through."""
+    if func.class_name is not None or func.is_generator or _is_stub(func.node):
         return False
-    if not all(_passes_result_through(ctx.project, sym.module, d) for d in sym.node.decorator_list):
-        return False
-    return not any(
-        isinstance(n, ast.Return) and n.value is not None and not (isinstance(n.value, ast.Constant) and n.value.value is None)
-        for n in own_nodes(sym.node)
-    )
+    return all(_passes_result_through(project, func.module, d) for d in func.node.decorator_list)
+
+
+def _returned_values(func: FunctionInfo) -> list[ast.expr]:
+    """The values the function's own `return`s give, less `return None`."""
+    return [
+        n.value
+        for n in own_nodes_of(func.node, ast.Return)
+        if n.value is not None and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+    ]
 
 
 def _model_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
@@ -209,33 +220,103 @@ def _returned_class(project: Project, func: FunctionInfo) -> str | None:
     return qual
 
 
+# how many unannotated project helpers deep a returned value is followed to a response
+_HELPER_DEPTH = 2
+
+
 def _makes_response(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> bool:
-    """Is `value` a `Response` object: built from a response class (also a project
-    subclass), or returned by a project function annotated to return one (a helper
-    such as `await flow.login_redirect(...)` or `await page.render()`)?"""
+    """Is the endpoint's `value` a `Response` object (see `_is_response`)?"""
+    return _is_response(ctx.project, ctx.module, endpoint, value, 0)
+
+
+def _is_response(project: Project, module: ModuleInfo, func: FunctionInfo | None, value: ast.expr, depth: int) -> bool:
+    """Is `value`, in `func` of `module`, a `Response` object: built from a response
+    class (also a project subclass), or returned by a project function annotated to
+    return one (a helper such as `await flow.login_redirect(...)` or `await
+    page.render()`), or by an unannotated plain project function every `return` of
+    which gives one (`return await indexer(...)` where `indexer` ends with `return
+    Response(content=names)`)?"""
     if isinstance(value, ast.Await):
         value = value.value
     if not isinstance(value, ast.Call):
         return False
-    func = value.func
-    # Receiver types are the endpoint's (`flow: LoginFlow = Depends(...)`): the rule
-    # visits the `def` itself, before the engine enters its body.
-    target = ctx.project.call_target(ctx.module, endpoint, value)
-    target = target or (ctx.resolve(func) if isinstance(func, ast.Name | ast.Attribute) else None) or ""
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    callee = value.func
+    # Receiver types are the function's (`flow: LoginFlow = Depends(...)`): the rule
+    # visits the endpoint's `def` itself, before the engine enters its body.
+    target = project.call_target(module, func, value)
+    target = target or (project.resolve(module, callee) if isinstance(callee, ast.Name | ast.Attribute) else None) or ""
+    name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else ""
     if target.startswith(_RESPONSE_MODULES) or name.endswith("Response"):
         return True
-    sym = ctx.project.lookup(target)
+    sym = project.lookup(target)
     if isinstance(sym, FunctionInfo):
         if sym.node.name == "__init__" and sym.class_name:
-            return _is_response_class(ctx.project, sym.class_name)
-        return _is_response_class(ctx.project, _returned_class(ctx.project, sym))
+            return _is_response_class(project, sym.class_name)
+        if sym.node.returns is None:
+            return depth < _HELPER_DEPTH and _answers_responses(project, sym, depth + 1)
+        return _is_response_class(project, _returned_class(project, sym))
     if sym is None and _REDIRECT_CALL.search(name):
         # a library's redirect helper (Authlib's `await oauth.github.authorize_redirect(...)`
         # returns a `RedirectResponse`); the project's own functions are judged by their
         # annotation above
         return True
-    return _is_response_class(ctx.project, target)
+    return _is_response_class(project, target)
+
+
+def _answers_responses(project: Project, helper: FunctionInfo, depth: int) -> bool:
+    """Does every `return` of the unannotated project function `helper` give a
+    `Response` (or `None`), and one at least? An endpoint that returns its result
+    answers with that response as is, and `response_model` would never apply."""
+    if not _body_is_what_runs(project, helper):
+        return False
+    values = _returned_values(helper)
+    if not values:
+        return False
+    variables: set[str] | None = None
+    for value in values:
+        if isinstance(value, ast.Name):
+            if variables is None:
+                variables = _variables_always_responses(project, helper, depth)
+            if value.id in variables:
+                continue
+        if not _is_response(project, helper.module, helper, value, depth):
+            return False
+    return True
+
+
+def _variables_always_responses(project: Project, func: FunctionInfo, depth: int) -> set[str]:
+    """Local names every binding of which is an assignment of a `Response` object
+    (a name also bound otherwise, by a loop or a `with`, may hold anything)."""
+    values: dict[str, list[ast.expr]] = {}
+    other: set[str] = set()
+    for n in own_nodes(func.node):
+        if isinstance(n, ast.Assign | ast.AnnAssign) and n.value is not None:
+            for target in n.targets if isinstance(n, ast.Assign) else [n.target]:
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(n.value)
+                else:
+                    other |= _bound_names(target)  # unpacked: `response, status = ...`
+        elif isinstance(n, ast.For | ast.AsyncFor | ast.NamedExpr | ast.AugAssign):
+            other |= _bound_names(n.target)
+        elif isinstance(n, ast.With | ast.AsyncWith):
+            other |= {name for i in n.items if i.optional_vars is not None for name in _bound_names(i.optional_vars)}
+    return {
+        name
+        for name, bound in values.items()
+        if name not in other and all(_is_response(project, func.module, func, v, depth) for v in bound)
+    }
+
+
+def _bound_names(target: ast.expr) -> set[str]:
+    """The names an assignment target binds: `a`, `a, (b, *c)`; not `a.x` or `a[k]`,
+    which set a part of an object `a` already holds."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    if isinstance(target, ast.Tuple | ast.List):
+        return {name for elt in target.elts for name in _bound_names(elt)}
+    return set()
 
 
 def _response_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
@@ -361,7 +442,11 @@ class MissingResponseModel(Rule):
     or returned by a project function annotated to return one, also through a
     variable (`response = await flow.login_redirect(...)`; `-> R` with
     `R = TypeVar("R", bound=Response)` counts too), or by a library call named
-    for a redirect (Authlib's `authorize_redirect(...)`). A value that is
+    for a redirect (Authlib's `authorize_redirect(...)`), or by an unannotated
+    plain project function (not a method or a stub, as above) every `return`
+    of which gives a `Response` (`return await indexer(...)` where `indexer`
+    answers `Response(content="Failed", status_code=500)` or
+    `Response(content=names)`). A value that is
     already a model is serialised as that model's fields only, so it is not
     flagged either: a model built in the endpoint (`UserOut(...)`,
     `UserOut.model_validate(row)`), or the result of a project function
@@ -583,6 +668,47 @@ class MissingResponseModel(Rule):
                 """
             },
         ),
+        Valid(
+            # The endpoints answer what an unannotated helper returns, and every `return` of
+            # the helper gives a `Response`: FastAPI sends it as is, `response_model` never applies.
+            """
+            from fastapi import APIRouter, Request, Response, UploadFile
+
+            from app.exports import export_rows
+
+            router = APIRouter()
+
+            @router.put("/content")
+            async def put_content(request: Request, files: list[UploadFile]):
+                return await index_files(request, files, regenerate=True)
+
+            @router.get("/content/export")
+            def export_content(request: Request, fmt: str = "csv"):
+                return export_rows(request.user, fmt)
+
+            async def index_files(request: Request, files: list[UploadFile], regenerate: bool = False):
+                names = [f.filename or "" for f in files]
+                try:
+                    await request.app.state.index.update(names, regenerate=regenerate)
+                except Exception:
+                    return Response(content="Failed", status_code=500)
+                return Response(content=",".join(names), status_code=200)
+            """,
+            filename="app/routers/content.py",
+            files={
+                "app/exports.py": """
+                    from fastapi.responses import JSONResponse, PlainTextResponse
+
+                    def export_rows(user, fmt: str):
+                        if fmt == "json":
+                            response = JSONResponse({"rows": []})
+                        else:
+                            response = PlainTextResponse("id,name\\n")
+                        response.headers["Content-Disposition"] = f"attachment; filename=rows.{fmt}"
+                        return response
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -689,6 +815,34 @@ class MissingResponseModel(Rule):
                 return ProviderInfo(issuer="https://id.example.com", jwksUri="/jwks").model_dump()
             """,
             lines=(16, 22),
+        ),
+        Invalid(
+            # Near misses: a helper that answers a `Response` only on failure and the
+            # indexed rows otherwise, and a method (a subclass may return anything).
+            """
+            from fastapi import APIRouter, Request, Response
+
+            router = APIRouter()
+
+            class Indexer:
+                async def run(self, names: list[str]):
+                    return Response(content=",".join(names))
+
+            @router.put("/content")
+            async def put_content(request: Request, names: list[str]):
+                return await index_names(names)
+
+            @router.patch("/content")
+            async def patch_content(names: list[str]):
+                return await Indexer().run(names)
+
+            async def index_names(names: list[str]):
+                if not names:
+                    return Response(content="Nothing to index", status_code=400)
+                rows = [{"name": n, "indexed": True} for n in names]
+                return rows
+            """,
+            lines=(10, 14),
         ),
     )
 
