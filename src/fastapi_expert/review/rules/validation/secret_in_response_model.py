@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 
 from fastapi_expert.review.model.fastapi_model import Route
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
@@ -14,6 +15,7 @@ from fastapi_expert.review.rules.validation._models import (
     class_info,
     describe_route,
     inherited_fields,
+    is_model_class,
     is_model_node,
     model_class,
     named_like_output,
@@ -21,6 +23,7 @@ from fastapi_expert.review.rules.validation._models import (
     own_fields,
     parameters,
     path_names,
+    response_models,
     usage,
 )
 from fastapi_expert.types import Severity
@@ -457,6 +460,37 @@ def _answers_caller(project: Project, route: Route) -> bool:
     )
 
 
+def _field_path(project: Project, route: Route, target: ClassInfo) -> str | None:
+    """The shortest chain of fields from the route's response model to `target`
+    (`Run.run_spec.configuration.registry_auth`), or None when none shows."""
+    roots = response_models(project, route)
+    came_from: dict[str, tuple[str, str] | None] = {c.qualname: None for c in roots}
+    names = {c.qualname: c.node.name for c in roots}
+    queue = deque(roots)
+    while queue and len(came_from) < 500:
+        cls = queue.popleft()
+        for owner, f in inherited_fields(project, cls):
+            for sub in annotation_classes(project, owner.module, f.annotation):
+                if sub.qualname in came_from or not is_model_class(project, sub):
+                    continue
+                came_from[sub.qualname] = (cls.qualname, f.name)
+                if sub is target:
+                    return _walk_back(came_from, names, sub.qualname)
+                queue.append(sub)
+    return None
+
+
+def _walk_back(came_from: dict[str, tuple[str, str] | None], names: dict[str, str], qualname: str) -> str:
+    """`Root.field.field` from the (holder, field) each class was reached by."""
+    fields: list[str] = []
+    step = came_from[qualname]
+    while step is not None:
+        qualname, name = step
+        fields.append(name)
+        step = came_from[qualname]
+    return ".".join([names[qualname], *reversed(fields)])
+
+
 def _excluded_by_route(route: Route, name: str) -> bool:
     value = route.keyword("response_model_exclude")
     if isinstance(value, ast.Set | ast.List | ast.Tuple):
@@ -483,7 +517,9 @@ class SecretInResponseModel(Rule):
     own input), and, if there is one, that does not answer the caller's own
     record (`/users/me`, which takes no input from the client and returns what
     the authenticated-user dependency gives), but someone else's
-    (`/users/{user_id}`).
+    (`/users/{user_id}`). A model nested in that route's response model is
+    said to be, with the fields that lead to it
+    (`Run.run_spec.configuration.registry_auth`).
 
     Left alone: fields declared `Field(exclude=True)` or typed `SecretStr`
     (serialised masked), fields that a `@field_validator` / `@field_serializer`
@@ -1104,13 +1140,27 @@ class SecretInResponseModel(Rule):
                     f"so the `{f.name}` a client sends is echoed back; use a separate output model without it."
                 )
             else:
-                via = f"the response model of `{describe_route(shown)}`" if shown else "named as a response model"
+                via = self._via(project, shown, info, used.direct_response)
                 inherited = f" (inherited from `{owner.node.name}`)" if owner is not None and owner is not info else ""
                 message = (
                     f"`{node.name}` is {via} and exposes `{f.name}`{inherited} to clients; "
                     f"remove it from the response model or mark it `Field(exclude=True)`."
                 )
             ctx.report(where, message)
+
+    @staticmethod
+    def _via(project: Project, shown: Route | None, info: ClassInfo | None, direct: dict[str, list[Route]]) -> str:
+        """How the model reaches the route the message names: as its response model,
+        or nested in it, with the fields that lead there (`Run.run_spec.configuration
+        .registry_auth`): a reader does not find a nested model in the route's
+        `response_model=`."""
+        if shown is None:
+            return "named as a response model"
+        route = describe_route(shown)
+        if info is None or any(r is shown for r in direct.get(info.qualname, [])):
+            return f"the response model of `{route}`"
+        path = _field_path(project, shown, info)
+        return f"nested in the response model of `{route}`" + (f" (`{path}`)" if path else "")
 
     @staticmethod
     def _echo_route(
