@@ -6,7 +6,14 @@ import string
 from collections.abc import Iterable
 
 from fastapi_expert.review.model.callgraph import CallSite
-from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, child_nodes, own_nodes
+from fastapi_expert.review.model.module import (
+    FunctionInfo,
+    ModuleInfo,
+    child_nodes,
+    own_nodes,
+    parameter_defaults,
+    scope_nodes,
+)
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
@@ -562,9 +569,133 @@ def _isolated_calls(loop: ast.AST) -> set[int]:
     return out
 
 
+def _calls_in_try(loop: ast.AST) -> set[int]:
+    """The calls (by id) of the loop's body that run inside a `try` of the iteration (its
+    body, handlers, `else` or `finally`). Kept on the loop node."""
+    cached: set[int] | None = getattr(loop, "_fx_calls_in_try", None)
+    if cached is not None:
+        return cached
+    out: set[int] = set()
+    if isinstance(loop, ast.For | ast.AsyncFor):
+        for node in scope_nodes(loop.body):
+            if isinstance(node, _TRY):
+                out.update(id(sub) for sub in scope_nodes([node]) if sub.__class__ is ast.Call)
+    loop._fx_calls_in_try = out  # type: ignore[attr-defined]
+    return out
+
+
+def _with_bound(nodes: Iterable[ast.AST]) -> set[str]:
+    """The names bound by the `with` / `async with` statements among `nodes`
+    (`with create_session() as session:`)."""
+    return {
+        item.optional_vars.id
+        for node in nodes
+        if isinstance(node, ast.With | ast.AsyncWith)
+        for item in node.items
+        if isinstance(item.optional_vars, ast.Name)
+    }
+
+
+def _supplied_by_decorator(decorator: FunctionInfo) -> frozenset[str]:
+    """The keyword arguments a decorator passes the function it wraps from a `with`
+    it opens around the call: `with create_session() as session: return
+    func(*args, session=session, **kwargs)` supplies `session`, a new one per call
+    (Airflow's `@provide_session`). Kept on the decorator's node."""
+    cached: frozenset[str] | None = getattr(decorator.node, "_fx_supplied_by_decorator", None)
+    if cached is not None:
+        return cached
+    params = [*decorator.node.args.posonlyargs, *decorator.node.args.args]
+    supplied: set[str] = set()
+    if params:
+        wrapped = params[0].arg
+        for node in ast.walk(decorator.node):
+            if not isinstance(node, ast.With | ast.AsyncWith):
+                continue
+            opened = _with_bound([node])
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == wrapped:
+                    supplied.update(
+                        k.arg
+                        for k in sub.keywords
+                        if k.arg is not None and isinstance(k.value, ast.Name) and k.value.id in opened
+                    )
+    out = frozenset(supplied)
+    decorator.node._fx_supplied_by_decorator = out  # type: ignore[union-attr]
+    return out
+
+
+def _leaves_default(project: Project, module: ModuleInfo, callee: FunctionInfo, call: ast.Call, param: str) -> bool:
+    """Does `call` (made in `module`) leave `callee`'s parameter `param` to its default,
+    knowingly (no `*args` / `**kwargs` that could pass it)?"""
+    if param not in parameter_defaults(callee.node):
+        return False
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return False
+    filled = positional_parameters(project, module, callee, call)[: len(call.args)]
+    return param not in filled and all(k.arg != param for k in call.keywords)
+
+
+def _opens_own_session(project: Project, module: ModuleInfo, callee: FunctionInfo, call: ast.Call, inner: ast.Call) -> bool:
+    """Does `callee`, called as `call` (in `module`), run its statement `inner` on a
+    session opened for this call alone: one it binds itself with a `with`
+    (`with Session() as session:`), or a parameter the call leaves to its default that a
+    project decorator fills from a `with` of its own (`@provide_session`)? Each call is
+    then a transaction of its own."""
+    if not (isinstance(inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Name)):
+        return False
+    receiver = inner.func.value.id
+    if receiver in _with_bound(own_nodes(callee.node)):
+        return True
+    if not callee.node.decorator_list or not _leaves_default(project, module, callee, call, receiver):
+        return False
+    for decorator in callee.node.decorator_list:
+        head = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if not isinstance(head, ast.Name | ast.Attribute):
+            continue
+        wrapper = project.lookup(project.resolve(callee.module, head))
+        if isinstance(wrapper, FunctionInfo) and receiver in _supplied_by_decorator(wrapper):
+            return True
+    return False
+
+
 def _call_text(ctx_segment: str) -> str:
     text = ctx_segment if len(ctx_segment) <= 40 and "\n" not in ctx_segment else ctx_segment.rsplit(".", 1)[-1]
     return f"{text}()"
+
+
+_PROVIDE_SESSION = """
+import contextlib
+from functools import wraps
+
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+NEW_SESSION: Session = None  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def create_session():
+    session = SessionLocal()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def provide_session(func):
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        if "session" in kwargs:
+            return func(*args, **kwargs)
+        with create_session() as session:
+            return func(*args, session=session, **kwargs)
+
+    return wrapper
+"""
 
 
 class QueryInLoop(Rule):
@@ -612,7 +743,13 @@ class QueryInLoop(Rule):
     the loop) inside a `try` of that iteration: each item in a transaction of
     its own, kept apart from the others' locks and failures, which one
     executemany would merge (as FX509 leaves a commit in a `try` alone; without
-    the `try` it is still a write per row), and Alembic revisions
+    the `try` it is still a write per row); likewise a call, inside a `try` of the
+    iteration, to a project function that writes on a session opened for that call
+    alone: one it binds with its own `with`, or a session parameter the call leaves
+    to its default for a decorator that opens one around each call
+    (`with create_session() as session: return func(*args, session=session, **kwargs)`,
+    Airflow's `@provide_session`); passing the loop's session makes it a write per
+    row again. And Alembic revisions
     (files under `migrations/versions/` or `alembic/versions/`, importing
     `alembic.op`, or shaped like a revision: `revision = "..."`, `down_revision`
     and `def upgrade()` at module level): a one-off data migration rewrites
@@ -970,6 +1107,69 @@ class QueryInLoop(Rule):
             """,
             filename="app/export.py",
         ),
+        Valid(
+            # `@provide_session` opens and commits a session around each call that passes
+            # none: every bundle's state is committed on its own, right after its refresh,
+            # and a failure is logged and skipped. One executemany would merge them.
+            """
+            import logging
+
+            from sqlalchemy import update
+            from sqlalchemy.orm import Session
+
+            from app.db import NEW_SESSION, provide_session
+            from app.models import Bundle
+
+            logger = logging.getLogger(__name__)
+
+            class BundleRefresher:
+                def __init__(self, bundles: list) -> None:
+                    self.bundles = bundles
+
+                @provide_session
+                def save_state(self, name: str, *, version: str, session: Session = NEW_SESSION) -> None:
+                    session.execute(update(Bundle).where(Bundle.name == name).values(version=version))
+
+                def refresh_all(self) -> None:
+                    for bundle in self.bundles:
+                        bundle.refresh()
+                        try:
+                            self.save_state(bundle.name, version=bundle.version)
+                        except Exception:
+                            logger.exception("could not save the state of bundle %s", bundle.name)
+            """,
+            filename="app/refresh.py",
+            files={"app/db.py": _PROVIDE_SESSION, "app/models.py": "class Bundle:\n    name = ''\n"},
+        ),
+        Valid(
+            # The writer opens its own session for each call: a transaction per bundle,
+            # in a `try` that logs a failure and goes on with the next one.
+            """
+            import logging
+
+            from sqlalchemy import update
+
+            from app.db import SessionLocal
+            from app.models import Bundle
+
+            logger = logging.getLogger(__name__)
+
+            def save_state(name: str, version: str) -> None:
+                with SessionLocal() as session:
+                    session.execute(update(Bundle).where(Bundle.name == name).values(version=version))
+                    session.commit()
+
+            def refresh_all(bundles: list) -> None:
+                for bundle in bundles:
+                    bundle.refresh()
+                    try:
+                        save_state(bundle.name, bundle.version)
+                    except Exception:
+                        logger.exception("could not save the state of bundle %s", bundle.name)
+            """,
+            filename="app/refresh.py",
+            files={"app/db.py": _PROVIDE_SESSION, "app/models.py": "class Bundle:\n    name = ''\n"},
+        ),
     )
     invalid = (
         Invalid(
@@ -1170,6 +1370,40 @@ class QueryInLoop(Rule):
             filename="app/buckets.py",
             files={"app/models.py": "class Bucket:\n    rule_id = 0\n"},
         ),
+        Invalid(
+            # The same decorated writer, handed the loop's session (one transaction for all
+            # the rows), or left to open its own with no `try` to keep the items apart.
+            """
+            import logging
+
+            from sqlalchemy import update
+            from sqlalchemy.orm import Session
+
+            from app.db import NEW_SESSION, create_session, provide_session
+            from app.models import Bundle
+
+            logger = logging.getLogger(__name__)
+
+            @provide_session
+            def save_state(name: str, *, version: str, session: Session = NEW_SESSION) -> None:
+                session.execute(update(Bundle).where(Bundle.name == name).values(version=version))
+
+            def save_all(bundles: list) -> None:
+                with create_session() as session:
+                    for bundle in bundles:
+                        try:
+                            save_state(bundle.name, version=bundle.version, session=session)
+                        except Exception:
+                            logger.exception("could not save the state of bundle %s", bundle.name)
+
+            def save_each(bundles: list) -> None:
+                for bundle in bundles:
+                    save_state(bundle.name, version=bundle.version)
+            """,
+            lines=(19, 25),
+            filename="app/refresh.py",
+            files={"app/db.py": _PROVIDE_SESSION, "app/models.py": "class Bundle:\n    name = ''\n"},
+        ),
     )
 
     def visit_For(self, node: ast.For, ctx: FileContext) -> None:
@@ -1289,7 +1523,9 @@ class QueryInLoop(Rule):
                 continue  # `dump_table(name)` over table names: one query per table
             inner_text = _call_text(callee.module.source.segment(inner.func))
             if inner.args and _writes(ctx.project, callee, inner.args[0]):
-                if id(node) in _isolated_calls(loop):
+                if id(node) in _isolated_calls(loop) or (
+                    id(node) in _calls_in_try(loop) and _opens_own_session(ctx.project, ctx.module, callee, node, inner)
+                ):
                     continue  # each item written in its own transaction, on purpose
                 # A write per row: eager loading would not help, batching the writes does.
                 ctx.report(
