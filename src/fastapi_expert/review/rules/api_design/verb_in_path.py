@@ -49,9 +49,10 @@ def _hyphenated(segment: str) -> str:
     return re.sub(r"[-_]+", "-", _CAMEL_BOUNDARY.sub("-", segment)).lower()
 
 
-def _problems(path: str) -> tuple[str | None, list[str]]:
+def _problems(path: str, after_parameter: bool = False) -> tuple[str | None, list[str]]:
     """(the first static segment that names an action, every camelCase one, in
-    order); one segment can be both (`getUser`)."""
+    order); one segment can be both (`getUser`). `after_parameter`: the prefixes
+    the route is included with all end in a path parameter (`/orders/{order_id}`)."""
     verb: str | None = None
     cases: list[str] = []
     segments = [s for s in path.split("/") if s]
@@ -59,12 +60,23 @@ def _problems(path: str) -> tuple[str | None, list[str]]:
         if "{" in segment or ":" in segment:
             continue  # path parameters (also `{path:path}` and converters)
         # `/orders/{id}/cancel`: a controller-style action on one resource is accepted.
-        action = i == len(segments) - 1 and i > 0 and segments[i - 1].startswith("{")
+        after = segments[i - 1].startswith("{") if i > 0 else after_parameter
+        action = i == len(segments) - 1 and after
         if verb is None and not action and _VERB_LED.match(segment) and segment not in _NOUNS:
             verb = segment
         if _MIXED_CASE.search(segment) and segment not in cases:
             cases.append(segment)
     return verb, cases
+
+
+def _after_parameter(path: str, full_paths: list[str]) -> bool:
+    """Does every full path put a path parameter right before the route's own path
+    (`APIRouter(prefix="/orders/{order_id}")` with `@router.post("/cancel")`)? Then
+    the route's first segment is an action on one resource, as if written in full."""
+    prefixes = [full[: len(full) - len(path)] for full in full_paths if path and full.endswith(path)]
+    return bool(prefixes) and len(prefixes) == len(full_paths) and all(
+        p.rstrip("/").rsplit("/", 1)[-1].startswith("{") for p in prefixes
+    )
 
 
 def _listed(items: list[str]) -> str:
@@ -217,6 +229,24 @@ class VerbInPath(Rule):
                 return templates.TemplateResponse(request, "projects/add_from_template.html")
             """
         ),
+        Valid(
+            # The parameter comes from the router's prefix: the same action on one
+            # order as `/orders/{order_id}/delete` written in full.
+            """
+            from fastapi import APIRouter, FastAPI
+
+            order = APIRouter(prefix="/orders/{order_id}")
+
+
+            @order.post("/delete")
+            def delete_order(order_id: int):
+                return {"id": order_id, "state": "deleted"}
+
+
+            app = FastAPI()
+            app.include_router(order, prefix="/api")
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -302,7 +332,7 @@ class VerbInPath(Rule):
         route = routes.get(id(node))
         if route is None or route.is_websocket or route.path is None:
             return
-        verb, cases = _problems(route.path)
+        verb, cases = _problems(route.path, _after_parameter(route.path, route.full_paths))
         if (verb is None and not cases) or _is_page(ctx, route):
             return
         # Only the route's own path is checked (a prefix is the include's business),
