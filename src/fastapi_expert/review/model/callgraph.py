@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from fastapi_expert.review.model.blocking import Blocking, blocking_call
 from fastapi_expert.review.model.module import FunctionInfo, own_nodes_of
-from fastapi_expert.review.model.once import once_per_process_calls, runs_once
+from fastapi_expert.review.model.once import once_per_process_calls, runs_once, turns_on_switch
 
 if TYPE_CHECKING:
     from fastapi_expert.review.model.project import Project
@@ -56,7 +56,8 @@ class CallGraph:
         for func in project.all_functions():
             self.by_qualname[func.qualname] = func
         self._callable_names = _callable_names(project)
-        self._blocking_memo: dict[ast.AST, BlockingPath | None] = {}
+        # Keyed by (function, forced): see `blocking_path`.
+        self._blocking_memo: dict[tuple[ast.AST, bool], BlockingPath | None] = {}
         self.on_loop_via: dict[ast.AST, CallSite | None] = self._loop_reachability()
 
     @property
@@ -135,18 +136,26 @@ class CallGraph:
     def runs_on_loop(self, func: FunctionInfo) -> bool:
         return func.node in self.on_loop_via
 
-    def blocking_path(self, func: FunctionInfo) -> BlockingPath | None:
+    def blocking_path(self, func: FunctionInfo, *, forced: bool = False) -> BlockingPath | None:
         """The first blocking call a sync function makes, directly or through
-        other sync project functions; the same whichever function is asked first."""
+        other sync project functions; the same whichever function is asked first.
+        `forced`: the call turns on a switch of the function's once-per-process
+        guard (`load_plugins(reload=True)`), so the guarded block counts too."""
         if func.is_async:
             return None
-        return self._path(func, set(), {})[0]
+        return self._path(func, set(), {}, forced)[0]
+
+    def turns_on_switch(self, site: CallSite) -> bool:
+        """Does this call run its callee's once-per-process block again?"""
+        callee = site.callee
+        return callee is not None and turns_on_switch(self.project, site.caller.module, callee, site.node)
 
     def _path(
         self,
         func: FunctionInfo,
         active: set[ast.AST],
-        provisional: dict[ast.AST, BlockingPath | None],
+        provisional: dict[tuple[ast.AST, bool], BlockingPath | None],
+        forced: bool = False,
     ) -> tuple[BlockingPath | None, bool]:
         """The path from `func`, and whether it is provisional: found while a
         cycle was cut at a function still being searched (`active`). Only final
@@ -156,29 +165,31 @@ class CallGraph:
         questions (and differ between one process and several). Provisional
         answers are kept for the current question only."""
         node = func.node
-        if node in self._blocking_memo:
-            return self._blocking_memo[node], False
-        if node in provisional:
-            return provisional[node], True
+        key = (node, forced)
+        if key in self._blocking_memo:
+            return self._blocking_memo[key], False
+        if key in provisional:
+            return provisional[key], True
         if node in active:
             return None, True  # a cycle: cut here
         active.add(node)
-        result, unsure = self._search(func, active, provisional)
+        result, unsure = self._search(func, active, provisional, forced)
         active.discard(node)
         if unsure:
-            provisional[node] = result
+            provisional[key] = result
         else:
-            self._blocking_memo[node] = result
+            self._blocking_memo[key] = result
         return result, unsure
 
     def _search(
         self,
         func: FunctionInfo,
         active: set[ast.AST],
-        provisional: dict[ast.AST, BlockingPath | None],
+        provisional: dict[tuple[ast.AST, bool], BlockingPath | None],
+        forced: bool,
     ) -> tuple[BlockingPath | None, bool]:
         sites = self.sites_of(func)
-        once = once_per_process_calls(self.project, func)
+        once = frozenset[ast.Call]() if forced else once_per_process_calls(self.project, func)
         if once:
             sites = [site for site in sites if site.node not in once]
         if len(sites) > 1:
@@ -191,7 +202,7 @@ class CallGraph:
         for site in sites:
             if site.callee is None or site.callee.is_async or runs_once(site.callee):
                 continue
-            below, below_unsure = self._path(site.callee, active, provisional)
+            below, below_unsure = self._path(site.callee, active, provisional, self.turns_on_switch(site))
             unsure = unsure or below_unsure
             if below is not None:
                 return BlockingPath((site, *below.steps), below.blocking), unsure

@@ -17,15 +17,22 @@ Two shapes are recognised:
           if not self.running:        # SubprocessServer() is one per port
               self.running = True
               wait_until_healthy()    # time.sleep() polling: once
+
+  The test may also let a caller ask for the block again through a parameter
+  that defaults to `False` (`if _plugins is not None and not reload: return
+  _plugins`): called with the default, the block still runs once.
+  `once_switches` names such parameters, so that a caller that turns one on
+  can be followed into the block.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes_of
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes_of
+from fastapi_expert.review.model.project import positional_parameters
 
 if TYPE_CHECKING:
     from fastapi_expert.review.model.project import Project
@@ -69,16 +76,46 @@ def once_per_process_calls(project: Project, func: FunctionInfo) -> frozenset[as
         if not self.running: ... self.running = True ...     (shared instance)
         if _client is None: ... _client = ...                 (`global _client`)
         if cls._ready: return ...   then the rest sets cls._ready
+        if _plugins is not None and not reload: return ...   (`reload=False`)
 
     Kept on the function node: the answer reads only the function and its class."""
-    cached: frozenset[ast.Call] | None = getattr(func.node, "_fx_once_calls", None)
+    return _once(project, func)[0]
+
+
+def once_switches(project: Project, func: FunctionInfo) -> frozenset[str]:
+    """The parameters of `func`, each defaulting to `False`, that a guard of
+    `once_per_process_calls` lets a caller turn on to run its block again
+    (`reload`, `force`): a call passing one runs the block every time."""
+    return _once(project, func)[1]
+
+
+def turns_on_switch(project: Project, caller: ModuleInfo, callee: FunctionInfo, call: ast.Call) -> bool:
+    """Does `call` (made in `caller`) pass one of `callee`'s `once_switches` a value
+    that is not a false constant (`reload=True`, or a variable that may be true)? Then
+    the block `once_per_process_calls` names runs on this call."""
+    switches = once_switches(project, callee)
+    if not switches:
+        return False
+    passed = [(keyword.arg, keyword.value) for keyword in call.keywords]
+    if call.args:
+        positional = call.args
+        starred = next((index for index, arg in enumerate(positional) if isinstance(arg, ast.Starred)), None)
+        if starred is not None:
+            positional = positional[:starred]  # past `*args`, which parameter gets what is unknown
+        passed.extend(zip(positional_parameters(project, caller, callee, call), positional, strict=False))
+    return any(name in switches and not (isinstance(value, ast.Constant) and not value.value) for name, value in passed)
+
+
+def _once(project: Project, func: FunctionInfo) -> tuple[frozenset[ast.Call], frozenset[str]]:
+    cached: tuple[frozenset[ast.Call], frozenset[str]] | None = getattr(func.node, "_fx_once", None)
     if cached is not None:
         return cached
     regions: list[ast.stmt] = []
+    switches: set[str] = set()
     if own_nodes_of(func.node, ast.If):  # most functions test nothing: spare them the class questions
         keys = _KeyReader(project, func)
         if keys.possible:
-            _guarded_blocks(func.node.body, keys, regions)
+            _guarded_blocks(func.node.body, keys, regions, switches)
     out: set[ast.Call] = set()
     if regions:
         spans = [(r.lineno, r.col_offset, r.end_lineno or r.lineno, r.end_col_offset or 0) for r in regions]
@@ -86,9 +123,9 @@ def once_per_process_calls(project: Project, func: FunctionInfo) -> frozenset[as
             start = (call.lineno, call.col_offset)
             if any((a, b) <= start <= (c, d) for a, b, c, d in spans):
                 out.add(call)
-    found = frozenset(out)
+    found = (frozenset(out), frozenset(switches))
     holder: ast.AST = func.node
-    holder._fx_once_calls = found  # type: ignore[attr-defined]
+    holder._fx_once = found  # type: ignore[attr-defined]
     return found
 
 
@@ -105,6 +142,7 @@ class _KeyReader:
         # through a function of the module that declares it `global`
         # (`if not CONFIG: setup()`, where `setup` assigns CONFIG).
         bound = {n.id for n in own_nodes_of(node, ast.Name) if isinstance(n.ctx, ast.Store)}
+        self.switches = _false_switches(node) - bound
         bound.update(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
         self.read_globals = set(func.module.assignments) - bound
         self.owners: set[str] = set()  # receivers whose attributes live as long as the process
@@ -127,9 +165,13 @@ class _KeyReader:
 
     def unset(self, test: ast.expr) -> set[str]:
         """Flags a test requires unset: `not F`, `F is None`, `F == None`, also
-        within `and` (an `or` lets the block run again on its other operand)."""
+        within `and` (an `or` lets the block run again on its other operand,
+        unless that operand is a switch left off by default: `F is None or
+        reload`)."""
         if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
             return {k for value in test.values for k in self.unset(value)}
+        if isinstance(test, ast.BoolOp):
+            return self._one_flag_besides_switches(test.values, self.unset, on=True)
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             key = self.key(test.operand)
             return {key} if key else set()
@@ -140,7 +182,10 @@ class _KeyReader:
         return set()
 
     def present(self, test: ast.expr) -> set[str]:
-        """Flags a test requires set: `F`, `F is not None`."""
+        """Flags a test requires set: `F`, `F is not None`, also with switches
+        that must be off (`F is not None and not reload`)."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            return self._one_flag_besides_switches(test.values, self.present, on=False)
         key = self.key(test)
         if key:
             return {key}
@@ -149,6 +194,42 @@ class _KeyReader:
             key = self.key(test.left)
             return {key} if key else set()
         return set()
+
+    def _one_flag_besides_switches(
+        self, operands: list[ast.expr], flags_of: Callable[[ast.expr], set[str]], on: bool
+    ) -> set[str]:
+        """The flags of the one operand that tests a flag, when every other one
+        tests a switch (`reload` when `on`, else `not reload`). Two flags would
+        both have to be set for the test to settle, and any other operand
+        (`key in _cache`) makes it a test per argument: neither is once."""
+        flags: set[str] = set()
+        for operand in operands:
+            if self.switch(operand, on) is not None:
+                continue
+            found = flags_of(operand)
+            if not found or flags:
+                return set()
+            flags = found
+        return flags
+
+    def switch(self, test: ast.expr, on: bool) -> str | None:
+        """The switch parameter `test` reads: `reload` (`on`) or `not reload`."""
+        if not on:
+            if not (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)):
+                return None
+            test = test.operand
+        return test.id if isinstance(test, ast.Name) and test.id in self.switches else None
+
+    def switches_in(self, test: ast.expr, on: bool) -> set[str]:
+        """The switches that make a guard run its block again: those turned on
+        in an `or` that runs it (`F is None or reload`), or required off in an
+        `and` that skips it (`F is not None and not reload`). (A switch that
+        must be off for the block to run, `F is None and not dry_run`, asks for
+        nothing again.)"""
+        joins = ast.Or if on else ast.And
+        if not (isinstance(test, ast.BoolOp) and isinstance(test.op, joins)):
+            return set()
+        return {name for value in test.values if (name := self.switch(value, on))}
 
     def assigned(self, stmts: list[ast.stmt]) -> set[str]:
         """Flags the statements set (anywhere in them, nested blocks included):
@@ -176,28 +257,31 @@ class _KeyReader:
         return out
 
 
-def _guarded_blocks(stmts: list[ast.stmt], keys: _KeyReader, out: list[ast.stmt]) -> None:
-    """Adds to `out` the statements that run only while a flag is unset and set it."""
+def _guarded_blocks(stmts: list[ast.stmt], keys: _KeyReader, out: list[ast.stmt], switches: set[str]) -> None:
+    """Adds to `out` the statements that run only while a flag is unset and set
+    it, and to `switches` the switch parameters of the guards that let them in."""
     for index, stmt in enumerate(stmts):
         if isinstance(stmt, ast.If):
             unset = keys.unset(stmt.test)
             if unset and unset & keys.assigned(stmt.body):
                 out.extend(stmt.body)
+                switches.update(keys.switches_in(stmt.test, on=True))
             else:
-                _guarded_blocks(stmt.body, keys, out)
+                _guarded_blocks(stmt.body, keys, out, switches)
             present = keys.present(stmt.test)
             rest = stmts[index + 1 :]
             if present and stmt.body and isinstance(stmt.body[-1], ast.Return | ast.Raise) and present & keys.assigned(rest):
                 # `if self._started: return` guards everything after it
                 out.extend(rest)
+                switches.update(keys.switches_in(stmt.test, on=False))
                 return
-            _guarded_blocks(stmt.orelse, keys, out)
+            _guarded_blocks(stmt.orelse, keys, out, switches)
         elif isinstance(stmt, ast.With | ast.AsyncWith | ast.For | ast.AsyncFor | ast.While):
-            _guarded_blocks(stmt.body, keys, out)
-            _guarded_blocks(stmt.orelse if not isinstance(stmt, ast.With | ast.AsyncWith) else [], keys, out)
+            _guarded_blocks(stmt.body, keys, out, switches)
+            _guarded_blocks(stmt.orelse if not isinstance(stmt, ast.With | ast.AsyncWith) else [], keys, out, switches)
         elif isinstance(stmt, ast.Try):
             for block in (stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody):
-                _guarded_blocks(block, keys, out)
+                _guarded_blocks(block, keys, out, switches)
 
 
 def _statements(stmts: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -269,6 +353,18 @@ def _compares_to_none(test: ast.expr, ops: tuple[type[ast.cmpop], ...]) -> bool:
         and isinstance(test.comparators[0], ast.Constant)
         and test.comparators[0].value is None
     )
+
+
+def _false_switches(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Parameters that default to `False`: switches a caller turns on
+    (`reload=True`) to ask for what the function otherwise does once."""
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    pairs = [
+        *zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True),
+        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+    ]
+    return {arg.arg for arg, default in pairs if isinstance(default, ast.Constant) and default.value is False}
 
 
 def _first_parameter(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:

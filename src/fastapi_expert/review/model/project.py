@@ -440,3 +440,37 @@ def _exports(module: ModuleInfo, name: str) -> bool:
     if isinstance(listed, ast.List | ast.Tuple):
         return any(isinstance(e, ast.Constant) and e.value == name for e in listed.elts)
     return True
+
+
+def _decorated(func: FunctionInfo, name: str) -> bool:
+    return any(
+        (isinstance(d, ast.Name) and d.id == name) or (isinstance(d, ast.Attribute) and d.attr == name)
+        for d in func.node.decorator_list
+    )
+
+
+def positional_parameters(project: Project, module: ModuleInfo, callee: FunctionInfo, call: ast.Call) -> list[str]:
+    """The names of `callee`'s parameters that the positional arguments of `call` (made
+    in `module`) fill, in order. A method's receiver (`self`, `cls`) is left out when
+    the call passes it implicitly: `obj.method(...)`, `super().method(...)`,
+    `Class.classmethod(...)`. An unbound call through the class, `Class.method(obj, ...)`,
+    passes `self` as its first argument: there it is kept."""
+    args = callee.node.args
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if (
+        callee.class_name is None
+        or not positional
+        or positional[0] not in {"self", "cls"}
+        or _decorated(callee, "staticmethod")
+        or not isinstance(call.func, ast.Attribute)
+    ):
+        return positional
+    receiver = call.func.value
+    if (
+        positional[0] == "self"
+        and not _decorated(callee, "classmethod")
+        and isinstance(receiver, ast.Name | ast.Attribute)
+        and isinstance(project.lookup(project.resolve(module, receiver)), ClassInfo)
+    ):
+        return positional  # `Service.batch(self, ids)`: `self` is passed explicitly
+    return positional[1:]

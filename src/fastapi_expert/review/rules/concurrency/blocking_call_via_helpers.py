@@ -69,7 +69,11 @@ class BlockingCallViaHelpers(Rule):
     when the flag lives as long as the process (a `global`, also one a
     function of the module sets or fills; a class attribute; an attribute of
     `self` in a class whose `__new__` or metaclass hands out one shared
-    instance), like a shared server's `if not self.running:` start.
+    instance), like a shared server's `if not self.running:` start, also
+    when the test lets a caller ask for the block again through a parameter
+    that defaults to `False` (`if _plugins is not None and not reload:
+    return _plugins`): a call that leaves it off runs the block once, and a
+    call that turns it on (`load_plugins(reload=True)`) is followed into it.
 
     ## Why is this bad?
     A sync function called from a coroutine runs on the event loop. Every
@@ -275,6 +279,36 @@ def in_container() -> bool:
 
 def agent_url(url: str) -> str:
     return url.replace("localhost", "host.docker.internal") if in_container() else url
+""",
+            },
+        ),
+        Valid(
+            # Loaded once per process into a module global; only a caller that
+            # passes `reload=True` scans the entry points again, and none does.
+            """
+            from fastapi import FastAPI
+            from app.plugins import load_plugins
+
+            app = FastAPI()
+
+            @app.get("/plugins")
+            async def plugins() -> list[str]:
+                return sorted(load_plugins())
+            """,
+            filename="app/main.py",
+            files={
+                "app/plugins.py": """
+from importlib.metadata import entry_points
+
+_plugins: dict[str, object] | None = None
+
+def load_plugins(reload: bool = False) -> dict[str, object]:
+    global _plugins
+    if _plugins is not None and not reload:
+        return _plugins
+    loaded = {ep.name: ep.load() for ep in entry_points(group="app.plugins")}
+    _plugins = loaded
+    return loaded
 """,
             },
         ),
@@ -626,6 +660,72 @@ async def reload_settings() -> dict[str, bool]:
             },
         ),
         Invalid(
+            # The same once-per-process load, asked for again on every call of
+            # the reload route: each one scans the entry points on the loop.
+            """
+            from fastapi import FastAPI
+            from app.plugins import load_plugins
+
+            app = FastAPI()
+
+            @app.post("/plugins/reload")
+            async def reload_plugins() -> list[str]:
+                return sorted(load_plugins(reload=True))
+            """,
+            lines=(8,),
+            filename="app/main.py",
+            files={
+                "app/plugins.py": """
+from importlib.metadata import entry_points
+
+_plugins: dict[str, object] | None = None
+
+def load_plugins(reload: bool = False) -> dict[str, object]:
+    global _plugins
+    if _plugins is not None and not reload:
+        return _plugins
+    loaded = {ep.name: ep.load() for ep in entry_points(group="app.plugins")}
+    _plugins = loaded
+    return loaded
+""",
+            },
+        ),
+        Invalid(
+            # The same, one helper further down: the switch is followed wherever
+            # the chain turns it on.
+            """
+            from fastapi import FastAPI
+            from app.plugins import load_plugins
+
+            app = FastAPI()
+
+            def refresh_plugins(names: list[str]) -> list[str]:
+                plugins = load_plugins(reload=True)
+                return [name for name in names if name in plugins]
+
+            @app.post("/plugins/refresh")
+            async def refresh(names: list[str]) -> list[str]:
+                return refresh_plugins(names)
+            """,
+            lines=(12,),
+            filename="app/main.py",
+            files={
+                "app/plugins.py": """
+from importlib.metadata import entry_points
+
+_plugins: dict[str, object] | None = None
+
+def load_plugins(reload: bool = False) -> dict[str, object]:
+    global _plugins
+    if _plugins is not None and not reload:
+        return _plugins
+    loaded = {ep.name: ep.load() for ep in entry_points(group="app.plugins")}
+    _plugins = loaded
+    return loaded
+""",
+            },
+        ),
+        Invalid(
             # A lifespan that starts a task shares the loop with it from then on.
             """
             import asyncio
@@ -665,7 +765,7 @@ async def reload_settings() -> dict[str, bool]:
         for site in graph.sites_of(func):
             if site.callee is None or site.callee.is_async or runs_once(site.callee) or site.node in once:
                 continue
-            path = graph.blocking_path(site.callee)
+            path = graph.blocking_path(site.callee, forced=graph.turns_on_switch(site))
             if path is None:
                 continue
             if cli is None:

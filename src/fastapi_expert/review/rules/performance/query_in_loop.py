@@ -14,8 +14,7 @@ from fastapi_expert.review.model.module import (
     parameter_defaults,
     scope_nodes,
 )
-from fastapi_expert.review.model.project import Project
-from fastapi_expert.review.rules._util import positional_parameters
+from fastapi_expert.review.model.project import Project, positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     describe_iter,

@@ -9,8 +9,7 @@ from fastapi_expert.review.model.module import (
     own_nodes,
     parameter_defaults,
 )
-from fastapi_expert.review.model.project import Project
-from fastapi_expert.review.rules._util import positional_parameters
+from fastapi_expert.review.model.project import Project, positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import (
     called_only_outside_requests,

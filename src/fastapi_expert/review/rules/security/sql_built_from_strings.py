@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from fastapi_expert.review.model.callgraph import CallSite
 from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nodes
-from fastapi_expert.review.model.project import Project
-from fastapi_expert.review.rules._util import positional_parameters
+from fastapi_expert.review.model.project import Project, positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import is_migration
 from fastapi_expert.review.rules.security._web import constant_value, request_functions

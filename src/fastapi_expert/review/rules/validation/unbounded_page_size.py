@@ -3,8 +3,8 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.module import FunctionInfo, own_nodes
-from fastapi_expert.review.model.project import Project
-from fastapi_expert.review.rules._util import add_import_edit, positional_parameters
+from fastapi_expert.review.model.project import Project, positional_parameters
+from fastapi_expert.review.rules._util import add_import_edit
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
     PARAM_FUNCTIONS,
