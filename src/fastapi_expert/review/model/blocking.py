@@ -34,6 +34,57 @@ def _table(kind: BlockingKind, instead: str, *names: str) -> dict[str, Blocking]
 
 _HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 
+# The synchronous clients of the LLM SDKs: each call is an HTTP request that takes
+# seconds, and their methods hang off resource attributes
+# (`client.chat.completions.create`), which `Project` types through these classes.
+_LLM_CLIENTS = (
+    "openai.OpenAI",
+    "openai.AzureOpenAI",
+    "anthropic.Anthropic",
+    "anthropic.AnthropicBedrock",
+    "anthropic.AnthropicVertex",
+    "google.genai.Client",
+)
+_LLM_CALLS: dict[str, tuple[str, ...]] = {
+    "openai": (
+        "chat.completions.create",
+        "chat.completions.parse",
+        "chat.completions.stream",  # the request starts when its manager is entered
+        "beta.chat.completions.parse",
+        "beta.chat.completions.stream",
+        "completions.create",
+        "embeddings.create",
+        "responses.create",
+        "responses.parse",
+        "responses.stream",
+        "images.generate",
+        "images.edit",
+        "audio.transcriptions.create",
+        "audio.translations.create",
+        "audio.speech.create",
+        "moderations.create",
+    ),
+    "anthropic": (
+        "messages.create",
+        "messages.stream",
+        "messages.count_tokens",
+        "completions.create",
+        "beta.messages.create",
+        "beta.messages.stream",
+    ),
+    "google": (
+        "models.generate_content",
+        "models.generate_content_stream",
+        "models.embed_content",
+        "models.count_tokens",
+        "models.generate_images",
+    ),
+}
+# The first attribute of those chains: `Project` types a chain only when it
+# starts with one of these, so the other chained calls cost one set lookup.
+RESOURCE_CLIENTS = frozenset(_LLM_CLIENTS)
+RESOURCE_ATTRIBUTES = frozenset(call.split(".")[0] for calls in _LLM_CALLS.values() for call in calls)
+
 BLOCKING_CALLS: dict[str, Blocking] = {
     **_table(BlockingKind.SLEEP, "`await asyncio.sleep(...)`", "time.sleep"),
     **_table(
@@ -79,6 +130,19 @@ BLOCKING_CALLS: dict[str, Blocking] = {
         *(f"psycopg.Cursor.{m}" for m in ("execute", "executemany", "fetchone", "fetchall", "fetchmany")),
         *(f"pymysql.connections.Connection.{m}" for m in ("commit", "rollback", "ping")),
         *(f"pymysql.cursors.Cursor.{m}" for m in ("execute", "executemany", "fetchone", "fetchall", "fetchmany")),
+    ),
+    **_table(
+        BlockingKind.HTTP,
+        "the SDK's async client (`openai.AsyncOpenAI`, `anthropic.AsyncAnthropic`, google-genai's `client.aio`)",
+        *(f"{client}.{call}" for client in _LLM_CLIENTS for call in _LLM_CALLS[client.split(".")[0]]),
+        # The module-level client of openai >= 1 (`openai.chat.completions.create(...)`)
+        # and the functions of openai < 1 (`openai.ChatCompletion.create(...)`).
+        *(f"openai.{call}" for call in _LLM_CALLS["openai"]),
+        *(
+            f"openai.{resource}.{method}"
+            for resource in ("ChatCompletion", "Completion", "Embedding", "Image", "Moderation")
+            for method in ("create",)
+        ),
     ),
     **_table(
         BlockingKind.DATABASE,

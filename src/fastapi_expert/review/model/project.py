@@ -10,7 +10,12 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from fastapi_expert.review.model.blocking import FACTORY_RETURNS, TYPE_ALIASES
+from fastapi_expert.review.model.blocking import (
+    FACTORY_RETURNS,
+    RESOURCE_ATTRIBUTES,
+    RESOURCE_CLIENTS,
+    TYPE_ALIASES,
+)
 from fastapi_expert.review.model.module import (
     ClassInfo,
     FunctionInfo,
@@ -349,6 +354,10 @@ class Project:
             if isinstance(base, ast.Call):
                 inner = self._value_type(module, func, base, types, _depth + 1)
                 return f"{inner}.{expr.attr}" if inner else None
+            if isinstance(base, ast.Attribute):
+                chained = self._resource_chain(module, func, expr, types, _depth)
+                if chained is not None:
+                    return chained
             full = self.canonical(module.resolve(expr))
             if full is not None and isinstance(base, ast.Name | ast.Attribute) and self.lookup(full) is None:
                 # `pwd_context.hash(...)` on a module-level instance
@@ -357,6 +366,32 @@ class Project:
                     return f"{made}.{expr.attr}"
             return full
         return None
+
+    def _resource_chain(
+        self, module: ModuleInfo, func: FunctionInfo | None, expr: ast.Attribute, types: dict[str, str], _depth: int
+    ) -> str | None:
+        """`client.chat.completions.create` on an instance of an SDK client whose
+        methods hang off resource attributes (`RESOURCE_CLIENTS`): the client's type
+        and the chain (`openai.OpenAI.chat.completions.create`). The receiver may be
+        a local, a module-level instance or a constructor call."""
+        attrs: list[str] = []
+        node: ast.expr = expr
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if attrs[-1] not in RESOURCE_ATTRIBUTES:
+            return None  # nearly every chained call: `os.path.join`, `self.db.execute`
+        client: str | None = None
+        if isinstance(node, ast.Call):
+            client = self._value_type(module, func, node, types, _depth + 1)
+        elif isinstance(node, ast.Name):
+            if func is not None and node.id in types:
+                client = types[node.id]
+            elif node.id not in {"self", "cls"}:
+                client = self.instance_type(module.resolve(node), _depth + 1)
+        if client not in RESOURCE_CLIENTS:
+            return None
+        return ".".join([client, *reversed(attrs)])
 
     def call_target(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> str | None:
         """What a call calls, as a canonical qualified name (`requests.get`,

@@ -13,7 +13,13 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
     Finds calls that perform a blocking HTTP request in the body of a coroutine
     function: `requests.get/post/...` and `requests.Session` methods, the
     module-level `httpx.get/post/...` helpers and `httpx.Client` methods,
-    `urllib.request.urlopen`, `urllib3` and `http.client`. Receivers are typed
+    `urllib.request.urlopen`, `urllib3` and `http.client`, and the requests of
+    the LLM SDKs' synchronous clients (`openai.OpenAI`, `AzureOpenAI`,
+    `anthropic.Anthropic`, google-genai's `genai.Client`:
+    `client.chat.completions.create(...)`, `client.messages.create(...)`,
+    `client.models.generate_content(...)`; openai's module-level
+    `openai.chat.completions.create(...)` and its 0.x `openai.ChatCompletion.create(...)`),
+    which hold the loop for the seconds a completion takes. Receivers are typed
     from annotations, constructors and module-level instances, so
     `session.get(...)` on a `requests.Session()` is found, while
     `await client.get(...)` on an `httpx.AsyncClient` is not. Calls in a
@@ -81,6 +87,23 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
                 )
             """
         ),
+        Valid(
+            # The SDK's async client, awaited: the loop serves others meanwhile.
+            """
+            from fastapi import FastAPI
+            from openai import AsyncOpenAI
+
+            app = FastAPI()
+            client = AsyncOpenAI()
+
+            @app.post("/summaries")
+            async def summarise(text: str) -> dict[str, str]:
+                reply = await client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": text}]
+                )
+                return {"summary": reply.choices[0].message.content or ""}
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -114,5 +137,27 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
                 h.post(url, json={"event": "paid"})
             """,
             lines=(9, 13),
+        ),
+        Invalid(
+            # The synchronous LLM clients: one completion holds the loop for seconds.
+            """
+            import anthropic
+            from fastapi import FastAPI
+            from openai import OpenAI
+
+            app = FastAPI()
+            openai_client = OpenAI()
+
+            @app.post("/summaries")
+            async def summarise(text: str) -> dict[str, str]:
+                reply = openai_client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": text}]
+                )
+                review = anthropic.Anthropic().messages.create(
+                    model="claude-sonnet-4-5", max_tokens=200, messages=[{"role": "user", "content": text}]
+                )
+                return {"summary": reply.choices[0].message.content or "", "review": review.content[0].text}
+            """,
+            lines=(10, 13),
         ),
     )
