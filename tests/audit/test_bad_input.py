@@ -152,3 +152,37 @@ def test_app_printing_at_import_keeps_stdout_for_the_report(tmp_path: Path, caps
     name = write_module(tmp_path, 'from fastapi import FastAPI\nprint("hello from the app")\napp = FastAPI()\n')
     code, out, err = run(tmp_path, capsys, f"{name}:app", "--format", "json")
     assert json.loads(out)["version"] == 1 and "hello from the app" in err and code in {0, 1}
+
+
+HOSTILE_MOUNTS = """
+from fastapi import FastAPI
+
+
+class Hostile:
+    def __getattribute__(self, name):
+        raise RuntimeError(f"no attribute access ({name})")
+
+    async def __call__(self, scope, receive, send):
+        raise AssertionError("the audit must not call it")
+
+
+hostile = Hostile()  # at module level too: the module scans must not touch it
+app = FastAPI()
+app.mount("/hostile", hostile)
+app.mount("/loop", app)
+
+
+@app.post("/items", summary="Create")
+def create() -> dict[str, int]:
+    return {}
+"""
+
+
+def test_a_hostile_mount_and_a_cyclic_one_are_audited_as_opaque(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    name = write_module(tmp_path, HOSTILE_MOUNTS)
+    code, out, err = run(tmp_path, capsys, f"{name}:app", "--format", "json", "--timeout", "1")
+    assert code in {0, 1} and err == "", err
+    mounts = {r["path"]: (r["mounted_app"], r["entered"]) for r in json.loads(out)["routes"] if r["kind"] == "mount"}
+    assert mounts == {"/hostile": ("Hostile", False), "/loop": ("FastAPI", False)}

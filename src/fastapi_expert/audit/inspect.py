@@ -6,6 +6,11 @@ and gives each route an effective context with its full path and dependencies),
 and `app.routes` otherwise (FastAPI 0.115-0.15x copies every included route,
 prefix and dependencies applied, into `app.routes`). Both give an object with
 `path`, `methods`, `dependant`, `response_model`...: the rest reads only those.
+
+What `app.mount()` or a `Host` routes to is read the same way when it is a route
+table (`mounts.py` says which): its routes follow the mount in `AppInfo.routes`,
+at their full path, and the mounted app's middleware, handlers and OpenAPI
+document go to `AppInfo.sub_apps`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from fastapi_expert.audit import mounts
 from fastapi_expert.audit.loader import LoadedApp, relative
 from fastapi_expert.audit.model import (
     AppInfo,
@@ -30,6 +36,7 @@ from fastapi_expert.audit.model import (
     RouteInfo,
     SchemeDeclaration,
     SecurityUse,
+    SubAppInfo,
 )
 from fastapi_expert.review.source import source_lines
 from fastapi_expert.types import Location
@@ -176,6 +183,7 @@ class _Tree:
         self.dependencies: list[str] = []
         self.path_params: list[str] = []
         self.credential_params: list[str] = []
+        self.credentials_in_dependencies = False
         self.reads_scopes = False
         self.json_body = False
         if dependant is None:
@@ -197,6 +205,7 @@ class _Tree:
                     name = _field_name(model_field).lower().replace("-", "_")
                     if name.removeprefix("x_") in CREDENTIAL_PARAMS:
                         self.credential_params.append(f"{_field_name(model_field)} ({kind.split('_')[0]})")
+                        self.credentials_in_dependencies |= node is not dependant
             body = getattr(node, "body_params", ())
             if body and not any(_is_form(f) for f in body):
                 self.json_body = True
@@ -245,25 +254,37 @@ def _path_param_names(path: str) -> tuple[str, ...]:
     return tuple(m.group(1) for m in re.finditer(r"{([a-zA-Z_]\w*)(?::[^}]*)?}", path))
 
 
-def build_route(view: Any, app: Any, locator: _Locator) -> RouteInfo | None:
+def _kind(original: Any) -> str | None:
     from fastapi.routing import APIRoute, APIWebSocketRoute
-    from fastapi.security.base import SecurityBase
     from starlette.routing import Host, Mount, Route, WebSocketRoute
 
+    if isinstance(original, APIRoute):
+        return "http"
+    if isinstance(original, APIWebSocketRoute | WebSocketRoute):
+        return "websocket"
+    if isinstance(original, Mount | Host):
+        return "mount"
+    if isinstance(original, Route):
+        return "route"
+    return None  # a route kind this version of the audit does not know
+
+
+def build_route(view: Any, app: Any, locator: _Locator, where: mounts.Where | None = None) -> RouteInfo | None:
+    """One route as FastAPI built it; `where` says which mounts and hosts lead to it
+    (`app` is the app whose route table lists it, None under a bare Router)."""
+    from fastapi.security.base import SecurityBase
+    from starlette.routing import Host
+
+    where = where if where is not None else mounts.top(app)
     original = getattr(view, "original_route", view)
-    path = str(getattr(view, "path", None) or getattr(original, "path", "") or "")
+    own_path = str(getattr(view, "path", None) or getattr(original, "path", "") or "")
     endpoint = getattr(view, "endpoint", None)
     name = str(getattr(view, "name", None) or "")
-    if isinstance(original, APIRoute):
-        kind = "http"
-    elif isinstance(original, APIWebSocketRoute | WebSocketRoute):
-        kind = "websocket"
-    elif isinstance(original, Mount | Host):
-        kind = "mount"
-    elif isinstance(original, Route):
-        kind = "route"
-    else:
-        return None  # a route kind this version of the audit does not know
+    kind = _kind(original)
+    if kind is None:
+        return None
+    is_host = isinstance(original, Host)
+    path = where.prefix + own_path
     methods = tuple(sorted(getattr(view, "methods", None) or ())) if kind in {"http", "route"} else ()
     if kind == "route" and "HEAD" in methods and "GET" in methods:
         methods = tuple(m for m in methods if m != "HEAD")
@@ -273,10 +294,12 @@ def build_route(view: Any, app: Any, locator: _Locator) -> RouteInfo | None:
         getattr(app, "redoc_url", None),
         getattr(app, "swagger_ui_oauth2_redirect_url", None) if getattr(app, "docs_url", None) else None,
     }
-    framework = kind == "route" and path in framework_paths
+    framework = kind == "route" and own_path in framework_paths
     location = locator.of_function(endpoint) if endpoint is not None and not framework else locator.fallback
     dependant = getattr(view, "dependant", None) if kind in {"http", "websocket"} else None
     tree = _Tree(dependant, SecurityBase)
+    # A Host matches on the Host header, not the path: it has no path regex.
+    regex, convertors = (None, {}) if is_host else mounts.full_regex(where, own_path, view, mount=kind == "mount")
     info = RouteInfo(
         kind=kind,
         path=path,
@@ -286,15 +309,20 @@ def build_route(view: Any, app: Any, locator: _Locator) -> RouteInfo | None:
         endpoint=endpoint,
         security=tuple(dict.fromkeys(tree.security)),
         manual_credentials=tuple(dict.fromkeys(tree.credential_params)) if not tree.security else (),
+        credentials_in_dependencies=tree.credentials_in_dependencies and not tree.security,
         auth_dependencies=() if tree.security else tuple(d for d in tree.dependencies if looks_like_auth(d)),
         reads_security_scopes=tree.reads_scopes,
         dependencies=tuple(tree.dependencies),
         framework=framework,
-        path_param_names=_path_param_names(path),
+        path_param_names=_path_param_names(own_path),
         declared_path_params=tuple(dict.fromkeys(tree.path_params)),
         view=view,
-        path_regex=getattr(view, "path_regex", None),
-        param_convertors=dict(getattr(view, "param_convertors", None) or {}),
+        path_regex=regex,
+        param_convertors=convertors,
+        mount=where.mount,
+        host=str(getattr(view, "host", "")) if is_host else where.host,
+        host_regexes=(*where.host_regexes, view.host_regex) if is_host else where.host_regexes,
+        parents=where.parents,
     )
     info.scheme_ids = frozenset(tree.scheme_ids)
     if kind == "http":
@@ -435,6 +463,16 @@ def _user_modules(root: Path) -> Iterator[ModuleType]:
             yield module
 
 
+def _assignment_line(filename: str, variable: str) -> int:
+    """The line of `variable = ...` at module level in `filename` (1 when not found)."""
+    try:
+        lines = source_lines(Path(filename).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return 1
+    pattern = re.compile(rf"^{re.escape(variable)}\s*(:[^=]*)?=")
+    return next((number for number, text in enumerate(lines, start=1) if pattern.match(text)), 1)
+
+
 def _declared_schemes(root: Path, used: set[int]) -> list[SchemeDeclaration]:
     from fastapi.security.base import SecurityBase
 
@@ -442,18 +480,12 @@ def _declared_schemes(root: Path, used: set[int]) -> list[SchemeDeclaration]:
     seen: set[int] = set()
     for module in _user_modules(root):
         for variable, value in list(vars(module).items()):
-            if not isinstance(value, SecurityBase) or id(value) in seen:
+            # type(), not isinstance(): a module-level proxy may raise on `__class__`.
+            if not issubclass(type(value), SecurityBase) or id(value) in seen:
                 continue
             seen.add(id(value))
             filename = str(getattr(module, "__file__", ""))
-            line = 1
-            try:
-                for number, text in enumerate(source_lines(Path(filename).read_text(encoding="utf-8")), start=1):
-                    if re.match(rf"^{re.escape(variable)}\s*(:[^=]*)?=", text):
-                        line = number
-                        break
-            except (OSError, UnicodeDecodeError):
-                pass
+            line = _assignment_line(filename, variable)
             urls = token_urls(value)
             out.append(
                 SchemeDeclaration(
@@ -468,40 +500,173 @@ def _declared_schemes(root: Path, used: set[int]) -> list[SchemeDeclaration]:
     return out
 
 
+def _handler_names(app: Any) -> list[str]:
+    handlers: dict[Any, Callable[..., Any]] = dict(getattr(app, "exception_handlers", {}) or {})
+    return [k.__name__ if isinstance(k, type) else str(k) for k in handlers]
+
+
+def _docs_urls(app: Any) -> tuple[str, ...]:
+    urls = (getattr(app, "docs_url", None), getattr(app, "redoc_url", None), getattr(app, "openapi_url", None))
+    return tuple(str(url) for url in urls if url)
+
+
+def _in_document(paths: dict[str, Any], view: Any, info: RouteInfo) -> bool:
+    # FastAPI keys operations by the route's path without convertors (`path_format`).
+    own = info.path.removeprefix(info.mount or "")
+    item = paths.get(str(getattr(view, "path_format", None) or own))
+    return isinstance(item, dict) and any(m.lower() in item for m in info.methods)
+
+
+def _mark_in_openapi(own: list[tuple[Any, RouteInfo]], document: dict[str, Any] | None, *, generates: bool) -> None:
+    """Set `in_openapi` for the HTTP routes of one route table from its app's document."""
+    http = [(view, info) for view, info in own if info.kind == "http"]
+    if not generates:  # a mounted Router or Starlette app: no document lists these
+        for _, info in http:
+            info.in_openapi = False
+        return
+    if document is None:  # generation failed (FX010 says where): include_in_schema stands
+        return
+    paths = document.get("paths") or {}
+    found = {id(info): _in_document(paths, view, info) for view, info in http}
+    if not any(found.values()):
+        return  # a custom `openapi()` keys paths its own way: include_in_schema stands
+    for _, info in http:
+        info.in_openapi = found[id(info)]
+
+
+class _Tables:
+    """Reads the audited app's route table and, depth first, the tables of what it
+    mounts, in the order Starlette matches them (a mount's routes right after it)."""
+
+    def __init__(self, locator: _Locator, root: Path, app: Any, app_location: Location) -> None:
+        self.locator = locator
+        self.root = root
+        self.routes: list[RouteInfo] = []
+        self.sub_apps: list[SubAppInfo] = []
+        self.errors: list[str] = []
+        # Where each table's source is, to find the `mount(` lines in it.
+        self._sources: dict[int, Location] = {id(app): app_location}
+
+    def read(self, table: Any, where: mounts.Where) -> list[tuple[Any, RouteInfo]]:
+        own: list[tuple[Any, RouteInfo]] = []
+        for view in route_views(table):
+            info = self._build(view, where)
+            if info is None:
+                continue
+            own.append((view, info))
+            self.routes.append(info)
+            if info.kind == "mount":
+                self._enter(view, info, where)
+        return own
+
+    def _build(self, view: Any, where: mounts.Where) -> RouteInfo | None:
+        try:
+            return build_route(view, where.owner, self.locator, where)
+        except Exception as exc:  # one unreadable route must not hide the others
+            path = where.prefix + str(getattr(view, "path", view))
+            self.errors.append(f"reading route {path!r} failed: {type(exc).__name__}: {exc}")
+            return None
+
+    def _enter(self, view: Any, info: RouteInfo, where: mounts.Where) -> None:
+        obj = mounts.mounted_object(view)
+        info.mounted_app = type(obj).__name__
+        source = self._sources.get(where.apps[-1], self.locator.fallback)
+        info.location = _mount_location(source, view) or source
+        if not mounts.can_enter(obj, where):
+            return  # opaque: not a route table, or one already entered above (a cycle)
+        child = mounts.inside(where, view, id(info), info.path, obj)
+        first_route, first_app = len(self.routes), len(self.sub_apps)
+        try:
+            self._sources[id(obj)] = self._object_location(obj, info.location)
+            transparent = mounts.only_routes(obj)
+            own = self.read(obj, child)
+            sub = self._sub_app(obj, child, own, info)
+        except Exception as exc:  # the user's object raised: the mount stays opaque
+            del self.routes[first_route:], self.sub_apps[first_app:]
+            self.errors.append(
+                f"reading the routes mounted at {info.display_path!r} failed: {type(exc).__name__}: {exc}; "
+                "the mount is audited as opaque"
+            )
+            return
+        info.entered, info.transparent = True, transparent
+        self.sub_apps.insert(first_app, sub)
+
+    def _sub_app(self, obj: Any, where: mounts.Where, own: list[tuple[Any, RouteInfo]], mount: RouteInfo) -> SubAppInfo:
+        location = self._sources[id(obj)]
+        sub = SubAppInfo(
+            path=where.prefix,
+            host=where.host,
+            kind=type(obj).__name__,
+            location=location,
+            middleware=[],
+            exception_handlers=[],
+            debug=False,
+            docs_urls=(),
+            routes=[info for _, info in own],
+            mount=mount,
+        )
+        sub.is_app = mounts.is_app(obj)
+        if sub.is_app:  # a bare Router has no middleware stack nor handlers
+            sub.middleware = _middleware(obj, location, self.locator)
+            sub.exception_handlers = _handler_names(obj)
+            sub.debug = bool(getattr(obj, "debug", False))
+        sub.is_fastapi = mounts.is_fastapi(obj)
+        if sub.is_fastapi:
+            sub.docs_urls = tuple(where.prefix + url for url in _docs_urls(obj))
+            sub.openapi, sub.openapi_error, sub.openapi_error_route = _openapi(obj, own)
+        _mark_in_openapi(own, sub.openapi, generates=sub.is_fastapi)
+        return sub
+
+    def _object_location(self, obj: Any, fallback: Location) -> Location:
+        """Where the mounted app is assigned to a module-level name, else the mount line."""
+        for module in _user_modules(self.root):
+            for variable, value in list(vars(module).items()):
+                if value is obj:
+                    filename = str(getattr(module, "__file__", ""))
+                    line = _assignment_line(filename, variable)
+                    return Location(relative(filename), line, 1, line, 2)
+        return fallback
+
+
+def _mount_location(source: Location, view: Any) -> Location | None:
+    """The `app.mount("/v1", ...)` (or `Host("api.example.com", ...)`) line in `source`'s file."""
+    needle = str(getattr(view, "host", None) or getattr(view, "path", "") or "")
+    if not needle:
+        return None
+    try:
+        lines = source_lines(Path(source.path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+    quoted = (f'"{needle}"', f"'{needle}'")
+    for number, text in enumerate(lines, start=1):
+        if ("mount(" in text.lower() or "host(" in text.lower()) and any(q in text for q in quoted):
+            return Location(source.path, number, 1, number, len(text) + 1)
+    return None
+
+
 def inspect_app(loaded: LoadedApp, *, app_dir: str | None = None, production: bool = False) -> AppInfo:
     import fastapi
 
     app = loaded.app
     app_location = _app_location(loaded)
     locator = _Locator(app_location)
-    pairs: list[tuple[Any, RouteInfo]] = []
-    errors: list[str] = []
-    for view in route_views(app):
-        try:
-            info = build_route(view, app, locator)
-        except Exception as exc:  # one unreadable route must not hide the others
-            errors.append(f"reading route {getattr(view, 'path', view)!r} failed: {type(exc).__name__}: {exc}")
-            continue
-        if info is not None:
-            pairs.append((view, info))
-    routes = [info for _, info in pairs]
-    openapi, error, error_route = _openapi(app, pairs)
+    tables = _Tables(locator, Path(app_dir or "."), app, app_location)
+    own = tables.read(app, mounts.top(app))
+    routes = tables.routes
+    openapi, error, error_route = _openapi(app, own)
+    _mark_in_openapi(own, openapi, generates=True)
     used: set[int] = set()
     for info in routes:
         used |= info.scheme_ids
     reason = "--production" if production else production_of(app)
-    docs = tuple(
-        url for url in (getattr(app, "docs_url", None), getattr(app, "redoc_url", None), getattr(app, "openapi_url", None)) if url
-    )
-    handlers: dict[Any, Callable[..., Any]] = dict(getattr(app, "exception_handlers", {}) or {})
     return AppInfo(
         target=loaded.target,
         location=app_location,
         routes=routes,
         middleware=_middleware(app, app_location, locator),
-        exception_handlers=[k.__name__ if isinstance(k, type) else str(k) for k in handlers],
+        exception_handlers=_handler_names(app),
         debug=bool(getattr(app, "debug", False)),
-        docs_urls=docs,
+        docs_urls=_docs_urls(app),
         production=reason is not None,
         production_reason=reason,
         openapi=openapi,
@@ -509,5 +674,6 @@ def inspect_app(loaded: LoadedApp, *, app_dir: str | None = None, production: bo
         openapi_error_route=error_route,
         schemes=_declared_schemes(Path(app_dir or "."), used),
         fastapi_version=str(fastapi.__version__),
-        internal_errors=errors,
+        internal_errors=tables.errors,
+        sub_apps=tables.sub_apps,
     )

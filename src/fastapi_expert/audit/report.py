@@ -14,12 +14,22 @@ _COLUMNS = ("METHOD", "PATH", "NAME", "AUTH", "DEPENDENCIES", "RESPONSE MODEL", 
 _MAX_CELL = 48
 
 
+def _name(route: RouteInfo) -> str:
+    if route.framework:
+        return route.name + " (docs)"
+    if route.kind == "mount" and route.mounted_app:
+        # Whether the audit looked inside: an opaque mount's routes are not in the table.
+        inside = "read" if route.entered else "opaque"
+        return f"{route.name} [{route.mounted_app}, {inside}]".lstrip()
+    return route.name
+
+
 def _row(route: RouteInfo) -> tuple[str, ...]:
     status = "" if route.kind not in {"http"} else str(route.status_code or 200)
     return (
         route.method_label,
-        route.path,
-        route.name + (" (docs)" if route.framework else ""),
+        route.display_path,
+        _name(route),
         route.auth_label,
         ", ".join(route.dependencies) or "-",
         route.response_model or "-",
@@ -53,6 +63,7 @@ def summary(result: AuditResult) -> dict[str, object]:
         "production": result.app.production,
         "middleware": [m.name for m in result.app.middleware],
         "exception_handlers": result.app.exception_handlers,
+        "mounted_apps": [sub.to_dict() for sub in result.app.sub_apps],
         "probes": None if probes is None else {"requests": len(probes.exchanges), "seconds": round(probes.seconds, 3)},
         "seconds": round(result.seconds, 3),
     }
@@ -92,7 +103,13 @@ def render_text(result: AuditResult, *, routes_only: bool = False) -> str:
         return "\n".join(out)
     if app.middleware:
         out.append("Middleware (outermost first): " + ", ".join(m.name for m in app.middleware))
-    out += ["Exception handlers: " + (", ".join(app.exception_handlers) or "none"), ""]
+    out += ["Exception handlers: " + (", ".join(app.exception_handlers) or "none")]
+    for sub in app.sub_apps:
+        if sub.is_app:  # a Router has neither
+            middleware = ", ".join(m.name for m in sub.middleware) or "none"
+            handlers = ", ".join(sub.exception_handlers) or "none"
+            out.append(f"Mounted {sub.kind} at {sub.host or ''}{sub.path or '/'}: middleware {middleware}; exception handlers {handlers}")
+    out.append("")
     out += _findings_text(result.findings)
     out.append(_summary_line(result))
     return "\n".join(out) + "\n"

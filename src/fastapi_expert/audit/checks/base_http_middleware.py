@@ -12,7 +12,8 @@ class BaseHttpMiddleware(Check):
 
     ## What it does
     Reports each entry of the middleware stack that subclasses
-    `BaseHTTPMiddleware`, which is what `@app.middleware("http")` installs.
+    `BaseHTTPMiddleware`, which is what `@app.middleware("http")` installs,
+    in the audited app's stack and in each mounted app's own.
 
     ## Why is this bad?
     It runs every request and response body through an extra task and memory
@@ -32,10 +33,12 @@ class BaseHttpMiddleware(Check):
     severity = Severity.INFO
 
     def run(self, data: AuditData) -> Iterable[Finding]:
-        for middleware in data.app.middleware:
-            if middleware.base_http:
-                yield self.finding(
-                    middleware.location,
-                    f"`{middleware.name}` is a BaseHTTPMiddleware, slower than pure ASGI middleware and "
-                    "hard on streaming and contextvars; rewrite it as an ASGI middleware class.",
-                )
+        for sub, stack in data.app.middleware_stacks():
+            where = f" (in {sub.label})" if sub is not None else ""
+            for middleware in stack:
+                if middleware.base_http:
+                    yield self.finding(
+                        middleware.location,
+                        f"`{middleware.name}`{where} is a BaseHTTPMiddleware, slower than pure ASGI middleware and "
+                        "hard on streaming and contextvars; rewrite it as an ASGI middleware class.",
+                    )

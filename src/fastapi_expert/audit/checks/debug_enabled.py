@@ -12,7 +12,8 @@ class DebugEnabled(Check):
 
     ## What it does
     Reads `app.debug` on the app as built (from `FastAPI(debug=True)`, a
-    setting, or an assignment after construction).
+    setting, or an assignment after construction), and on each app mounted in
+    it, whose own exception middleware answers its errors.
 
     ## Why is this bad?
     In debug mode Starlette answers every unhandled exception with the full
@@ -35,3 +36,10 @@ class DebugEnabled(Check):
                 app.location,
                 "`app.debug` is True: unhandled errors send tracebacks to clients; turn it off outside local development.",
             )
+        for sub in app.sub_apps:  # a mounted app's own error middleware answers its routes' errors
+            if sub.debug:
+                yield self.finding(
+                    sub.location,
+                    f"`debug` is True on {sub.label}: unhandled errors in its routes send tracebacks to clients; "
+                    "turn it off outside local development.",
+                )

@@ -13,7 +13,8 @@ class DocsExposedInProduction(Check):
     ## What it does
     When the app says it is in production, reports that FastAPI still serves
     its interactive documentation or its OpenAPI document (`docs_url`,
-    `redoc_url`, `openapi_url` not set to `None`).
+    `redoc_url`, `openapi_url` not set to `None`), the audited app's or a
+    mounted FastAPI app's.
 
     ## Why is this bad?
     The document maps every route, parameter and error of an internal or
@@ -32,9 +33,18 @@ class DocsExposedInProduction(Check):
 
     def run(self, data: AuditData) -> Iterable[Finding]:
         app = data.app
-        if app.production and app.docs_urls:
+        if not app.production:
+            return
+        if app.docs_urls:
             yield self.finding(
                 app.location,
                 f"the app runs in production ({app.production_reason}) and serves {', '.join(app.docs_urls)}; "
                 "set `docs_url`, `redoc_url` and `openapi_url` to None in production.",
             )
+        for sub in app.sub_apps:  # a mounted FastAPI app serves its own docs under its prefix
+            if sub.docs_urls:
+                yield self.finding(
+                    sub.location,
+                    f"the app runs in production ({app.production_reason}) and {sub.label} serves "
+                    f"{', '.join(sub.docs_urls)}; set its `docs_url`, `redoc_url` and `openapi_url` to None in production.",
+                )

@@ -35,6 +35,15 @@ def _methods(route: RouteInfo) -> set[str]:
     return {m for m in route.methods if m != "HEAD"}
 
 
+def _competes(earlier: RouteInfo, later: RouteInfo) -> bool:
+    """Can `earlier` take a request meant for `later`? Not the mounts that lead to
+    `later` (the table lists a mount's routes right after it), and not a route
+    that only answers on another `Host`."""
+    if id(earlier) in later.parents:
+        return False
+    return earlier.host is None or earlier.host == later.host
+
+
 class ShadowedRoute(Check):
     """Flags a route that an earlier route with the same method and a broader path always answers first.
 
@@ -69,6 +78,8 @@ class ShadowedRoute(Check):
                 continue
             sample = sample_path(later)
             for earlier in routes[:index]:
+                if not _competes(earlier, later):
+                    continue
                 common = _methods(later) if earlier.kind == "mount" else _methods(earlier) & _methods(later)
                 if not common or not earlier.path_regex.match(sample):
                     continue

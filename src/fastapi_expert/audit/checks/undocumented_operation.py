@@ -14,7 +14,9 @@ class UndocumentedOperation(Check):
     Reports each route in the schema whose `summary=` is not set and whose
     description is empty (FastAPI takes it from `description=` or the
     endpoint's docstring). FastAPI then shows only a title made from the
-    function name ("Create Order").
+    function name ("Create Order"). A mounted FastAPI app's operations are
+    looked up in that app's own document; a mounted `Router` or Starlette app
+    has no document, so its routes are left alone.
 
     ## Why is this bad?
     The OpenAPI document is the API's contract and its documentation: without
@@ -34,7 +36,9 @@ class UndocumentedOperation(Check):
 
     def run(self, data: AuditData) -> Iterable[Finding]:
         for route in data.app.user_routes:
-            if route.kind != "http" or not route.include_in_schema:
+            # A route that no OpenAPI document lists (a mounted Router's, or one the
+            # sub-app's own document leaves out) has no operation to document.
+            if route.kind != "http" or not route.include_in_schema or not route.in_openapi:
                 continue
             if (route.summary or "").strip() or route.description.strip():
                 continue
