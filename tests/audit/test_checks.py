@@ -67,6 +67,32 @@ def test_an_app_with_no_auth_at_all_is_not_missing_auth() -> None:
     assert findings(app, "FX408", probe=False) == []
 
 
+def test_an_app_that_authenticates_in_a_middleware_is_left_alone() -> None:
+    # The middleware runs before every route, so no route needs a dependency of its
+    # own (the static FX408 reads the code the same way).
+    from starlette.authentication import AuthCredentials, AuthenticationBackend, SimpleUser
+    from starlette.middleware.authentication import AuthenticationMiddleware
+
+    class HeaderBackend(AuthenticationBackend):
+        async def authenticate(self, conn: Any) -> tuple[AuthCredentials, SimpleUser] | None:
+            user = conn.headers.get("x-user")
+            return (AuthCredentials(["authenticated"]), SimpleUser(user)) if user else None
+
+    app = FastAPI()
+    app.add_middleware(AuthenticationMiddleware, backend=HeaderBackend())
+    token_route(app)
+
+    @app.get("/items", dependencies=[Depends(current_user)])
+    def list_items() -> list[str]:
+        return []
+
+    @app.post("/items")
+    def create_item(item: Item) -> Item:
+        return item
+
+    assert findings(app, "FX408", probe=False) == []
+
+
 def test_security_with_scopes_counts_as_auth_and_router_dependencies_are_read() -> None:
     app = FastAPI()
     token_route(app)

@@ -254,9 +254,14 @@ class AppInfo:
 
     @property
     def authenticates(self) -> bool:
-        return any(r.authenticated for r in self.user_routes) or any(
-            _is_auth_middleware(m) for m in self.middleware
-        )
+        """Does some route of the app require credentials itself?"""
+        return any(r.authenticated for r in self.user_routes)
+
+    @property
+    def authenticates_in_middleware(self) -> bool:
+        """Does an authentication middleware (Starlette's `AuthenticationMiddleware`,
+        a JWT middleware) run before every route?"""
+        return any(_is_auth_middleware(m) for m in self.middleware)
 
 
 def _is_auth_middleware(middleware: MiddlewareInfo) -> bool:

@@ -60,7 +60,9 @@ class UnauthenticatedMutatingRoute(Check):
 
     def run(self, data: AuditData) -> Iterable[Finding]:
         app = data.app
-        if not app.authenticates:
+        # As the static FX408: no app-wide authentication to compare with, or one
+        # that a middleware does for every route, so no route needs its own.
+        if not app.authenticates or app.authenticates_in_middleware:
             return
         protected = sum(1 for r in app.user_routes if r.authenticated)
         for route in app.user_routes:
