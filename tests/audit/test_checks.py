@@ -183,6 +183,35 @@ def test_a_dependency_that_does_not_raise_lets_the_probe_through_without_running
     assert findings(lenient_app(), "FX426", probe=False) == []
 
 
+def test_typed_path_parameters_get_samples_that_validate() -> None:
+    # `/orgs/fx-sample/...` would be a 422 for `org_id: int`, hiding the lenient auth.
+    import enum
+    import uuid
+
+    class Shelf(str, enum.Enum):
+        top = "top shelf"
+        bottom = "bottom"
+
+    app = FastAPI()
+    token_route(app)
+
+    def optional_user(token: Annotated[str | None, Depends(lenient)]) -> str | None:
+        return token
+
+    def org_member(org_id: int, user: Annotated[str | None, Depends(optional_user)]) -> int:
+        return org_id  # the path parameter is declared by a dependency
+
+    @app.put("/orgs/{org_id}/shelves/{shelf}/books/{book_id}", summary="Shelve a book")
+    def shelve(shelf: Shelf, book_id: uuid.UUID, org: Annotated[int, Depends(org_member)]) -> dict[str, str]:
+        return {"shelf": shelf.value}
+
+    result = audit(app)
+    (exchange,) = result.probes.of("unauthenticated") if result.probes else []
+    assert exchange.path == "/orgs/7/shelves/top%20shelf/books/00000000-0000-4000-8000-000000000007"
+    found = [f for f in result.findings if f.code == "FX426"]
+    assert len(found) == 1 and "reached the endpoint" in found[0].message
+
+
 def test_proper_auth_answers_401_and_draws_nothing() -> None:
     app = FastAPI()
     token_route(app)

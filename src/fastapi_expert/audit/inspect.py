@@ -169,6 +169,13 @@ def _field_name(model_field: Any) -> str:
     return str(getattr(model_field, "alias", None) or getattr(model_field, "name", ""))
 
 
+def _declared_type(model_field: Any) -> Any:
+    """The annotation a parameter is declared with (Pydantic 2's `FieldInfo.annotation`,
+    Pydantic 1's `ModelField.type_`), or None."""
+    annotation = getattr(getattr(model_field, "field_info", None), "annotation", None)
+    return annotation if annotation is not None else getattr(model_field, "type_", None)
+
+
 def _is_form(model_field: Any) -> bool:
     info = getattr(model_field, "field_info", None)
     return any(cls.__name__ in {"Form", "File"} for cls in type(info).__mro__)
@@ -182,6 +189,9 @@ class _Tree:
         self.scheme_ids: set[int] = set()
         self.dependencies: list[str] = []
         self.path_params: list[str] = []
+        # The type each path parameter is declared with (first declaration wins):
+        # a probe's sample path must pass validation, or a 422 hides what it tests.
+        self.path_param_types: dict[str, Any] = {}
         self.credential_params: list[str] = []
         self.credentials_in_dependencies = False
         self.reads_scopes = False
@@ -199,7 +209,10 @@ class _Tree:
                 self.dependencies.append(_name_of(call))
             if getattr(node, "security_scopes_param_name", None):
                 self.reads_scopes = True
-            self.path_params += [_field_name(f) for f in getattr(node, "path_params", ())]
+            for model_field in getattr(node, "path_params", ()):
+                name = _field_name(model_field)
+                self.path_params.append(name)
+                self.path_param_types.setdefault(name, _declared_type(model_field))
             for kind in ("query_params", "header_params", "cookie_params"):
                 for model_field in getattr(node, kind, ()):
                     name = _field_name(model_field).lower().replace("-", "_")
@@ -316,6 +329,7 @@ def build_route(view: Any, app: Any, locator: _Locator, where: mounts.Where | No
         framework=framework,
         path_param_names=_path_param_names(own_path),
         declared_path_params=tuple(dict.fromkeys(tree.path_params)),
+        path_param_types=tree.path_param_types,
         view=view,
         path_regex=regex,
         param_convertors=convertors,

@@ -92,6 +92,7 @@ class RouteInfo:
     view: Any = field(default=None, repr=False, compare=False)
     path_regex: Any = field(default=None, repr=False, compare=False)
     param_convertors: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    path_param_types: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # Compiled `Host` patterns the request's host must match, outermost first.
     host_regexes: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     # id() of each mount entry (a RouteInfo of kind "mount") the route sits in,

@@ -1,12 +1,29 @@
 from __future__ import annotations
 
+import datetime
+import decimal
+import enum
 import re
+import types
+import typing
+import uuid
 from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
 
 from fastapi_expert.audit.checks.base import Check
 from fastapi_expert.audit.model import AuditData, RouteInfo
 from fastapi_expert.types import Finding, Severity
 
+# Checked in order: `bool` before `int` (above), `datetime` before `date`.
+_TYPED_SAMPLES: tuple[tuple[type, str], ...] = (
+    (int, "7"),
+    (float, "7.5"),
+    (decimal.Decimal, "7.5"),
+    (uuid.UUID, "00000000-0000-4000-8000-000000000007"),
+    (datetime.datetime, "2026-01-01T00:00:00"),
+    (datetime.date, "2026-01-01"),
+)
 _PARAM = re.compile(r"{([a-zA-Z_]\w*)(?::([^}]*))?}")
 _SAMPLES = {
     "int": "7",
@@ -18,7 +35,9 @@ _SAMPLES = {
 
 
 def sample_path(route: RouteInfo) -> str:
-    """A concrete path only this route's own pattern is sure to match."""
+    """A concrete path only this route's own pattern is sure to match, whose values
+    also pass the types the parameters are declared with (`item_id: int`, an
+    `Enum`): a probe answered 422 tells nothing about what it was sent to test."""
 
     def value(match: re.Match[str]) -> str:
         convertor = route.param_convertors.get(match.group(1))
@@ -26,9 +45,40 @@ def sample_path(route: RouteInfo) -> str:
         if convertor is not None:
             name = type(convertor).__name__.lower()
             kind = next((k for k in _SAMPLES if name.startswith(k) or (k == "int" and "integer" in name)), kind)
+        if kind in {"", "str"}:  # Starlette matches any segment: the declared type decides
+            typed = typed_sample(route.path_param_types.get(match.group(1)))
+            if typed is not None:
+                return typed
         return _SAMPLES.get(kind, _SAMPLES["str"])
 
     return _PARAM.sub(value, route.path)
+
+
+def typed_sample(annotation: Any, depth: int = 0) -> str | None:
+    """A path segment that validates as `annotation`, or None for a string (or a
+    type with no sample here: the default one is used)."""
+    if annotation is None or depth > 4:
+        return None
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return typed_sample(typing.get_args(annotation)[0], depth + 1)
+    if origin is typing.Literal:
+        choices = typing.get_args(annotation)
+        return quote(str(choices[0]), safe="") if choices else None
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return typed_sample(members[0], depth + 1) if members else None
+    if not isinstance(annotation, type):
+        return None
+    if issubclass(annotation, enum.Enum):
+        first = next(iter(annotation), None)
+        return quote(str(first.value), safe="") if first is not None else None
+    if issubclass(annotation, bool):
+        return "true"
+    for base, sample in _TYPED_SAMPLES:
+        if issubclass(annotation, base):
+            return sample
+    return None
 
 
 def _methods(route: RouteInfo) -> set[str]:
