@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import threading
 import time
 from collections.abc import Callable, MutableMapping
@@ -30,6 +31,7 @@ from fastapi_expert.audit.lifespan import run_lifespan
 from fastapi_expert.audit.loader import AppLoadError, LoadedApp
 from fastapi_expert.audit.model import AppInfo, Exchange, InFlight, ProbeResults, RouteInfo
 from fastapi_expert.audit.mounts import sample_host
+from fastapi_expert.audit.samples import body_schema, sample_body
 
 MARKER = "x-fastapi-expert-probe"
 UNTRUSTED_ORIGIN = "https://untrusted.fastapi-expert.invalid"
@@ -335,9 +337,21 @@ async def _unauthenticated(prober: _Prober, info: AppInfo, patched: set[int]) ->
         method = "GET" if "GET" in route.methods else sorted(route.methods)[0]
         if host is None or not _safe_target(path, method, info.routes, patched, host):
             continue
-        body = b"{}" if method in {"POST", "PUT", "PATCH"} else None
+        body = _valid_body(route) if method in {"POST", "PUT", "PATCH"} else None
         headers = {"Content-Type": "application/json"} if body is not None else None
         await prober.send("unauthenticated", method, path, route, headers=headers, content=body, host=host)
+
+
+def _valid_body(route: RouteInfo) -> bytes:
+    """A JSON body the route's validation accepts (`{}` when none can be built), so
+    that the answer is about the missing credentials, not a 422 for the body."""
+    schema = body_schema(route.view) if route.has_json_body else None
+    if schema is None:
+        return b"{}"
+    try:
+        return json.dumps(sample_body(schema)).encode("utf-8")
+    except (LookupError, TypeError, ValueError):  # no sample, or one JSON cannot write
+        return b"{}"
 
 
 async def _bad_bodies(prober: _Prober, info: AppInfo, api: list[RouteInfo], patched: set[int]) -> None:
