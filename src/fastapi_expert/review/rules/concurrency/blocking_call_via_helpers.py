@@ -35,6 +35,22 @@ def _caller(func: FunctionInfo) -> str:
     return func.name
 
 
+# The examples' plugin loader: once per process unless a caller asks to `reload`.
+_PLUGINS = """
+from importlib.metadata import entry_points
+
+_plugins: dict[str, object] | None = None
+
+def load_plugins(reload: bool = False) -> dict[str, object]:
+    global _plugins
+    if _plugins is not None and not reload:
+        return _plugins
+    loaded = {ep.name: ep.load() for ep in entry_points(group="app.plugins")}
+    _plugins = loaded
+    return loaded
+"""
+
+
 class BlockingCallViaHelpers(Rule):
     """Flags an `async def` that calls a sync helper which, somewhere below, blocks.
 
@@ -297,19 +313,7 @@ def agent_url(url: str) -> str:
             """,
             filename="app/main.py",
             files={
-                "app/plugins.py": """
-from importlib.metadata import entry_points
-
-_plugins: dict[str, object] | None = None
-
-def load_plugins(reload: bool = False) -> dict[str, object]:
-    global _plugins
-    if _plugins is not None and not reload:
-        return _plugins
-    loaded = {ep.name: ep.load() for ep in entry_points(group="app.plugins")}
-    _plugins = loaded
-    return loaded
-""",
+                "app/plugins.py": _PLUGINS,
             },
         ),
         Valid(
@@ -675,19 +679,7 @@ async def reload_settings() -> dict[str, bool]:
             lines=(8,),
             filename="app/main.py",
             files={
-                "app/plugins.py": """
-from importlib.metadata import entry_points
-
-_plugins: dict[str, object] | None = None
-
-def load_plugins(reload: bool = False) -> dict[str, object]:
-    global _plugins
-    if _plugins is not None and not reload:
-        return _plugins
-    loaded = {ep.name: ep.load() for ep in entry_points(group="app.plugins")}
-    _plugins = loaded
-    return loaded
-""",
+                "app/plugins.py": _PLUGINS,
             },
         ),
         Invalid(
@@ -710,19 +702,7 @@ def load_plugins(reload: bool = False) -> dict[str, object]:
             lines=(12,),
             filename="app/main.py",
             files={
-                "app/plugins.py": """
-from importlib.metadata import entry_points
-
-_plugins: dict[str, object] | None = None
-
-def load_plugins(reload: bool = False) -> dict[str, object]:
-    global _plugins
-    if _plugins is not None and not reload:
-        return _plugins
-    loaded = {ep.name: ep.load() for ep in entry_points(group="app.plugins")}
-    _plugins = loaded
-    return loaded
-""",
+                "app/plugins.py": _PLUGINS,
             },
         ),
         Invalid(
