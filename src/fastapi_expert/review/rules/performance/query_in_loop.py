@@ -657,6 +657,14 @@ def _opens_own_session(project: Project, module: ModuleInfo, callee: FunctionInf
     return False
 
 
+def _label(callee: FunctionInfo) -> str:
+    """How a message names a called project function: a method with its class
+    (`SerializedDagModel.get`, not a bare `get` that many classes have)."""
+    if callee.class_name:
+        return f"{callee.class_name.rsplit('.', 1)[-1]}.{callee.name}"
+    return callee.name
+
+
 def _call_text(ctx_segment: str) -> str:
     text = ctx_segment if len(ctx_segment) <= 40 and "\n" not in ctx_segment else ctx_segment.rsplit(".", 1)[-1]
     return f"{text}()"
@@ -1529,13 +1537,13 @@ class QueryInLoop(Rule):
                 # A write per row: eager loading would not help, batching the writes does.
                 ctx.report(
                     node,
-                    f"`{callee.name}()` runs one write statement (`{inner_text}`) per iteration of "
+                    f"`{_label(callee)}()` runs one write statement (`{inner_text}`) per iteration of "
                     f"{describe_iter(ctx, iterable)}; pass all the rows to a single `execute(stmt, [params, ...])` "
                     "(executemany) or build one bulk statement.",
                     chain=[
                         ChainLink(
                             callee.module.source.location(inner),
-                            f"`{callee.name}` writes to the database with `{inner_text}`",
+                            f"`{_label(callee)}` writes to the database with `{inner_text}`",
                         )
                     ],
                 )
@@ -1544,13 +1552,13 @@ class QueryInLoop(Rule):
                 # A miss per value not yet cached: one query per distinct item on a cold cache.
                 ctx.report(
                     node,
-                    f"`{callee.name}()` is cached, but runs its query (`{inner_text}`) for every argument not yet "
+                    f"`{_label(callee)}()` is cached, but runs its query (`{inner_text}`) for every argument not yet "
                     f"in its cache: up to one per item of {describe_iter(ctx, iterable)} (N+1 queries while the "
                     "cache is cold); load the values the loop needs with one `WHERE id IN (...)` query before it.",
                     chain=[
                         ChainLink(
                             callee.module.source.location(inner),
-                            f"`{callee.name}` queries the database with `{inner_text}`",
+                            f"`{_label(callee)}` queries the database with `{inner_text}`",
                         )
                     ],
                 )
@@ -1558,25 +1566,25 @@ class QueryInLoop(Rule):
             if same:
                 ctx.report(
                     node,
-                    f"`{callee.name}()` runs the same query (`{inner_text}`) on every iteration of "
+                    f"`{_label(callee)}()` runs the same query (`{inner_text}`) on every iteration of "
                     f"{describe_iter(ctx, iterable)} (its arguments do not change in the loop); call it once before "
                     "the loop and reuse the result.",
                     chain=[
                         ChainLink(
                             callee.module.source.location(inner),
-                            f"`{callee.name}` queries the database with `{inner_text}`",
+                            f"`{_label(callee)}` queries the database with `{inner_text}`",
                         )
                     ],
                 )
                 continue
             ctx.report(
                 node,
-                f"`{callee.name}()` runs a query (`{inner_text}`) on every iteration of {describe_iter(ctx, iterable)} (N+1 queries); "
+                f"`{_label(callee)}()` runs a query (`{inner_text}`) on every iteration of {describe_iter(ctx, iterable)} (N+1 queries); "
                 "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query.",
                 chain=[
                     ChainLink(
                         callee.module.source.location(inner),
-                        f"`{callee.name}` queries the database with `{inner_text}`",
+                        f"`{_label(callee)}` queries the database with `{inner_text}`",
                     )
                 ],
             )
