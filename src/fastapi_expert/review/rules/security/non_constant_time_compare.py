@@ -323,7 +323,9 @@ class NonConstantTimeCompare(Rule):
     bytes, or check for `None` first. When an operand can be `None` (a
     parameter typed `X | None`, a header read with `auto_error=False`, a value
     of `os.getenv(name)` or `mapping.get(key)`), the message says to reject it
-    first.
+    first. The message shows the bytes form, `compare_digest(a.encode(),
+    b.encode())`: a request header is text Starlette decodes as latin-1, so a
+    client can send the non-ASCII characters that make the `str` form raise.
 
     ## References
     - https://docs.python.org/3/library/secrets.html#secrets.compare_digest
@@ -753,14 +755,18 @@ class NonConstantTimeCompare(Rule):
         shown = ctx.source.segment(secret)
         if len(shown) > 40:
             shown = terminal_name(secret) or shown
-        advice = "use `secrets.compare_digest(a, b)`"
+        # Compare bytes: a header Starlette decodes as latin-1 can hold non-ASCII text,
+        # on which `compare_digest(str, str)` raises `TypeError` (a crafted request, a 500).
+        advice = "use `secrets.compare_digest(a.encode(), b.encode())`"
         optional = next((s for s in (left, right) if _may_be_none(ctx, s)), None)
         if optional is not None:
             # `compare_digest(None, "k")` raises `TypeError`: a missing header would become a 500.
             advice += (
                 f" after rejecting a missing `{ctx.source.segment(optional)}` "
-                "(`compare_digest` raises `TypeError` for `None`)"
+                "(`compare_digest` raises `TypeError` for `None`, and for a `str` holding non-ASCII text)"
             )
+        else:
+            advice += " (on a `str` holding non-ASCII text, `compare_digest` raises `TypeError`)"
         ctx.report(
             node,
             f"`{shown}` is compared with `{'!=' if negate else '=='}`, which leaks "
