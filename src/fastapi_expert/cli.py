@@ -68,7 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("target", help="the app as uvicorn takes it: MODULE:ATTRIBUTE (app.main:app)")
     audit.add_argument("--app-dir", help="directory put first on sys.path before importing (default: the current one)")
     audit.add_argument("--factory", action="store_true", help="ATTRIBUTE is a function that returns the app")
-    audit.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    audit.add_argument(
+        "--format",
+        choices=["text", "json", "markdown", "sarif", "github"],
+        default="text",
+        help="sarif and github as for review (code scanning, workflow annotations)",
+    )
     audit.add_argument("--routes", action="store_true", help="print the route table only (no checks, no probes)")
     audit.add_argument("--no-probe", action="store_true", help="inspection only: send no request, run no lifespan")
     audit.add_argument("--timeout", type=float, default=5.0, help="seconds for each probe and for lifespan start-up (default 5)")

@@ -95,6 +95,35 @@ def test_routes_only_and_formats(service: Path, capsys: pytest.CaptureFixture[st
     assert markdown.startswith("### API audit: `svc_for_audit.main:app`") and "| `/v1/me` |" in markdown
 
 
+SARIF_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "data" / "sarif-schema-2.1.0.json"
+
+
+def test_audit_sarif_validates_against_the_official_schema(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="a development dependency, not in the oldest-FastAPI venv")
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip(f"the SARIF schema is read from {SARIF_SCHEMA}, absent in this checkout (see shared/data/README.md)")
+    assert main(["audit", "svc_for_audit.main:app", "--format", "sarif", "--exit-zero"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
+    assert {r["ruleId"] for r in document["runs"][0]["results"]} >= {"FX416"}
+
+
+def test_sarif_and_github_formats_hold_the_findings(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The review's CI formats, for an audit run in CI: code scanning and workflow annotations.
+    assert main(["audit", "svc_for_audit.main:app", "--select", "FX416", "--format", "sarif"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    (result,) = document["runs"][0]["results"]
+    assert result["ruleId"] == "FX416"
+    location = result["locations"][0]["physicalLocation"]
+    assert (location["artifactLocation"]["uri"], location["region"]["startLine"]) == ("svc_for_audit/main.py", 8)
+    assert any(r["id"] == "FX416" for r in document["runs"][0]["tool"]["driver"]["rules"])
+    assert main(["audit", "svc_for_audit.main:app", "--select", "FX416", "--format", "github"]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("::warning file=svc_for_audit/main.py,line=8,") and "title=FX416 " in line, line
+    assert main(["audit", "svc_for_audit.main:app", "--routes", "--format", "sarif"]) == 2
+    assert "--routes prints the route table" in capsys.readouterr().err
+
+
 def test_select_ignore_and_fail_on(service: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "svc_for_audit.main:app", "--select", "FX416", "--format", "json"]) == 1
     assert {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]} == {"FX416"}
