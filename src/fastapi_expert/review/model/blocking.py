@@ -80,10 +80,24 @@ _LLM_CALLS: dict[str, tuple[str, ...]] = {
         "models.generate_images",
     ),
 }
+# The Docker SDK's client: every call is an HTTP request to the Docker daemon, and
+# some take minutes (`images.build`, `containers.run` pulling an image).
+_DOCKER_CALLS = tuple(
+    f"{resource}.{method}"
+    for resource, methods in (
+        ("containers", ("run", "create", "get", "list", "prune")),
+        ("images", ("build", "pull", "push", "get", "list", "remove", "prune")),
+        ("volumes", ("create", "get", "list", "prune")),
+        ("networks", ("create", "get", "list", "prune")),
+    )
+    for method in methods
+)
 # The first attribute of those chains: `Project` types a chain only when it
 # starts with one of these, so the other chained calls cost one set lookup.
-RESOURCE_CLIENTS = frozenset(_LLM_CLIENTS)
-RESOURCE_ATTRIBUTES = frozenset(call.split(".")[0] for calls in _LLM_CALLS.values() for call in calls)
+RESOURCE_CLIENTS = frozenset((*_LLM_CLIENTS, "docker.DockerClient"))
+RESOURCE_ATTRIBUTES = frozenset(
+    call.split(".")[0] for calls in (*_LLM_CALLS.values(), _DOCKER_CALLS) for call in calls
+)
 
 BLOCKING_CALLS: dict[str, Blocking] = {
     **_table(BlockingKind.SLEEP, "`await asyncio.sleep(...)`", "time.sleep"),
@@ -143,6 +157,12 @@ BLOCKING_CALLS: dict[str, Blocking] = {
             for resource in ("ChatCompletion", "Completion", "Embedding", "Image", "Moderation")
             for method in ("create",)
         ),
+    ),
+    **_table(
+        BlockingKind.HTTP,
+        "`aiodocker`, or `await anyio.to_thread.run_sync(...)`",
+        *(f"docker.DockerClient.{call}" for call in (*_DOCKER_CALLS, "ping", "info", "version")),
+        "docker.from_env",
     ),
     **_table(
         BlockingKind.DATABASE,
@@ -281,6 +301,9 @@ BLOCKING_CALLS: dict[str, Blocking] = {
 
 # What a factory call returns, so that methods called on the result resolve.
 FACTORY_RETURNS: dict[str, str] = {
+    "docker.from_env": "docker.DockerClient",
+    "docker.DockerClient": "docker.DockerClient",
+    "docker.client.DockerClient": "docker.DockerClient",
     "requests.session": "requests.Session",
     "requests.Session": "requests.Session",
     "httpx.Client": "httpx.Client",
@@ -331,6 +354,7 @@ FACTORY_RETURNS: dict[str, str] = {
 
 # Aliases under which libraries export the same class.
 TYPE_ALIASES: dict[str, str] = {
+    "docker.client.DockerClient": "docker.DockerClient",
     "requests.sessions.Session": "requests.Session",
     "sqlalchemy.orm.session.Session": "sqlalchemy.orm.Session",
     "sqlalchemy.Engine": "sqlalchemy.engine.Engine",

@@ -60,6 +60,7 @@ class Project:
         # annotation may be freed and its id reused.
         self._resolved: dict[ast.AST, tuple[ModuleInfo, str | None]] = {}
         self._class_bases: dict[ClassInfo, set[str]] = {}
+        self._self_attributes: dict[tuple[str, str], str | None] = {}
 
     # -- modules and symbols ---------------------------------------------
 
@@ -379,19 +380,66 @@ class Project:
         while isinstance(node, ast.Attribute):
             attrs.append(node.attr)
             node = node.value
-        if attrs[-1] not in RESOURCE_ATTRIBUTES:
-            return None  # nearly every chained call: `os.path.join`, `self.db.execute`
         client: str | None = None
-        if isinstance(node, ast.Call):
-            client = self._value_type(module, func, node, types, _depth + 1)
-        elif isinstance(node, ast.Name):
-            if func is not None and node.id in types:
+        if attrs[-1] in RESOURCE_ATTRIBUTES:
+            if isinstance(node, ast.Call):
+                client = self._value_type(module, func, node, types, _depth + 1)
+            elif isinstance(node, ast.Name) and func is not None and node.id in types:
                 client = types[node.id]
-            elif node.id not in {"self", "cls"}:
+            elif isinstance(node, ast.Name) and node.id not in {"self", "cls"}:
                 client = self.instance_type(module.resolve(node), _depth + 1)
+        elif (
+            len(attrs) > 2
+            and attrs[-2] in RESOURCE_ATTRIBUTES
+            and isinstance(node, ast.Name)
+            and node.id == "self"
+            and func is not None
+            and func.class_name
+        ):
+            # `self.docker_client.containers.list()`: a client the class holds.
+            client = self.self_attribute_type(func.class_name, attrs.pop())
+        # Nearly every chained call (`os.path.join`, `self.db.execute`) stops at the tests above.
         if client not in RESOURCE_CLIENTS:
             return None
         return ".".join([client, *reversed(attrs)])
+
+    def self_attribute_type(self, class_name: str, attr: str) -> str | None:
+        """The declared type of `self.<attr>` in a method of `class_name`: a class-level
+        annotation (`docker_client: docker.DockerClient`, also a dataclass or Pydantic
+        field) in the class or a project base, else a constructor call `__init__`
+        assigns to it (`self.client = docker.from_env()`)."""
+        key = (class_name, attr)
+        if key in self._self_attributes:
+            return self._self_attributes[key]
+        found: str | None = None
+        cls = self.lookup(class_name)
+        if isinstance(cls, ClassInfo):
+            classes = [cls, *(c for c in map(self.lookup, sorted(self.class_bases(cls))) if isinstance(c, ClassInfo))]
+            for klass in classes:
+                found = self._declared_attribute(klass, attr)
+                if found is not None:
+                    break
+        self._self_attributes[key] = found
+        return found
+
+    def _declared_attribute(self, cls: ClassInfo, attr: str) -> str | None:
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == attr:
+                declared = self.annotation_type(cls.module, stmt.annotation)
+                return TYPE_ALIASES.get(declared, declared) if declared else None
+        init = cls.methods.get("__init__")
+        if init is None:
+            return None
+        for node in own_statements(init.node):
+            if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(
+                isinstance(t, ast.Attribute) and t.attr == attr and isinstance(t.value, ast.Name) and t.value.id == "self"
+                for t in targets
+            ):
+                return self._value_type(cls.module, init, node.value, self.variable_types(init))
+        return None
 
     def call_target(self, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> str | None:
         """What a call calls, as a canonical qualified name (`requests.get`,

@@ -19,7 +19,11 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
     `client.chat.completions.create(...)`, `client.messages.create(...)`,
     `client.models.generate_content(...)`; openai's module-level
     `openai.chat.completions.create(...)` and its 0.x `openai.ChatCompletion.create(...)`),
-    which hold the loop for the seconds a completion takes. Receivers are typed
+    which hold the loop for the seconds a completion takes, and the Docker SDK's
+    client (`docker.from_env()`: `client.containers.run(...)`,
+    `client.images.build(...)`, each an HTTP request to the Docker daemon, also
+    when the client is an attribute the class declares or `__init__` sets,
+    `self.docker_client.containers.list()`). Receivers are typed
     from annotations, constructors and module-level instances, so
     `session.get(...)` on a `requests.Session()` is found, while
     `await client.get(...)` on an `httpx.AsyncClient` is not. Calls in a
@@ -159,5 +163,29 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
                 return {"summary": reply.choices[0].message.content or "", "review": review.content[0].text}
             """,
             lines=(10, 13),
+        ),
+        Invalid(
+            # The Docker SDK talks HTTP to the daemon: a container start can take seconds.
+            """
+            from dataclasses import dataclass, field
+
+            import docker
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @dataclass
+            class Sandboxes:
+                docker_client: docker.DockerClient = field(default_factory=docker.from_env)
+
+                async def start(self, image: str) -> str:
+                    container = self.docker_client.containers.run(image, detach=True)
+                    return str(container.id)
+
+            @app.post("/sandboxes")
+            async def start_sandbox(image: str) -> dict[str, str]:
+                return {"id": await Sandboxes().start(image)}
+            """,
+            lines=(13,),
         ),
     )
