@@ -724,3 +724,26 @@ def test_scope_nodes_of_is_scope_nodes_filtered_in_the_same_order() -> None:
             assert scope_nodes_of(body, wanted) == expected, path
             scopes += 1
     assert scopes > 1000
+
+
+def test_a_client_attribute_typed_through_itself_does_not_recurse() -> None:
+    # `self.a` is assigned from a chain on `self.a`: its type is asked while it is being
+    # worked out. Unguarded, that recursed until every rule on the file crashed (FX002).
+    from fastapi_expert.review.engine import review_sources
+
+    source = textwrap.dedent(
+        """
+        import docker
+
+        class Images:
+            def __init__(self) -> None:
+                self.a = self.a.images.get("base")
+                self.b = docker.from_env()
+
+            async def refresh(self) -> None:
+                self.a.images.get("base")
+                self.b.images.pull("base")
+        """
+    )
+    found = [(f.code, f.location.line) for f in review_sources({"app/images.py": source}).findings]
+    assert found == [("FX202", 11)]  # `self.b.images.pull`: `self.a` stays untyped

@@ -411,6 +411,7 @@ class Project:
         key = (class_name, attr)
         if key in self._self_attributes:
             return self._self_attributes[key]
+        self._self_attributes[key] = None  # `self.a = self.a.images.get()` must not recurse
         found: str | None = None
         cls = self.lookup(class_name)
         if isinstance(cls, ClassInfo):
