@@ -31,7 +31,13 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes_of
+from fastapi_expert.review.model.module import (
+    ClassInfo,
+    FunctionInfo,
+    ModuleInfo,
+    own_nodes_of,
+    parameter_defaults,
+)
 from fastapi_expert.review.model.project import positional_parameters
 
 if TYPE_CHECKING:
@@ -358,13 +364,11 @@ def _compares_to_none(test: ast.expr, ops: tuple[type[ast.cmpop], ...]) -> bool:
 def _false_switches(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """Parameters that default to `False`: switches a caller turns on
     (`reload=True`) to ask for what the function otherwise does once."""
-    args = node.args
-    positional = [*args.posonlyargs, *args.args]
-    pairs = [
-        *zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True),
-        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
-    ]
-    return {arg.arg for arg, default in pairs if isinstance(default, ast.Constant) and default.value is False}
+    return {
+        name
+        for name, default in parameter_defaults(node).items()
+        if isinstance(default, ast.Constant) and default.value is False
+    }
 
 
 def _first_parameter(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:

@@ -44,6 +44,7 @@ from fastapi_expert.review.model.module import (
     FunctionNode,
     ModuleInfo,
     own_nodes_of,
+    parameter_defaults,
 )
 from fastapi_expert.review.source import SourceFile
 
@@ -187,21 +188,17 @@ def span_of(node: ast.AST) -> Span:
 
 
 def parameters_of(source: SourceFile, node: FunctionNode) -> tuple[Parameter, ...]:
-    """The parameters in signature order, each with its default: `ast` keeps the
-    positional defaults right-aligned in one list and the keyword-only ones in
-    another, aligned with `kwonlyargs` (None where there is none)."""
+    """The parameters in signature order, each with its kind and default."""
     args = node.args
-    positional = [*args.posonlyargs, *args.args]
-    first_default = len(positional) - len(args.defaults)
-    out: list[Parameter] = []
-    for i, arg in enumerate(positional):
-        kind = _PARAMETER_KINDS[0] if i < len(args.posonlyargs) else _PARAMETER_KINDS[1]
-        default = args.defaults[i - first_default] if i >= first_default else None
-        out.append(_parameter(source, arg, kind, default))
+    defaults = parameter_defaults(node)
+    out = [
+        _parameter(source, arg, _PARAMETER_KINDS[0] if i < len(args.posonlyargs) else _PARAMETER_KINDS[1], defaults.get(arg.arg))
+        for i, arg in enumerate([*args.posonlyargs, *args.args])
+    ]
     if args.vararg is not None:
         out.append(_parameter(source, args.vararg, _PARAMETER_KINDS[2], None))
-    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-        out.append(_parameter(source, arg, _PARAMETER_KINDS[3], kw_default))
+    for arg in args.kwonlyargs:
+        out.append(_parameter(source, arg, _PARAMETER_KINDS[3], defaults.get(arg.arg)))
     if args.kwarg is not None:
         out.append(_parameter(source, args.kwarg, _PARAMETER_KINDS[4], None))
     return tuple(out)
