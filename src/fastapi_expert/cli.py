@@ -195,6 +195,9 @@ def _explain(code: str) -> int:
     return EXIT_OK
 
 
+_LOOK_ALIKE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
 def catalogue_suggestions(code_or_name: str, n: int = 3) -> list[str]:
     """The closest rule codes to an unknown code or name."""
     import difflib
@@ -206,7 +209,15 @@ def catalogue_suggestions(code_or_name: str, n: int = 3) -> list[str]:
         by_key[e.code] = e.code
         by_key[e.name] = e.code
     key = code_or_name.strip()
-    matches = difflib.get_close_matches(key.upper(), list(by_key), n=n * 2, cutoff=0.6)
+    matches: list[str] = []
+    upper = key.upper()
+    if upper.startswith("FX"):
+        # A letter typed for the digit it looks like (`FX2O1`, `FX4l2`): difflib alone
+        # ranks every code that shares three characters the same.
+        digits = "FX" + upper[2:].translate(_LOOK_ALIKE_DIGITS)
+        if digits in by_key:
+            matches.append(digits)
+    matches += difflib.get_close_matches(upper, list(by_key), n=n * 2, cutoff=0.6)
     matches += difflib.get_close_matches(key.lower(), list(by_key), n=n * 2, cutoff=0.6)
     out: list[str] = []
     for m in matches:
