@@ -21,7 +21,7 @@ def register(payload: UserCreate, db: Session = Depends(get_db)):
     return user
 
 
-@router.post("/token")
+@router.post("/token")  # defect: FX415
 def login(response: Response, form: OAuth2PasswordRequestForm = Depends(), db: Session = Depends(get_db)):
     user = db.scalars(select(User).where(User.email == form.username)).first()
     if user is None or user.password != form.password:  # defect: FX410
