@@ -13,6 +13,7 @@ from fastapi_expert.review.model.module import (
     ModuleInfo,
     own_nodes,
     own_statements,
+    parameter_defaults,
 )
 from fastapi_expert.review.model.project import Project, positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
@@ -954,7 +955,7 @@ def _dependency_factory(project: Project, func: FunctionInfo, param: ast.arg, de
     """The factory behind a `Depends(get_session)` parameter (default or
     `Annotated` metadata, through aliases)."""
     model = project.fastapi
-    defaults = _defaults(func.node)
+    defaults = parameter_defaults(func.node)
     found = model.marker(func.module, defaults.get(param.arg))
     marker_module = func.module
     if found is None:
@@ -974,14 +975,6 @@ def _dependency_factory(project: Project, func: FunctionInfo, param: ast.arg, de
     if not isinstance(dependency, FunctionInfo):
         return None
     return _yielded_factory(project, dependency, depth + 1, "dependency")
-
-
-def _defaults(node: FunctionNode) -> dict[str, ast.expr]:
-    args = node.args
-    positional = [*args.posonlyargs, *args.args]
-    out = {a.arg: d for a, d in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=False)}
-    out.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=False) if d is not None})
-    return out
 
 
 def _yielded_factory(project: Project, func: FunctionInfo, depth: int, role: str) -> _Factory | None:
