@@ -49,7 +49,7 @@ def test_the_hook_reviews_the_whole_project_and_fails_on_findings(tmp_path: Path
     assert flawed.returncode == 1, flawed.stdout + flawed.stderr
     assert "fastapi-expert" in flawed.stdout and "Failed" in flawed.stdout
     # every planted defect, cross-module ones included: the hook saw the whole project
-    assert "Found 55 findings" in flawed.stdout
+    assert "Found 56 findings" in flawed.stdout
     assert "FX210" in flawed.stdout
 
     # A clean project passes; the cache folder the review writes ignores itself.

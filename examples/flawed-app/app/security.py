@@ -45,6 +45,6 @@ def get_current_user(token: str = Depends(oauth2_scheme), db: Session = Depends(
     return user
 
 
-def require_internal_key(x_api_key: str = Header()) -> None:
+def require_internal_key(x_api_key: str = Header()) -> None:  # defect: FX104
     if x_api_key != INTERNAL_API_KEY:  # defect: FX412
         raise HTTPException(status_code=403, detail="Forbidden")
