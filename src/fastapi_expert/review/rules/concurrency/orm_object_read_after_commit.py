@@ -16,6 +16,7 @@ from fastapi_expert.review.model.module import (
     parameter_defaults,
 )
 from fastapi_expert.review.model.project import Project, positional_parameters
+from fastapi_expert.review.rules._orm import SELECTS, STATEMENT_METHODS
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import name_uses
 from fastapi_expert.types import ChainLink, Severity
@@ -40,25 +41,6 @@ _CONTEXT_MANAGERS = frozenset({"contextlib.asynccontextmanager"})
 
 # -- what loads an ORM instance through the session -------------------------------
 
-_SELECTS = frozenset(
-    {
-        "sqlalchemy.select",
-        "sqlalchemy.future.select",
-        "sqlalchemy.sql.select",
-        "sqlalchemy.sql.expression.select",
-        "sqlalchemy.sql._selectable_constructors.select",
-        "sqlmodel.select",
-        "sqlmodel.sql.expression.select",
-    }
-)
-# Methods of a `Select` that return the same kind of statement.
-_STATEMENT_METHODS = frozenset(
-    {
-        "where", "filter", "filter_by", "options", "order_by", "limit", "offset", "join", "outerjoin",
-        "join_from", "execution_options", "with_for_update", "distinct", "group_by", "having",
-        "select_from", "params", "correlate", "fetch", "slice", "union",
-    }
-)
 # `(await s.execute(q)).<m>()` gives the entity for these; `.first()` there gives a Row.
 _ROW_TO_SCALAR = frozenset({"scalar_one", "scalar_one_or_none", "scalar"})
 # `(await s.scalars(q)).<m>()`, `(await s.exec(q)).<m>()` (SQLModel): an entity.
@@ -1277,7 +1259,7 @@ def _selects_entity(project: Project, func: FunctionInfo, statement: ast.expr, d
     while (
         isinstance(statement, ast.Call)
         and isinstance(statement.func, ast.Attribute)
-        and statement.func.attr in _STATEMENT_METHODS
+        and statement.func.attr in STATEMENT_METHODS
     ):
         statement = statement.func.value
     if isinstance(statement, ast.Name):
@@ -1285,14 +1267,14 @@ def _selects_entity(project: Project, func: FunctionInfo, statement: ast.expr, d
         return bool(bound) and all(
             _selects_entity(project, func, b, depth + 1) or _rebuilds(b, statement.id) for b in bound
         ) and not all(_rebuilds(b, statement.id) for b in bound)
-    if not isinstance(statement, ast.Call) or project.resolve(func.module, statement.func) not in _SELECTS:
+    if not isinstance(statement, ast.Call) or project.resolve(func.module, statement.func) not in SELECTS:
         return False
     return len(statement.args) == 1 and not statement.keywords and _is_project_class(project, func.module, statement.args[0])
 
 
 def _rebuilds(value: ast.expr, name: str) -> bool:
     """`stmt = stmt.where(...)`: a statement built from itself."""
-    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _STATEMENT_METHODS:
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in STATEMENT_METHODS:
         value = value.func.value
     return isinstance(value, ast.Name) and value.id == name
 

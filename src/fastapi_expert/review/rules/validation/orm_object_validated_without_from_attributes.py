@@ -7,6 +7,7 @@ from enum import Enum
 
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._orm import SELECTS, STATEMENT_METHODS
 from fastapi_expert.review.rules._util import add_import_edit
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
@@ -65,26 +66,10 @@ _DECLARATIVE_FACTORIES = frozenset(
 _DECLARATIVE_DECORATORS = frozenset(
     {"sqlalchemy.orm.as_declarative", "sqlalchemy.orm.decl_api.as_declarative", "sqlalchemy.ext.declarative.as_declarative"}
 )
-_SELECTS = frozenset(
-    {
-        "sqlalchemy.select",
-        "sqlalchemy.future.select",
-        "sqlalchemy.sql.select",
-        "sqlalchemy.sql.expression.select",
-        "sqlalchemy.sql._selectable_constructors.select",
-        "sqlmodel.select",
-        "sqlmodel.sql.expression.select",
-    }
-)
-# Methods of a `Select` (and of a legacy `Query`) that return the same kind of statement.
-_STATEMENT_METHODS = frozenset(
-    {
-        "where", "filter", "filter_by", "options", "order_by", "limit", "offset", "join", "outerjoin",
-        "join_from", "execution_options", "with_for_update", "distinct", "group_by", "having",
-        "select_from", "params", "correlate", "fetch", "slice",
-    }
-)
 
+
+# A union of entity selects gives rows, not entities, unless rebuilt with `from_statement`.
+_SAME_ENTITY_METHODS = STATEMENT_METHODS - {"union"}
 
 class _Shape(Enum):
     """What an expression is known to hold, for one ORM class."""
@@ -326,7 +311,7 @@ class _Reader:
         if orm is not None:
             return _Known(_Shape.INSTANCE, orm, call)  # `User(...)`
         name = self._resolve(func) if isinstance(func, ast.Name | ast.Attribute) else None
-        if name in _SELECTS:
+        if name in SELECTS:
             if len(call.args) == 1 and not call.keywords:
                 entity = self._orm_named(call.args[0])
                 if entity is not None:
@@ -359,13 +344,13 @@ class _Reader:
             entity = self._orm_named(call.args[0])
             if entity is not None:
                 return _Known(_Shape.INSTANCE, entity, call)  # `session.get(User, id)`
-        if attr not in _STATEMENT_METHODS | _PICK_ONE | _PICK_SCALAR | {"all", "scalars", "unique", "get"}:
+        if attr not in _SAME_ENTITY_METHODS | _PICK_ONE | _PICK_SCALAR | {"all", "scalars", "unique", "get"}:
             return None
         base = self.read(func.value, depth + 1)
         if base is None:
             return None
         shape = base.shape
-        if attr in _STATEMENT_METHODS and shape in {_Shape.STATEMENT, _Shape.QUERY}:
+        if attr in _SAME_ENTITY_METHODS and shape in {_Shape.STATEMENT, _Shape.QUERY}:
             return _Known(shape, base.orm, call)
         if attr == "unique" and shape in {_Shape.RESULT, _Shape.SCALARS}:
             return _Known(shape, base.orm, call)
