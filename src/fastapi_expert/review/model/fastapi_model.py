@@ -130,6 +130,12 @@ def keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
+def marker_target(call: ast.Call) -> ast.expr | None:
+    """What a `Depends(...)` / `Security(...)` marker names: its first argument or
+    `dependency=` (None for `Depends()`, which takes the annotation)."""
+    return call.args[0] if call.args else keyword(call, "dependency")
+
+
 # What the collecting passes read: assignments (objects built, lists of routers),
 # loops (includes in a loop) and calls (`include_router`, `add_api_route`...).
 _COLLECTED = (ast.Assign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.Call)
@@ -526,7 +532,7 @@ class FastAPIModel:
         return None
 
     def _dependency(self, module: ModuleInfo, call: ast.Call, is_security: bool, param: str | None, annotation_type: str | None, depth: int) -> Dependency:
-        target_expr = call.args[0] if call.args else keyword(call, "dependency")
+        target_expr = marker_target(call)
         target: str | None
         if target_expr is None:
             target = annotation_type

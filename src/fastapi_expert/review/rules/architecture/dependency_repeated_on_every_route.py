@@ -14,6 +14,8 @@ from fastapi_expert.review.model.fastapi_model import (
     Include,
     Route,
     RouterObject,
+    keyword,
+    marker_target,
 )
 from fastapi_expert.review.model.module import (
     ClassInfo,
@@ -68,12 +70,12 @@ def _key(dep: Dependency) -> DepKey | None:
     (an inline instance `Depends(Limiter(5))` is a new object on every route: one
     shared instance on the router may not behave like several)."""
     call = dep.marker
-    target_expr = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "dependency"), None)
+    target_expr = marker_target(call)
     if dep.target is None or not isinstance(target_expr, ast.Name | ast.Attribute | None):
         return None
     if any(k.arg is None for k in call.keywords) or len(call.args) > 1:
         return None  # `Depends(*args)`, `Depends(x, False)`: not read
-    use_cache = next((k.value for k in call.keywords if k.arg == "use_cache"), None)
+    use_cache = keyword(call, "use_cache")
     if use_cache is not None and not (isinstance(use_cache, ast.Constant) and isinstance(use_cache.value, bool)):
         return None
     return dep.target, frozenset(dep.scopes), use_cache is None or bool(use_cache.value)
@@ -184,7 +186,7 @@ def _inherited(model: FastAPIModel, ref: str) -> set[DepKey] | None:
                 return None
             keys |= {k for d in model.list_dependencies(obj.module, obj.dependencies) if (k := _key(d))}
         for inc in parents.get(current, []):
-            declared = next((k.value for k in inc.node.keywords if k.arg == "dependencies"), None)
+            declared = keyword(inc.node, "dependencies")
             if declared is not None and _literal_list(declared) is None:
                 return None
             keys |= {k for d in model.list_dependencies(inc.module, inc.dependencies) if (k := _key(d))}

@@ -11,6 +11,7 @@ from fastapi_expert.review.model.fastapi_model import (
     FastAPIModel,
     Include,
     Route,
+    keyword,
 )
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
 from fastapi_expert.review.model.project import Project
@@ -197,7 +198,7 @@ def _text(expr: ast.expr | None) -> str:
 
 def _child_text(include: Include) -> str:
     call = include.node
-    child = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "router"), None)
+    child = call.args[0] if call.args else keyword(call, "router")
     return _text(child)
 
 

@@ -4,7 +4,13 @@ import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from fastapi_expert.review.model.fastapi_model import DEPENDS, SECURITY, Dependency, Route
+from fastapi_expert.review.model.fastapi_model import (
+    DEPENDS,
+    SECURITY,
+    Dependency,
+    Route,
+    marker_target,
+)
 from fastapi_expert.review.model.module import (
     ClassInfo,
     FunctionInfo,
@@ -601,7 +607,7 @@ def _named_function(project: Project, dep: Dependency) -> FunctionInfo | None:
     """The project function `Depends(f)` names (not `Depends(factory())`, whose
     target is the factory, nor a class)."""
     call = dep.marker
-    expr = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "dependency"), None)
+    expr = marker_target(call)
     if not isinstance(expr, ast.Name | ast.Attribute):
         return None
     sym = project.lookup(dep.target)

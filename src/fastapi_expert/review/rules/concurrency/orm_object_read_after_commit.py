@@ -6,7 +6,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from fastapi_expert.review.model.fastapi_model import Route
+from fastapi_expert.review.model.fastapi_model import Route, keyword, marker_target
 from fastapi_expert.review.model.module import (
     ClassInfo,
     FunctionInfo,
@@ -19,6 +19,7 @@ from fastapi_expert.review.model.project import Project, positional_parameters
 from fastapi_expert.review.rules._orm import SELECTS, STATEMENT_METHODS
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import name_uses
+from fastapi_expert.review.rules.validation._models import describe_route
 from fastapi_expert.types import ChainLink, Severity
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -703,7 +704,7 @@ def _message(ctx: FileContext, read: _Read, commit: ast.Expr, session: str, fact
         effect = "lazy-loads the row, which under `AsyncSession` raises `MissingGreenlet`"
     if read.how == "return":
         route = routes[0]
-        where = f"Route `{_route_label(route)}` returns `{x}` {expired}"
+        where = f"Route `{describe_route(route)}` returns `{x}` {expired}"
         if _has_response_model(ctx, route):
             if read.detached:
                 return f"{where}, {effect} while FastAPI serialises it; {remedy}."
@@ -726,11 +727,6 @@ def _factory_phrase(factory: _Factory) -> str:
     if factory.kind == "AsyncSession":
         return f"`{factory.name}` keeps {setting}"
     return f"its factory `{factory.name}` keeps {setting}"
-
-
-def _route_label(route: Route) -> str:
-    method = route.methods[0] if route.methods else "GET"
-    return f"{method} {route.display_path}"
 
 
 def _has_response_model(ctx: FileContext, route: Route) -> bool:
@@ -903,7 +899,7 @@ def _call_factory(project: Project, module: ModuleInfo, call: ast.Call, depth: i
 def _factory_kind(project: Project, module: ModuleInfo, call: ast.Call) -> str | None:
     """`async_sessionmaker` / `sessionmaker` when `call` builds an `AsyncSession` factory."""
     target = project.resolve(module, call.func)
-    class_ = next((k.value for k in call.keywords if k.arg == "class_"), None)
+    class_ = keyword(call, "class_")
     session_class = project.resolve(module, class_) if class_ is not None else None
     if target in _ASYNC_SESSIONMAKERS and (class_ is None or session_class in _ASYNC_SESSIONS):
         return "async_sessionmaker"
@@ -950,7 +946,7 @@ def _dependency_factory(project: Project, func: FunctionInfo, param: ast.arg, de
     if found is None:
         return None
     marker = found[1]
-    target = marker.args[0] if marker.args else next((k.value for k in marker.keywords if k.arg == "dependency"), None)
+    target = marker_target(marker)
     if not isinstance(target, ast.Name | ast.Attribute):
         return None
     dependency = project.lookup(marker_module.resolve(target))

@@ -5,7 +5,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fastapi_expert.review.model.fastapi_model import Dependency, FastAPIModel, Route, literal_str
+from fastapi_expert.review.model.fastapi_model import (
+    Dependency,
+    FastAPIModel,
+    Route,
+    keyword,
+    literal_str,
+)
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
@@ -285,7 +291,9 @@ def _token_urls(project: Project) -> list[str]:
         for call in module.nodes_of(ast.Call):
             if not isinstance(call.func, ast.Name | ast.Attribute) or project.resolve(module, call.func) not in _PASSWORD_BEARERS:
                 continue
-            value = next((k.value for k in call.keywords if k.arg == "tokenUrl"), call.args[0] if call.args else None)
+            value = keyword(call, "tokenUrl")
+            if value is None and call.args:
+                value = call.args[0]
             url = literal_str(value)
             if url is None and isinstance(value, ast.JoinedStr) and value.values:
                 url = literal_str(value.values[-1])

@@ -15,6 +15,7 @@ from fastapi_expert.review.model.module import (
 )
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
+from fastapi_expert.review.rules.security._crypto import arg as call_argument
 from fastapi_expert.review.rules.security._web import constant_value
 from fastapi_expert.types import ChainLink, Severity
 
@@ -529,15 +530,6 @@ def _mentions(node: ast.AST, names: set[str]) -> bool:
     return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
 
-def _argument(call: ast.Call, index: int, keywords: tuple[str, ...]) -> ast.expr | None:
-    for kw in call.keywords:
-        if kw.arg in keywords:
-            return kw.value
-    if index < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: index + 1]):
-        return call.args[index]
-    return None
-
-
 def _escaping_source(pieces: list[_Piece], action: str) -> _Source | None:
     """The request value that lets the path leave its base, if one does."""
     sources = [p for p in pieces if isinstance(p, _Source)]
@@ -602,7 +594,7 @@ def _attack(source: _Source, action: str) -> str:
 
 def _open_action(call: ast.Call, mode_index: int = 1) -> str:
     """`open(path, "wb")` writes; `open(path)` reads."""
-    mode = _argument(call, mode_index, ("mode",))
+    mode = call_argument(call, mode_index, "mode")
     if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and _WRITE_MODE.search(mode.value):
         return "write"
     return "open"
@@ -1023,11 +1015,11 @@ class RequestDataInFilePathOrUrl(Rule):
             if action == "open" and target != "os.open":
                 action = _open_action(call)
             for position, index in enumerate(indexes):
-                value = _argument(call, index, keywords[position : position + 1])
+                value = call_argument(call, index, *keywords[position : position + 1])
                 if value is not None and self._file_flow(ctx, endpoint, call, value, action):
                     return
         elif target in _HTTP_SINKS:
-            value = _argument(call, _HTTP_SINKS[target], ("url",))
+            value = call_argument(call, _HTTP_SINKS[target], "url")
             if value is not None:
                 self._url_flow(ctx, endpoint, call, value)
         elif isinstance(call.func, ast.Attribute) and call.func.attr in _PATH_METHODS:
