@@ -19,7 +19,7 @@ committed), in the same run:
 Prints a markdown table with the ratios and each run's peak memory. Figures are
 printed, never asserted.
 
-    python benchmarks/compare_peers.py [--cache DIR] [--project NAME ...]
+    python benchmarks/compare_peers.py [--cache DIR] [--corpus first|second|all] [--project NAME ...]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import PROJECTS, Project, download
+from corpus import CORPORA, Project, add_corpus_option, download
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,8 +193,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, help="keep the downloads here (default: a temporary folder)")
     parser.add_argument("--project", action="append", help="only these projects (repeatable)")
+    add_corpus_option(parser)
     args = parser.parse_args()
-    chosen = tuple(p for p in PROJECTS if not args.project or p.name in args.project)
+    chosen = tuple(p for p in CORPORA[args.corpus] if not args.project or p.name in args.project)
     with tempfile.TemporaryDirectory(prefix="fastapi-expert-corpus-") as tmp:
         folders = download(chosen, args.cache or Path(tmp))
         rows = [measure(project, folder) for project, folder in folders.items()]

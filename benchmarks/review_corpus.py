@@ -6,7 +6,7 @@ Per project: files, lines, findings per area (FX1..FX7), files not analysed
 the newest Python on this machine parses (a file left unanalysed only because
 its syntax is newer than the interpreter running the review).
 
-    python benchmarks/review_corpus.py [--cache DIR] [--json FILE]
+    python benchmarks/review_corpus.py [--cache DIR] [--json FILE] [--corpus first|second|all]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collections import Counter
 from glob import glob
 from pathlib import Path
 
-from corpus import PROJECTS, Project, download
+from corpus import CORPORA, Project, add_corpus_option, download
 
 from fastapi_expert.config import Config
 from fastapi_expert.review.engine import ReviewResult, review_paths
@@ -158,9 +158,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, help="keep the downloads here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write every finding here (for reading a sample)")
+    add_corpus_option(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fastapi-expert-corpus-") as tmp:
-        folders = download(PROJECTS, args.cache or Path(tmp))
+        folders = download(CORPORA[args.corpus], args.cache or Path(tmp))
         return run(folders, args.json)
 
 
