@@ -271,6 +271,7 @@ class ModuleInfo:
     star_imports: list[str] = field(default_factory=list)
     _imports_cache: dict[str, bool] = field(default_factory=dict, repr=False)
     _packages_cache: dict[tuple[str, ...], bool] = field(default_factory=dict, repr=False)
+    _spelled: dict[str, bool] = field(default_factory=dict, repr=False)
     _node_index: dict[type[ast.AST], list[ast.AST]] | None = field(default=None, repr=False)
 
     @property
@@ -346,6 +347,14 @@ class ModuleInfo:
         written as a whole word somewhere (`main` in `main()`, not in `domain`), in
         code, a string or a comment. A cheap, never-wrong "no": a rule that scans the
         whole project for uses of a name reads only the files that spell it."""
+        # Kept per name: project-wide scans ask it of every module, and on a large code
+        # base several ask the same common name (`router`) once per object so named.
+        known = self._spelled.get(identifier)
+        if known is None:
+            known = self._spelled[identifier] = self._spells(identifier)
+        return known
+
+    def _spells(self, identifier: str) -> bool:
         text = self.identifier_text
         size = len(identifier)
         start = text.find(identifier)
