@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 from fastapi_expert.review.engine import review_sources
 from fastapi_expert.review.model.module import build_module
@@ -747,3 +748,98 @@ def test_a_client_attribute_typed_through_itself_does_not_recurse() -> None:
     )
     found = [(f.code, f.location.line) for f in review_sources({"app/images.py": source}).findings]
     assert found == [("FX202", 11)]  # `self.b.images.pull`: `self.a` stays untyped
+
+
+def test_a_router_re_exported_under_another_name_keeps_its_include() -> None:
+    # A package `__init__` re-exports each module's `router` as `<x>_router`; the app
+    # includes it under that name. The include (its prefix, its dependencies) must
+    # reach the routes, as it does for a router re-exported under its own name.
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/v1/__init__.py": "from app.v1.audits import router as audits_router\n",
+            "app/v1/audits.py": """
+            from fastapi import APIRouter
+            router = APIRouter()
+
+            @router.get("/audits")
+            def list_audits(): ...
+            """,
+            "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+            from app.v1 import audits_router
+
+            api = APIRouter(prefix="/api/v1")
+            api.include_router(audits_router)
+            app = FastAPI()
+            app.include_router(api)
+            """,
+        }
+    )
+    assert [(i.parent, i.child) for i in p.fastapi.includes] == [
+        ("app.main.api", "app.v1.audits.router"),
+        ("app.main.app", "app.main.api"),
+    ]
+    assert [r.full_paths for r in p.fastapi.routes] == [["/api/v1/audits"]]
+
+
+def test_a_folder_without_init_inside_a_package_is_part_of_the_module_name(tmp_path: Path) -> None:
+    """`app/api/v1/users.py` with no `app/api/__init__.py` (a namespace portion
+    between packages) is imported as `app.api.v1.users`: discovery names it so,
+    and a blocking call behind that import is found from the route."""
+    from fastapi_expert.config import Config
+    from fastapi_expert.review.discovery import discover
+    from fastapi_expert.review.engine import review_paths
+
+    files = {
+        "app/__init__.py": "",
+        "app/api/v1/__init__.py": "",
+        "app/api/v1/users.py": "import requests\n\n\ndef fetch() -> object:\n    return requests.get('https://x', timeout=5)\n",
+        "app/main.py": "from app.api.v1.users import fetch\n\n\nasync def handler() -> object:\n    return fetch()\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    names = {f.display: f.module for f in discover([tmp_path], Config(), tmp_path)}
+    assert names["app/api/v1/users.py"] == "app.api.v1.users"
+    result = review_paths([tmp_path], Config(), cwd=tmp_path)
+    assert [(f.code, f.path) for f in result.findings if f.code == "FX210"] == [("FX210", "app/main.py")]
+    # The same tree given as sources (the editor and MCP path) names it the same way.
+    found = review_sources(files).findings
+    assert [(f.code, f.path) for f in found if f.code == "FX210"] == [("FX210", "app/main.py")]
+
+
+def test_a_dependency_in_an_alias_of_an_alias_from_another_module_is_a_dependency() -> None:
+    # `ScopeDep = Annotated[Scope, Depends(get_scope)]` wraps `Scope`, an alias written in
+    # another module: `Depends` resolves where `ScopeDep` is written, not where `Scope` is.
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/types.py": "from typing import Any\n\nScope = dict[str, Any]\n",
+            "app/deps.py": """
+            from typing import Annotated
+
+            from fastapi import Depends
+
+            from app.types import Scope
+
+            def get_scope() -> dict:
+                return {}
+
+            ScopeDep = Annotated[Scope, Depends(get_scope)]
+            """,
+            "app/main.py": """
+            from fastapi import FastAPI
+
+            from app.deps import ScopeDep
+
+            app = FastAPI()
+
+            @app.get("/models")
+            def list_models(scope: ScopeDep) -> list[str]:
+                return []
+            """,
+        }
+    )
+    (route,) = p.fastapi.routes
+    assert [d.target for d in route.all_dependencies()] == ["app.deps.get_scope"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -80,7 +81,10 @@ def _folder_prefix(directory: Path, review_root: Path, has_init: set[Path] | Non
 
     if is_package(directory):
         parts: list[str] = []
-        while is_package(directory):
+        # A folder with no `__init__.py` between packages (a namespace portion,
+        # PEP 420: `pkg/api/v1/users.py` with no `pkg/api/__init__.py`) is still
+        # imported as `pkg.api.v1.users`: the name runs up to the top-most package.
+        while is_package(directory) or _package_above(directory, is_package):
             parts.insert(0, directory.name)
             if directory.parent == directory:
                 break
@@ -91,6 +95,11 @@ def _folder_prefix(directory: Path, review_root: Path, has_init: set[Path] | Non
     except ValueError:
         return []
     return [p for p in rel.parts if p not in {"", "."}]
+
+
+def _package_above(directory: Path, is_package: Callable[[Path], bool]) -> bool:
+    """Is some folder above `directory` a package?"""
+    return any(is_package(folder) for folder in directory.parents)
 
 
 def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> list[DiscoveredFile]:

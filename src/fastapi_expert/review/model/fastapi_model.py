@@ -156,6 +156,9 @@ class FastAPIModel:
         self.route_of_function: dict[ast.AST, list[Route]] = defaultdict(list)
         self._dep_cache: dict[tuple[str, bool], list[Dependency]] = {}
         self._scope_nodes: dict[ModuleInfo, list[tuple[FunctionInfo | None, list[ast.AST]]]] = {}
+        # id(constructor call) -> ref, rebuilt when objects were added since (see `_built_by`).
+        self._by_constructor: dict[int, str] = {}
+        self._by_constructor_size = -1
         for module in project.modules:
             if module.imports_module("fastapi"):
                 self._collect_objects(module)
@@ -262,11 +265,24 @@ class FastAPIModel:
                 candidate = f"{target_module.name}.{name}"
                 if candidate in self.objects:
                     return candidate
+                # Re-exported under another name (`from .audits import router as
+                # audits_router` in a package's `__init__`): the object is the one the
+                # value at the end of the import chain builds, whatever it is called there.
+                built = self._built_by(value)
+                if built is not None:
+                    return built
                 if isinstance(value, ast.Call):  # `router = make_router()` at module level
                     return self._factory_result(target_module, value)
         if isinstance(expr, ast.Call):  # `app.include_router(make_router(), prefix=...)`
             return self._factory_result(module, expr)
         return None
+
+    def _built_by(self, value: ast.expr) -> str | None:
+        """The app or router whose constructor call is `value`, if any."""
+        if len(self.objects) != self._by_constructor_size:
+            self._by_constructor = {id(obj.node): ref for ref, obj in self.objects.items() if obj.node is not None}
+            self._by_constructor_size = len(self.objects)
+        return self._by_constructor.get(id(value))
 
     def _factory_result(self, module: ModuleInfo, call: ast.Call) -> str | None:
         """The app or router a project function builds and returns (`router =
@@ -583,12 +599,11 @@ class FastAPIModel:
         for arg in [*positional, *args.kwonlyargs]:
             found = self.marker(module, defaults.get(arg.arg))
             marker_module = module
-            ann_module, _inner, meta = self.project.annotated_parts(module, arg.annotation)
             if found is None:
-                for m in meta:
-                    found = self.marker(ann_module, m)
+                for meta_module, m in self.project.annotated_metadata(module, arg.annotation):
+                    found = self.marker(meta_module, m)
                     if found:
-                        marker_module = ann_module
+                        marker_module = meta_module
                         break
             if found is None:
                 continue

@@ -221,6 +221,21 @@ class Project:
                 return inner_module, inner, [*meta, *elts[1:]]
         return module, annotation, []
 
+    def annotated_metadata(self, module: ModuleInfo, annotation: ast.expr | None) -> list[tuple[ModuleInfo, ast.expr]]:
+        """The metadata of `Annotated[T, m1, m2]` (through aliases, in the order of
+        `annotated_parts`), each with the module it is written in, which is where its
+        names resolve: an alias of an alias (`Dep = Annotated[Attrs, Depends(get)]`
+        over `Attrs = dict[str, Any]` imported from another module) has its `Depends`
+        in the outer alias's module, not in the module of the type it wraps."""
+        if annotation is None:
+            return []
+        module, annotation = self.expand_alias(module, annotation)
+        if isinstance(annotation, ast.Subscript) and self.resolve(module, annotation.value) in _ANNOTATED:
+            elts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+            if elts:
+                return [*self.annotated_metadata(module, elts[0]), *((module, e) for e in elts[1:])]
+        return []
+
     def annotation_type(self, module: ModuleInfo, annotation: ast.expr | None) -> str | None:
         """The class an annotation names, unwrapping Annotated, Optional and `X | None`."""
         module, inner, _ = self.annotated_parts(module, annotation)
