@@ -460,18 +460,84 @@ def is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> 
             or func_node in _loop_entries(project)
             or func_node in _lifespans(project)
             or (func_node in _command_candidates(project)[1] and func_node in _command_helpers(project))
+            or module.name in _script_modules(project)
         ) and not _spawns_tasks(func_node)
         func_node._fx_cli_command = cached  # type: ignore[attr-defined]
     return cached
 
 
+# A module that serves an app imports one of these: its `if __name__ == "__main__":`
+# may start the server (`uvicorn.run(app)`), on whose loop its coroutines run.
+_SERVER_PACKAGES = ("fastapi", "starlette", "uvicorn", "hypercorn", "granian", "gunicorn")
+
+_SCRIPTS: weakref.WeakKeyDictionary[Project, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _script_modules(project: Project) -> frozenset[str]:
+    """The modules that run only as scripts (`python -m pkg.tools.rebuild`, or a
+    console script pointing at their `main`): they end in `if __name__ ==
+    "__main__":`, no other module of the project imports them (a test may), and
+    they import no web framework or server. Their coroutines run on the loop
+    the script makes for itself, where no request waits. Once per project."""
+    found = _SCRIPTS.get(project)
+    if found is None:
+        imported: set[str] = set()
+        for module in project.modules:
+            if not module.is_test:
+                imported.update(module.imported_modules)
+        found = _SCRIPTS[project] = frozenset(
+            module.name
+            for module in project.modules
+            if not module.is_test
+            and module.name not in imported
+            and _runs_as_main(module.tree)
+            and not module.imports_any_package(_SERVER_PACKAGES)
+        )
+    return found
+
+
+def _runs_as_main(tree: ast.Module) -> bool:
+    """Does the module end in `if __name__ == "__main__":` (at its top level)?"""
+    for stmt in tree.body:
+        test = stmt.test if isinstance(stmt, ast.If) else None
+        if (
+            isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
+            and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__"
+        ):
+            return True
+    return False
+
+
 def _spawns_tasks(func_node: ast.AST) -> bool:
+    waited: set[ast.AST] | None = None
     for call in own_nodes_of(func_node, ast.Call):
         func = call.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         if name in _SPAWNERS:
-            return True
+            if waited is None:
+                waited = _waited_on_the_spot(func_node)
+            if call not in waited:
+                return True
     return False
+
+
+def _waited_on_the_spot(func_node: ast.AST) -> set[ast.AST]:
+    """The calls whose task the function waits for where it makes it: `await
+    asyncio.create_task(step())`, `await drain(asyncio.create_task(step()))`,
+    `await asyncio.gather(*(create_task(f(n)) for n in names))`. None of the
+    function's own calls runs while such a task does."""
+    out: set[ast.AST] = set()
+    for awaited in own_nodes_of(func_node, ast.Await):
+        value = awaited.value
+        if isinstance(value, ast.Call):
+            out.add(value)
+            for arg in value.args:  # also `gather(*(create_task(f(n)) for n in names))`
+                out.update(node for node in ast.walk(arg) if isinstance(node, ast.Call))
+    return out
 
 
 def _is_cli_command(project: Project, module: ModuleInfo, func_node: ast.AST) -> bool:

@@ -51,6 +51,24 @@ def load_plugins(reload: bool = False) -> dict[str, object]:
 """
 
 
+# The examples' secret reader: an environment variable, or a token file for a
+# name under `file/`.
+_SECRETS = """
+import os
+
+def get_secret(name: str) -> str | None:
+    if name.startswith("os.environ/"):
+        name = name.removeprefix("os.environ/")
+    if name.startswith("file/"):
+        with open(name.removeprefix("file"), encoding="utf-8") as token:
+            return token.read().strip()
+    return os.environ.get(name)
+
+def get_secret_str(name: str) -> str:
+    return get_secret(name) or ""
+"""
+
+
 class BlockingCallViaHelpers(Rule):
     """Flags an `async def` that calls a sync helper which, somewhere below, blocks.
 
@@ -66,8 +84,10 @@ class BlockingCallViaHelpers(Rule):
     `async def` registered with Typer, Click/asyncclick or Cyclopts, also by
     import path with Cyclopts' lazy loading, or one
     that sync code runs with `asyncio.run(...)` and the project uses nowhere
-    else, also one defined in the function that runs it) are not flagged: each
-    runs alone on the loop made for it. Neither is
+    else, also one defined in the function that runs it, and any coroutine of
+    a script: a module that ends in `if __name__ == "__main__":`, imports no
+    web framework or server, and no other module imports) are not flagged:
+    each runs alone on the loop made for it. Neither is
     a coroutine that only such commands await (directly or through other such
     coroutines, each use of its name an `await`, or its hand-over to
     `asyncio.run`/`anyio.run`): the command waits for it on that same loop.
@@ -90,6 +110,23 @@ class BlockingCallViaHelpers(Rule):
     that defaults to `False` (`if _plugins is not None and not reload:
     return _plugins`): a call that leaves it off runs the block once, and a
     call that turns it on (`load_plugins(reload=True)`) is followed into it.
+    Nor is a branch that cannot run for the string constant (or `None`) the
+    call passes down or leaves as the default (`get_secret("OPENAI_API_KEY")`
+    never takes the `if name.startswith("file/"):` that reads a token file),
+    also through helpers that pass the parameter on as it is, unless the helper
+    assigns it again, through a loop variable that walks a table of constants
+    (when the branch is ruled out for each), and through a local variable that
+    every assignment left standing sets to one constant (`module_file = None` when the `if config_file
+    is not None:` that would set it otherwise is ruled out).
+    A query of a file's metadata (`exists`, `is_file`, `is_dir`, `stat`,
+    `getsize`) and the creation of a directory that is left alone when it exists
+    (`exist_ok=True`, or under `if not d.exists():`) do not end a chain: each is
+    one system call the kernel answers from its cache, cheaper than the thread
+    hop that would move it off the loop (written in the `async def` itself they
+    are FX204's). The helper's next call that reads or writes is named instead;
+    and the check does count when the helper then hands the checked path to a
+    library call that may load it (`if os.path.exists(f): nx.read_graphml(f)`).
+    Nor does a read of `/proc` or `/sys`, which the kernel answers from memory.
 
     ## Why is this bad?
     A sync function called from a coroutine runs on the event loop. Every
@@ -495,6 +532,131 @@ async def diagnose() -> None:
 """,
             },
         ),
+        Valid(
+            # The token file is read only for a name under `file/`; this call
+            # asks for an environment variable (through a wrapper that passes the
+            # name on), so that branch cannot run.
+            """
+            from fastapi import FastAPI
+            from app.secrets import get_secret_str
+
+            app = FastAPI()
+
+            @app.get("/models")
+            async def models() -> dict[str, bool]:
+                return {"openai": bool(get_secret_str("OPENAI_API_KEY"))}
+            """,
+            filename="app/main.py",
+            files={
+                "app/secrets.py": _SECRETS,
+            },
+        ),
+        Valid(
+            # Only checks that the file is there (one `stat`, answered from the
+            # kernel's cache): handing the chain to a thread would cost more.
+            """
+            from fastapi import FastAPI, HTTPException
+            from app.flows import resolve_flow
+
+            app = FastAPI()
+
+            @app.post("/flows/{name}/run")
+            async def run_flow(name: str) -> dict[str, str]:
+                path = resolve_flow(name)
+                if path is None:
+                    raise HTTPException(status_code=404)
+                return {"flow": path.name}
+            """,
+            filename="app/main.py",
+            files={
+                "app/flows.py": """
+from pathlib import Path
+
+FLOWS = Path("/srv/flows")
+
+def resolve_flow(name: str) -> Path | None:
+    path = FLOWS / f"{name}.json"
+    return path if path.is_file() else None
+""",
+            },
+        ),
+        Valid(
+            # `/proc` is made by the kernel in memory when read: no disk is touched.
+            """
+            import os
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            def start_time(pid: int) -> str | None:
+                try:
+                    with open(f"/proc/{pid}/stat", "rb") as stat:
+                        return stat.read().split()[21].decode()
+                except OSError:
+                    return None
+
+            @app.get("/owner")
+            async def owner() -> dict[str, str | None]:
+                return {"started": start_time(os.getpid())}
+            """
+        ),
+        Valid(
+            # The call leaves `config_file` at its default `None`: the module file is
+            # never looked for, so the name is only imported (already loaded).
+            """
+            from fastapi import FastAPI
+            from app.plugins import load_hook
+
+            app = FastAPI()
+
+            @app.post("/hooks/{name}")
+            async def run_hook(name: str) -> dict[str, str]:
+                return {"hook": repr(load_hook(f"app.hooks.{name}"))}
+            """,
+            filename="app/main.py",
+            files={
+                "app/plugins.py": """
+import importlib
+import os
+
+def load_hook(value: str, config_file: str | None = None) -> object:
+    module_file = None
+    if config_file is not None:
+        module_file = os.path.join(os.path.dirname(config_file), value.replace(".", "/") + ".py")
+    if module_file is not None and os.path.exists(module_file):
+        with open(module_file, encoding="utf-8") as source:
+            return compile(source.read(), module_file, "exec")
+    return importlib.import_module(value)
+""",
+            },
+        ),
+        Valid(
+            # Each name the loop passes comes from a table of constants, and none
+            # is under `file/`.
+            """
+            from fastapi import FastAPI
+            from app.identity import identity
+
+            app = FastAPI()
+
+            @app.get("/identity")
+            async def who() -> dict[str, str]:
+                return identity()
+            """,
+            filename="app/main.py",
+            files={
+                "app/secrets.py": _SECRETS,
+                "app/identity.py": """
+from app.secrets import get_secret_str
+
+_IDENTITY_ENV = (("org", "APP_ORG_ID"), ("project", "APP_PROJECT_ID"))
+
+def identity() -> dict[str, str]:
+    return {key: get_secret_str(env) for key, env in _IDENTITY_ENV}
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -719,7 +881,7 @@ async def reload_settings() -> dict[str, bool]:
                     await asyncio.sleep(60)
 
             def prepare_data_dir() -> None:
-                Path("/var/lib/app").mkdir(parents=True, exist_ok=True)
+                Path("/var/lib/app/state.json").write_text("{}")
 
             @asynccontextmanager
             async def lifespan(app: FastAPI):
@@ -733,6 +895,60 @@ async def reload_settings() -> dict[str, bool]:
             lines=(17,),
             filename="app/main.py",
         ),
+        Invalid(
+            # The secret's name comes from the settings: it may name a token file.
+            """
+            from fastapi import FastAPI
+            from app.secrets import get_secret
+            from app.settings import settings
+
+            app = FastAPI()
+
+            @app.get("/models")
+            async def models() -> dict[str, bool]:
+                return {"custom": get_secret(settings.api_key_ref) is not None}
+            """,
+            lines=(9,),
+            filename="app/main.py",
+            files={
+                "app/secrets.py": _SECRETS,
+                "app/settings.py": """
+class Settings:
+    api_key_ref: str = "file/run/secrets/api-key"
+
+settings = Settings()
+""",
+            },
+        ),
+        Invalid(
+            # The check comes before a load from disk by a library: the graph file
+            # is read on the loop.
+            """
+            from fastapi import FastAPI
+            from app.graphs import load_graph
+
+            app = FastAPI()
+
+            @app.get("/graphs/{name}/nodes")
+            async def nodes(name: str) -> int:
+                graph = load_graph(f"/srv/graphs/{name}.graphml")
+                return 0 if graph is None else graph.number_of_nodes()
+            """,
+            lines=(8,),
+            filename="app/main.py",
+            files={
+                "app/graphs.py": """
+import os
+
+import networkx as nx
+
+def load_graph(file_name: str) -> nx.Graph | None:
+    if os.path.exists(file_name):
+        return nx.read_graphml(file_name)
+    return None
+""",
+            },
+        ),
     )
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef, ctx: FileContext) -> None:
@@ -745,7 +961,9 @@ async def reload_settings() -> dict[str, bool]:
         for site in graph.sites_of(func):
             if site.callee is None or site.callee.is_async or runs_once(site.callee) or site.node in once:
                 continue
-            path = graph.blocking_path(site.callee, forced=graph.turns_on_switch(site))
+            path = graph.blocking_path(
+                site.callee, forced=graph.turns_on_switch(site), constants=graph.call_constants(site)
+            )
             if path is None:
                 continue
             if cli is None:

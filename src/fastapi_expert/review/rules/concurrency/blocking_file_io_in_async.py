@@ -20,8 +20,10 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
     registered with Typer, Click/asyncclick or Cyclopts, also by import path
     with Cyclopts' lazy loading, one that sync code only ever runs with
     `asyncio.run(...)` or `anyio.run(...)`, also one defined in the function
-    that runs it, or a coroutine only such commands await or run), which run
-    alone on the loop made for them. Nor is an app's lifespan (`lifespan=`,
+    that runs it, or a coroutine only such commands await or run, or any
+    coroutine of a script: a module that ends in `if __name__ == "__main__":`,
+    imports no web framework or server, and no other module imports), which
+    run alone on the loop made for them. Nor is an app's lifespan (`lifespan=`,
     `on_startup=`, `@app.on_event("startup")` and their shutdown peers) or a
     coroutine only it awaits: the server runs it before it takes the first
     request and after it has answered the last (reading the configuration
@@ -107,6 +109,30 @@ class BlockingFileIoInAsync(DirectBlockingCall, Rule):
                 else:
                     with open(output, "w") as f:
                         json.dump(template, f, indent=2)
+            """,
+            filename="tools/cli.py",
+        ),
+        Valid(
+            # A command that waits for the tasks it starts where it starts them: none
+            # of them runs while it writes the report.
+            """
+            import asyncio
+            import json
+
+            import asyncclick as click
+            import httpx
+
+            async def fetch(client: httpx.AsyncClient, name: str) -> dict[str, str]:
+                return (await client.get(f"/pools/{name}")).json()
+
+            @click.command()
+            @click.argument("names", nargs=-1)
+            async def report(names: tuple[str, ...]) -> None:
+                async with httpx.AsyncClient(base_url="http://127.0.0.1:8000") as client:
+                    pools = await asyncio.gather(*(asyncio.create_task(fetch(client, n)) for n in names))
+                    first = await asyncio.create_task(fetch(client, "default"))
+                with open("pools.json", "w") as f:
+                    json.dump([first, *pools], f)
             """,
             filename="tools/cli.py",
         ),

@@ -37,8 +37,10 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
     `os.waitpid` and `input()` in the body of a coroutine function, under any
     import alias. `asyncio.create_subprocess_exec`, calls handed to a
     worker thread and command-line commands (Typer, Click/asyncclick,
-    Cyclopts, a coroutine only ever run with `asyncio.run(...)`, or one only
-    such commands await: alone on their loop) are not flagged, nor is an
+    Cyclopts, a coroutine only ever run with `asyncio.run(...)`, one only
+    such commands await, or a coroutine of a script, a module that ends in
+    `if __name__ == "__main__":`, imports no web framework or server, and no
+    other module imports: alone on their loop) are not flagged, nor is an
     app's lifespan (or start-up and shutdown handlers) or what only it awaits,
     which run before the first request and after the last.
 
@@ -109,6 +111,51 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
                 return {"code": await run_in_threadpool(dump)}
             """
         ),
+        Valid(
+            # A maintenance script (`python -m app.tools.clean_cache`): nothing
+            # imports it, so its coroutines run only on the loop it makes itself,
+            # where asking the operator to confirm delays no request.
+            """
+            import asyncio
+
+            from app.storage import open_cache
+
+            class CleanupTool:
+                async def run(self) -> None:
+                    cache = await open_cache()
+                    if input("Delete every cached answer? (y/n): ").strip().lower() == "y":
+                        await cache.clear()
+
+            async def main() -> None:
+                await CleanupTool().run()
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+            """,
+            filename="app/tools/clean_cache.py",
+            files={
+                "app/storage.py": """
+class Cache:
+    async def clear(self) -> None:
+        return None
+
+async def open_cache() -> Cache:
+    return Cache()
+""",
+                "app/main.py": """
+import asyncio
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    await asyncio.sleep(0)
+    return {"status": "ok"}
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -157,6 +204,34 @@ class BlockingSubprocessInAsync(DirectBlockingCall, Rule):
                 return {"pid": process.pid}
             """,
             lines=(10,),
+        ),
+        Invalid(
+            # Runs as a script too, but the app imports it and a route awaits it.
+            """
+            import asyncio
+            import subprocess
+
+            async def reindex() -> int:
+                return subprocess.run(["reindex", "--all"], check=False).returncode
+
+            if __name__ == "__main__":
+                asyncio.run(reindex())
+            """,
+            lines=(5,),
+            filename="app/tools/reindex.py",
+            files={
+                "app/main.py": """
+from fastapi import FastAPI
+
+from app.tools.reindex import reindex
+
+app = FastAPI()
+
+@app.post("/search/reindex")
+async def start_reindex() -> dict[str, int]:
+    return {"code": await reindex()}
+""",
+            },
         ),
     )
 

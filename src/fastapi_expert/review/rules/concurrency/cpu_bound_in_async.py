@@ -19,8 +19,9 @@ class CpuBoundInAsync(DirectBlockingCall, Rule):
     `pwdlib.PasswordHash.hash/verify`, argon2's `PasswordHasher`, and
     `hashlib.pbkdf2_hmac`/`hashlib.scrypt`. Calls handed to a worker thread
     and command-line commands (Typer, Click/asyncclick, Cyclopts, a coroutine
-    only ever run with `asyncio.run(...)`, or one only such commands await:
-    alone on their loop) are not flagged, nor is an app's lifespan (or
+    only ever run with `asyncio.run(...)`, one only such commands await, or a
+    coroutine of a script that no other module imports: alone on their loop)
+    are not flagged, nor is an app's lifespan (or
     start-up and shutdown handlers) or what only it awaits, which run before
     the first request and after the last.
 

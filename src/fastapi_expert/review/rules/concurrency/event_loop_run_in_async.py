@@ -57,7 +57,9 @@ class EventLoopRunInAsync(Rule):
     helpers, not through `run_in_threadpool`/`asyncio.to_thread`); the finding
     then carries the chain of calls from the coroutine. `asyncio.run(main())`
     at module level, under `if __name__ == "__main__":`, or in a sync `main()`
-    that no coroutine calls is fine.
+    that no coroutine calls is fine, and so is one in the `except RuntimeError:`
+    of a `try` that asks for `asyncio.get_running_loop()`: that branch runs only
+    when the thread has no loop running.
 
     ## Why is this bad?
     Only one event loop runs per thread. Under uvicorn the loop is already
@@ -118,6 +120,40 @@ class EventLoopRunInAsync(Rule):
             @app.get("/rates")
             async def rates():
                 return await fetch_rates()
+            """
+        ),
+        Valid(
+            # The bridge runs the coroutine on a new loop only in the branch where
+            # this thread has no running loop; under a loop it hands it to a thread.
+            """
+            import asyncio
+            from concurrent.futures import ThreadPoolExecutor
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            async def send_audit(event: str) -> None:
+                await asyncio.sleep(0)
+
+            def run_sync(event: str) -> None:
+                def run_in_new_loop() -> None:
+                    loop = asyncio.new_event_loop()
+                    try:
+                        loop.run_until_complete(send_audit(event))
+                    finally:
+                        loop.close()
+
+                try:
+                    asyncio.get_running_loop()
+                    with ThreadPoolExecutor(max_workers=1) as executor:
+                        executor.submit(run_in_new_loop).result()
+                except RuntimeError:
+                    run_in_new_loop()
+
+            @app.post("/audit")
+            async def audit(event: str) -> None:
+                run_sync(event)
             """
         ),
     )

@@ -30,8 +30,9 @@ class SyncDbInAsync(DirectBlockingCall, Rule):
     `async_sessionmaker(...)` gives an `AsyncSession`, whose awaited methods are
     fine. A plain `def` route using a sync session is fine: FastAPI runs it in
     its threadpool; so is a command-line command (Typer, Click/asyncclick,
-    Cyclopts, a coroutine only ever run with `asyncio.run(...)`, or one only
-    such commands await), which runs alone on its loop, and an app's lifespan
+    Cyclopts, a coroutine only ever run with `asyncio.run(...)`, one only
+    such commands await, or a coroutine of a script that no other module
+    imports), which runs alone on its loop, and an app's lifespan
     (or start-up and shutdown handlers) and what only it awaits, which run
     before the first request and after the last.
 

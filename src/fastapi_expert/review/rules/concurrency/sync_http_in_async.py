@@ -31,8 +31,9 @@ class SyncHttpInAsync(DirectBlockingCall, Rule):
     `asyncio.to_thread` or `anyio.to_thread.run_sync` are not flagged, and
     neither are plain `def` routes, which FastAPI runs in its threadpool, or
     command-line commands (Typer, Click/asyncclick, Cyclopts, a coroutine
-    only ever run with `asyncio.run(...)`, or one only such commands await),
-    which run alone on their loop, or an app's lifespan (or start-up and
+    only ever run with `asyncio.run(...)`, one only such commands await, or a
+    coroutine of a script that no other module imports), which run alone on
+    their loop, or an app's lifespan (or start-up and
     shutdown handlers) and what only it awaits, which run before the first
     request and after the last.
     The message offers "make it a plain `def`" only for a route or dependency
