@@ -338,3 +338,52 @@ def test_fx208_offers_no_task_group_in_a_plain_def() -> None:
         "`task.add_done_callback(tasks.discard)`)."
     ), messages[8]
     assert "or use an `asyncio.TaskGroup`" in messages[15], messages[15]
+
+
+def test_fx208_long_running_loop_is_kept_and_cancelled() -> None:
+    # Fresh corpus (a retention pruner started from a startup handler): the task runs a
+    # `while True:` poller. A `TaskGroup` would wait for it forever and `BackgroundTasks`
+    # runs after one response; the advice is to keep it and cancel it at shutdown. The
+    # poller logs a failed round and goes on: no exception reaches the task. A flusher
+    # without such a `try` still loses its exception.
+    example = Invalid(
+        """
+        import asyncio
+        import logging
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        logger = logging.getLogger(__name__)
+
+        async def prune_expired() -> None: ...
+
+        async def retention_loop() -> None:
+            interval = 3600
+            while True:
+                try:
+                    await prune_expired()
+                except Exception:
+                    logger.exception("retention prune failed")
+                await asyncio.sleep(interval)
+
+        async def flush_loop() -> None:
+            while True:
+                await asyncio.sleep(5)
+                await prune_expired()
+
+        @app.on_event("startup")
+        async def start_background_jobs() -> None:
+            asyncio.create_task(retention_loop())
+            asyncio.create_task(flush_loop())
+        """,
+        lines=(27, 28),
+    )
+    messages = {f.location.line: f.message for f in _findings("FX208", example)}
+    assert list(messages) == [27, 28], messages
+    assert messages[27] == (
+        "The task from `asyncio.create_task()` is discarded, so it can be garbage-collected before it "
+        "finishes; it runs until cancelled: keep the task (on `app.state` or in a module-level set) and "
+        "cancel it at shutdown."
+    ), messages[27]
+    assert "its exception is never seen; it runs until cancelled" in messages[28], messages[28]

@@ -101,3 +101,35 @@ def test_fx503_an_insert_built_by_a_dialect_helper_is_a_write() -> None:
     ), message
     assert "N+1" not in message and "selectinload" not in message, message
     assert [link.note for link in findings[19].chain] == ["`create_label` writes to the database with `session.execute()`"]
+
+
+def test_fx503_a_refresh_per_object_is_told_to_reload_them_together() -> None:
+    # Fresh corpus: `for message in messages: await session.refresh(message)` after one
+    # flush. There is no relationship to eager-load; the objects are reloaded one SELECT
+    # at a time, and one `IN` query (or not expiring them) is the answer.
+    from fastapi_expert.review.rules.base import Invalid
+
+    example = Invalid(
+        """
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        async def move_messages(session: AsyncSession, messages: list, new_session_id: str) -> list:
+            for message in messages:
+                message.session_id = new_session_id
+            session.add_all(messages)
+            await session.flush()
+            out = []
+            for message in messages:
+                await session.refresh(message)
+                out.append(message)
+            return out
+        """,
+        lines=(10,),
+    )
+    findings = _findings("FX503", example)
+    assert list(findings) == [10], findings
+    assert findings[10].message == (
+        "`session.refresh()` reloads one object per iteration of the loop over `messages` (a SELECT each); "
+        "reload them together with one `WHERE id IN (...)` query, or keep their values loaded "
+        "(`expire_on_commit=False`)."
+    ), findings[10].message

@@ -20,6 +20,7 @@ from fastapi_expert.review.model.module import (
     ModuleInfo,
     child_nodes,
     own_nodes,
+    own_nodes_of,
     scope_nodes_of,
 )
 from fastapi_expert.review.model.project import Project
@@ -233,6 +234,84 @@ def lazy_singleton_calls(func: FunctionInfo) -> set[int]:
     return out
 
 
+# Methods that put a value into a store kept by its receiver (`cache.set(key, client)`,
+# `clients_cache.set_cache(key=k, value=client)`, `registry.put(k, pool)`).
+_STORE_METHOD_PREFIXES = ("set", "put")
+
+
+def _locals_of(func: FunctionInfo) -> set[str]:
+    """The names a function binds itself: its parameters and the names it assigns
+    (a local `from x import mod` binds a module, not a value, and is left out)."""
+    args = func.node.args
+    out = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    out.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+    out.update(n.id for n in own_nodes(func.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return out
+
+
+def _outlives_call(target: ast.expr, func: FunctionInfo, local: set[str], declared: set[str]) -> bool:
+    """Does an assignment target outlive the call: `CACHE[key]`, `module.client`,
+    `self._pool` (not in `__init__`, which runs per instance), a `global` name?"""
+    if isinstance(target, ast.Name):
+        return target.id in declared
+    if not isinstance(target, ast.Attribute | ast.Subscript):
+        return False
+    root: ast.expr = target
+    while isinstance(root, ast.Attribute | ast.Subscript):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return False
+    if root.id in {"self", "cls"}:
+        return func.name != "__init__"
+    return root.id in declared or root.id not in local
+
+
+def kept_calls(func: FunctionInfo) -> set[int]:
+    """Ids of the calls whose result the function keeps beyond the call through a
+    local name: `engine = create_engine(url)` then `ENGINES[key] = engine`,
+    `proxy_server.shared_session = session`, or `clients_cache.set_cache(key=k,
+    value=client)` (a `set...`/`put...` method of a store the function does not
+    own). The get-or-create of a cache: the next call finds the object and does
+    not build it again. Kept on the function's node."""
+    cached: set[int] | None = getattr(func.node, "_fx_kept_calls", None)
+    if cached is not None:
+        return cached
+    nodes = own_nodes(func.node)
+    declared: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+    local = _locals_of(func) - declared
+    kept: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            if any(_outlives_call(t, func, local, declared) for t in node.targets):
+                kept.add(node.value.id)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr.startswith(_STORE_METHOD_PREFIXES)
+            and _outlives_call(node.func, func, local, declared)
+        ):
+            kept.update(
+                a.id for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Name)
+            )
+    out: set[int] = set()
+    if kept:
+        for node in nodes:
+            if not (isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not any(isinstance(t, ast.Name) and t.id in kept for t in targets):
+                continue
+            value = node.value.value if isinstance(node.value, ast.Await) else node.value
+            if isinstance(value, ast.Call):
+                out.add(id(value))
+    holder: ast.AST = func.node
+    holder._fx_kept_calls = out  # type: ignore[attr-defined]
+    return out
+
+
 def _is_abstract(method: FunctionInfo) -> bool:
     for deco in method.node.decorator_list:
         expr = deco.func if isinstance(deco, ast.Call) else deco
@@ -328,7 +407,8 @@ def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
     """Every function that runs once per HTTP request: route endpoints, dependencies,
     and plain project functions they call (up to `MAX_DEPTH` calls down, not through
     cached functions, nor through a call kept in a lazily set `global`, see
-    `lazy_singleton_calls`; a call to an abstract base's method that every concrete
+    `lazy_singleton_calls`, or whose result is kept for the next call, see
+    `kept_calls`; a call to an abstract base's method that every concrete
     subclass overrides goes to the overrides, see `_Dispatch`). Keyed by the
     function's node; computed once per project."""
     cached = _SCOPES.get(project)
@@ -348,7 +428,7 @@ def request_scopes(project: Project) -> dict[ast.AST, RequestScope]:
         func, scope = queue.popleft()
         if len(scope.via) >= MAX_DEPTH:
             continue
-        once = lazy_singleton_calls(func)
+        once = lazy_singleton_calls(func) | kept_calls(func)
         for site in graph.sites_of(func):
             callee = site.callee
             if callee is None or callee.node in scopes or is_cached(callee) or id(site.node) in once:
@@ -406,7 +486,14 @@ def _mentions(project: Project, name: str) -> list[tuple[FunctionInfo | None, as
             continue
         scan(scope_nodes_of(module.tree.body, (ast.Name, ast.Attribute, ast.Call)), None)
         for func in module.all_functions:
-            scan(own_nodes(func.node), func)
+            # Most functions of a file that spells the name do not use it: their
+            # names and attributes, indexed by type and shared with the other rules,
+            # say so without a pass over every node.
+            node = func.node
+            if any(n.id == name for n in own_nodes_of(node, ast.Name)) or any(
+                n.attr == name for n in own_nodes_of(node, ast.Attribute)
+            ):
+                scan(own_nodes(node), func)
     return found
 
 
@@ -613,6 +700,8 @@ def stored_for_reuse(ctx: FileContext, call: ast.Call) -> bool:
     attribute (`app.state.http = ...`, `self._client = ...`) or to a `global` /
     `nonlocal` name (the lazy-singleton pattern)?"""
     func = ctx.function()
+    if func is not None and id(call) in kept_calls(func):
+        return True  # `engine = create_engine(url)`, then `ENGINES[key] = engine`
     declared: set[str] = set()
     if func is not None:
         for node in own_nodes(func.node):

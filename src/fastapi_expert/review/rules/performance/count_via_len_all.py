@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from fastapi_expert.review.model.module import own_nodes
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import chain_methods, session_method
 from fastapi_expert.types import Fix, Severity
@@ -22,13 +23,40 @@ def _fetch_all(expr: ast.expr) -> ast.Call | None:
     return None
 
 
+def _returns_written_rows(ctx: FileContext, receiver: ast.expr) -> bool:
+    """Does the chain execute a write's `RETURNING` (`delete(X).where(...).returning(X.id)`,
+    inline or a local the function assigned it to)? Its rows are the rows the write
+    changed: there is nothing to `COUNT(*)` afterwards, and fetching the ids is how
+    a batched delete or an `ON CONFLICT DO NOTHING` insert learns how many it did."""
+    func = ctx.function()
+    for _name, call in chain_methods(receiver):
+        for arg in call.args[:1]:
+            stmts: list[ast.expr] = [arg]
+            if isinstance(arg, ast.Name) and func is not None:
+                stmts = [
+                    node.value
+                    for node in own_nodes(func.node)
+                    if isinstance(node, ast.Assign | ast.AnnAssign)
+                    and node.value is not None
+                    and any(
+                        isinstance(t, ast.Name) and t.id == arg.id
+                        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                    )
+                ]
+            if any(method == "returning" for stmt in stmts for method, _call in chain_methods(stmt)):
+                return True
+    return False
+
+
 class CountViaLenAll(Rule):
     """Flags `len(<query>.all())`: every row is loaded only to be counted.
 
     ## What it does
     Finds `len(...)` applied to `.all()` or `.fetchall()`:
     `len(session.execute(q).scalars().all())`, `len((await session.scalars(q)).all())`,
-    `len(db.query(User).all())`, `len(cursor.fetchall())`.
+    `len(db.query(User).all())`, `len(cursor.fetchall())`. Not the rows a write
+    returns (`delete(X).where(...).returning(X.id)`, inline or in a local): they are
+    the rows it changed, and counting them is how many it changed.
 
     ## Why is this bad?
     The database sends every matching row, the driver decodes it and the ORM
@@ -82,6 +110,21 @@ class CountViaLenAll(Rule):
             def members(team_id: int, db: Session = Depends(get_db)):
                 rows = db.scalars(select(Member).where(Member.team_id == team_id).limit(100)).all()
                 return {"members": rows, "count": len(rows)}  # rows are needed anyway
+            """
+        ),
+        Valid(
+            """
+            from fastapi import Depends, FastAPI
+            from sqlalchemy import delete
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            app = FastAPI()
+
+            @app.delete("/sessions/expired")
+            async def purge(session: AsyncSession = Depends(get_session)):
+                stmt = delete(UserSession).where(UserSession.expired).returning(UserSession.id)
+                # the rows a write returns: how many it deleted, nothing left to COUNT(*)
+                return {"deleted": len((await session.scalars(stmt)).all())}
             """
         ),
     )
@@ -144,6 +187,8 @@ class CountViaLenAll(Rule):
         legacy = fetch.func.attr == "all" and any(
             session_method(ctx.call_target(call)) == "query" for _name, call in chain_methods(receiver)
         )
+        if _returns_written_rows(ctx, receiver):
+            return
         inner = ctx.source.segment(fetch)
         shown = inner if len(inner) <= 60 and "\n" not in inner else f"….{fetch.func.attr}()"
         if legacy:

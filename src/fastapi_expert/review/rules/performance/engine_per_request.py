@@ -62,7 +62,9 @@ class EnginePerRequest(Rule):
     `asyncpg.create_pool(...)` called while serving a request: in a route
     endpoint, in a dependency, or in a project function one of them calls. A
     client that is kept for reuse (assigned to `app.state`, `self.…` or a
-    `global`, or built in an `@lru_cache` function) is not flagged, nor is
+    `global`, built in an `@lru_cache` function, or assigned to a local that
+    the function then keeps: `ENGINES[key] = engine`, `cache.set(key, client)`,
+    the get-or-create of a cache; nor what such a call returns) is not flagged, nor is
     `Redis(connection_pool=pool)` on a shared pool. The lazy singleton is
     recognised through calls too: a function called as
     `global _db; if _db is None: _db = get_new_db()` (or after an early
@@ -182,6 +184,29 @@ class EnginePerRequest(Rule):
                             yield session
                 """
             },
+        ),
+        Valid(
+            # Get-or-create: the engine is kept in a module-level dict, built once per URL.
+            """
+            from fastapi import FastAPI
+            from sqlalchemy import text
+            from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+            app = FastAPI()
+            _engines: dict[str, AsyncEngine] = {}
+
+            async def tenant_engine(url: str) -> AsyncEngine:
+                engine = _engines.get(url)
+                if engine is None:
+                    engine = create_async_engine(url, pool_size=5)
+                    _engines[url] = engine
+                return engine
+
+            @app.get("/tenants/{url}/ping")
+            async def ping(url: str):
+                async with (await tenant_engine(url)).connect() as conn:
+                    return {"ok": (await conn.execute(text("SELECT 1"))).scalar()}
+            """
         ),
     )
     invalid = (

@@ -34,7 +34,9 @@ class HttpClientPerRequest(Rule):
     `async with httpx.AsyncClient() as client:`: in a route endpoint, in a
     dependency, or in a project function one of them calls. Clients created in
     the `lifespan` handler or at module level, clients kept for reuse
-    (`app.state.http = ...`, `self._client = ...`, a `global`), clients built
+    (`app.state.http = ...`, `self._client = ...`, a `global`, or a local the
+    function then keeps: `state.session = session`, `cache.set(key, client)`;
+    likewise a client a called function returns that is kept so), clients built
     in a method that keeps its result on the instance and returns it early while
     set (`if self._specs: return self._specs`, a TTL cache), clients built in a
     function that first answers from a module-level cache it fills itself
@@ -191,6 +193,34 @@ class HttpClientPerRequest(Rule):
             async def list_holidays(country: str) -> list[str]:
                 return await holidays(country)
             """
+        ),
+        Valid(
+            # The shared session is rebuilt only when closed, and kept on the module for the next request.
+            """
+            import aiohttp
+            from fastapi import FastAPI
+
+            from app import state
+
+            app = FastAPI()
+
+            async def new_session() -> aiohttp.ClientSession:
+                return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+
+            async def shared_session() -> aiohttp.ClientSession:
+                session = state.http_session
+                if session is None or session.closed:
+                    session = await new_session()
+                    state.http_session = session
+                return session
+
+            @app.get("/proxy/status")
+            async def status():
+                async with (await shared_session()).get("https://upstream.example.com/status") as response:
+                    return {"status": response.status}
+            """,
+            filename="app/main.py",
+            files={"app/state.py": "http_session = None\n"},
         ),
     )
     invalid = (

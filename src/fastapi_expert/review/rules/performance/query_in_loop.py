@@ -168,8 +168,20 @@ def _may_batch(loop: ast.AST) -> bool:
     return False
 
 
-def _batched(call: ast.Call, names: set[str]) -> bool:
-    """`select(X).where(X.id.in_(chunk))` with `chunk` the loop variable: a batch query."""
+def _batched(call: ast.Call, names: set[str], assigns: list[ast.AST] | None = None) -> bool:
+    """`select(X).where(X.id.in_(chunk))` with `chunk` the loop variable: a batch query;
+    also when the statement is a local the loop body builds first
+    (`stmt = base.where(X.project_id.in_(project_ids))`, then `session.stream(stmt)`)."""
+    if assigns:
+        passed = {a.id for a in call.args if isinstance(a, ast.Name)}
+        for node in assigns:
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id in passed for t in node.targets)
+                and isinstance(node.value, ast.Call)
+                and _batched(node.value, names)
+            ):
+                return True
     for sub in ast.walk(call):
         if (
             isinstance(sub, ast.Call)
@@ -186,8 +198,9 @@ _BATCH_WORDS = ("chunk", "batch")
 
 def _over_batches(ctx: FileContext, iterable: ast.expr | None) -> bool:
     """A loop over a chunking helper (`chunks(ids, 1000)`, `itertools.batched(...)`,
-    `more_itertools.chunked(...)`, `session.scalars(...).partitions(...)`): each
-    iteration is one batch, the batching the rule asks for."""
+    `more_itertools.chunked(...)`, `session.scalars(...).partitions(...)`) or over
+    the starts of slices (`range(0, len(ids), batch_size)`): each iteration is one
+    batch, the batching the rule asks for."""
     if not isinstance(iterable, ast.Call):
         return False
     func = iterable.func
@@ -200,6 +213,10 @@ def _over_batches(ctx: FileContext, iterable: ast.expr | None) -> bool:
         resolved = ctx.resolve(func)
         if resolved:
             names.append(resolved.rsplit(".", 1)[-1])
+    if isinstance(func, ast.Name) and len(iterable.args) == 3 and ctx.resolve(func) == "builtins.range":
+        # `range(0, len(ids), batch_size)`: each iteration starts a slice of `batch_size` items.
+        step = iterable.args[2]
+        return not (isinstance(step, ast.Constant) and step.value in (1, -1))
     return any(word in name.lower() for name in names for word in _BATCH_WORDS) or (
         isinstance(func, ast.Attribute) and func.attr == "partitions"
     )
@@ -323,6 +340,32 @@ def _table_holes(expr: ast.expr) -> list[ast.expr]:
     return out
 
 
+# SQL text just before a hole that takes a value: `id = {x}`, `IN ({ids})`, `LIKE '{p}`,
+# `LIMIT {n}`, `VALUES ({a}, {b})`. A hole anywhere else takes part of the statement
+# itself: a column (`SELECT DISTINCT {col}`), a clause (`WHERE {condition}`).
+_VALUE_BEFORE = re.compile(r"(=|<|>|\(|,|\b(like|ilike|limit|offset|between|in|is|values|then|else|when))\s*['\"]?$", re.IGNORECASE)
+
+
+def _statement_holes(expr: ast.expr) -> list[ast.expr]:
+    """The values formatted into SQL text where they change the statement itself (a
+    table, a column, a clause), not where a value goes: a loop filling them runs a
+    different statement on each iteration (one per column of a table, one per
+    foreign key), which no `IN (...)` list or eager load could merge."""
+    parts = _sql_parts(expr)
+    if parts is None:
+        return []
+    out: list[ast.expr] = []
+    before = ""
+    for part in parts:
+        if isinstance(part, str):
+            before += part
+            continue
+        if part is not None and not _VALUE_BEFORE.search(before):
+            out.append(part)
+        before = ""
+    return out
+
+
 def _assigned(func: FunctionInfo, name: str) -> list[ast.expr]:
     """The values a function assigns to a local name."""
     return [
@@ -341,6 +384,8 @@ def _statement_per_table(project: Project, func: FunctionInfo, stmt: ast.expr, n
         return any(_statement_per_table(project, func, value, names, depth + 1) for value in _assigned(func, stmt.id))
     if any(_mentions(hole, names) for hole in _table_holes(stmt)):
         return True
+    if any(_mentions(hole, names) for hole in _statement_holes(stmt)):
+        return True  # `SELECT DISTINCT {column} FROM ...` over a table's columns: one statement per column
     if not isinstance(stmt, ast.Call):
         return False
     # The call the statement starts from: `delete(model)` of `delete(model).where(...)`,
@@ -583,6 +628,13 @@ def _calls_in_try(loop: ast.AST) -> set[int]:
     return out
 
 
+def _opens_savepoint(call: ast.Call) -> bool:
+    """`session.begin_nested()`: a savepoint. Opened on every iteration, it keeps each
+    item's statements apart, so that one item failing rolls back that item alone; one
+    bulk statement for all the items would give that up (as `_isolated_calls`)."""
+    return isinstance(call.func, ast.Attribute) and call.func.attr == "begin_nested" and not call.args
+
+
 def _with_bound(nodes: Iterable[ast.AST]) -> set[str]:
     """The names bound by the `with` / `async with` statements among `nodes`
     (`with create_session() as session:`)."""
@@ -734,15 +786,21 @@ class QueryInLoop(Rule):
     loops that `break` or `return` (retries, searches, paging), retry loops over
     attempts (`for attempt in Retrying(...): with attempt: ...`, tenacity or
     stamina: the body runs again only after a failure), batch queries
-    that filter with `.in_(<loop variable>)`, loops over a chunking helper
+    that filter with `.in_(<loop variable>)` (in the call, or in the statement the
+    loop builds in a local first), loops over a chunking helper
     (`chunks(ids, 1000)`, `itertools.batched(...)`, `more_itertools.chunked(...)`,
-    any call whose name contains `chunk` or `batch`: one query per batch is the
+    any call whose name contains `chunk` or `batch`, and `range(0, len(ids), size)`,
+    the starts of fixed-size slices: one query per batch is the
     batching this rule recommends), loops over tables or mapped classes, where
     the loop chooses the statement's table (`text(f"DROP TABLE {name}")`,
     `delete(model).where(...)`, `table.delete()`, or a called function that
     formats its table parameter into `FROM {table}`, called as `obj.method(...)`
     or through its class as `Class.method(obj, ...)`: one query per table, which
-    no eager load or `IN` list can merge), `session.add(obj)` in a loop (no
+    no eager load or `IN` list can merge; likewise SQL text whose column or clause
+    the loop fills in, `text(f'SELECT DISTINCT {column} FROM t')` over a table's
+    columns, as opposed to a value, `= {x}`), loops that open a savepoint per
+    iteration (`session.begin_nested()`: each item's statements are rolled back alone
+    when it fails, which one bulk statement would give up), `session.add(obj)` in a loop (no
     I/O until the flush), a lock taken per item (`SELECT pg_advisory_xact_lock(:key)`,
     MySQL's `GET_LOCK()`, `LOCK TABLE`: it reads no rows, directly or as what a
     called function runs; its later queries still count), a write on a
@@ -1177,6 +1235,73 @@ class QueryInLoop(Rule):
             filename="app/refresh.py",
             files={"app/db.py": _PROVIDE_SESSION, "app/models.py": "class Bundle:\n    name = ''\n"},
         ),
+        Valid(
+            # One query per distinct probability, for all of its projects at once: the
+            # statement built first in the loop filters with `.in_()` on the loop's list.
+            """
+            from collections import defaultdict
+
+            from sqlalchemy import func, select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            async def quantiles(session: AsyncSession, keys: list[tuple[int, float]]) -> dict:
+                projects_per_prob: defaultdict[float, list[int]] = defaultdict(list)
+                for project_id, probability in keys:
+                    projects_per_prob[probability].append(project_id)
+                out = {}
+                for probability, project_ids in projects_per_prob.items():
+                    stmt = select(Trace.project_id, func.percentile(Trace.latency, probability))
+                    stmt = stmt.where(Trace.project_id.in_(project_ids)).group_by(Trace.project_id)
+                    for project_id, value in (await session.execute(stmt)).all():
+                        out[(project_id, probability)] = value
+                return out
+            """
+        ),
+        Valid(
+            # One INSERT per slice of 500 rows: the batching itself, not a statement per row.
+            """
+            from sqlalchemy import insert
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            async def insert_examples(session: AsyncSession, rows: list[dict], batch_size: int = 500) -> None:
+                for start in range(0, len(rows), batch_size):
+                    await session.execute(insert(Example).values(rows[start : start + batch_size]))
+            """
+        ),
+        Valid(
+            # A savepoint per span: a bad span is rolled back alone and the batch goes on.
+            """
+            from sqlalchemy import insert
+            from sqlalchemy.exc import IntegrityError
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            async def insert_spans(session: AsyncSession, spans: list[dict]) -> int:
+                inserted = 0
+                for span in spans:
+                    savepoint = await session.begin_nested()
+                    try:
+                        await session.execute(insert(Span).values(**span))
+                    except IntegrityError:
+                        await savepoint.rollback()
+                        continue
+                    inserted += 1
+                return inserted
+            """
+        ),
+        Valid(
+            # One statement per enum column of the table (its text names the column): not per row.
+            """
+            import sqlalchemy as sa
+
+            def bad_enum_values(conn: sa.Connection, table: sa.Table) -> dict[str, list[str]]:
+                found = {}
+                for column in table.columns:
+                    quoted = f'"{column.name}"'
+                    values = conn.execute(sa.text(f'SELECT DISTINCT {quoted} FROM "{table.name}"')).scalars()
+                    found[column.name] = sorted(values)
+                return found
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -1461,7 +1586,7 @@ class QueryInLoop(Rule):
                     awaited.add(id(node.value))  # type: ignore[attr-defined]
             elif cls is ast.Break or cls is ast.Return:
                 return  # a retry, search or paging loop that stops early
-        if not calls:
+        if not calls or any(_opens_savepoint(call) for call in calls):
             return
         imports_db = any(ctx.module.imports_module(m) for m in _DB_MODULES)
         sites: dict[int, CallSite] | None = None
@@ -1477,7 +1602,7 @@ class QueryInLoop(Rule):
                     continue  # a lock per item (its own transaction's), not a read
                 if may_batch is None:
                     may_batch = _may_batch(loop)
-                if may_batch and _batched(node, names):
+                if may_batch and _batched(node, names, assigns):
                     continue
                 if tracked is None:
                     tracked = _with_derived(assigns, names)
@@ -1499,6 +1624,15 @@ class QueryInLoop(Rule):
                         node,
                         f"`{call}` runs the same query on every iteration of {describe_iter(ctx, iterable)} (nothing in "
                         "it changes in the loop); run it once before the loop and reuse the result.",
+                    )
+                    continue
+                if isinstance(node.func, ast.Attribute) and node.func.attr == "refresh":
+                    # No relationship to eager-load: the objects are reloaded one SELECT at a time.
+                    ctx.report(
+                        node,
+                        f"`{call}` reloads one object per iteration of {describe_iter(ctx, iterable)} (a SELECT "
+                        "each); reload them together with one `WHERE id IN (...)` query, or keep their values "
+                        "loaded (`expire_on_commit=False`).",
                     )
                     continue
                 ctx.report(
@@ -1577,10 +1711,16 @@ class QueryInLoop(Rule):
                     ],
                 )
                 continue
+            advice = (
+                # The callee reloads an object it was handed or has just written: nothing to eager-load.
+                "handle the rows together: flush once and reload them with one `WHERE id IN (...)` query."
+                if isinstance(inner.func, ast.Attribute) and inner.func.attr == "refresh"
+                else "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query."
+            )
             ctx.report(
                 node,
                 f"`{_label(callee)}()` runs a query (`{inner_text}`) on every iteration of {describe_iter(ctx, iterable)} (N+1 queries); "
-                "load the rows up front with `selectinload()`/`joinedload()` or one `WHERE id IN (...)` query.",
+                f"{advice}",
                 chain=[
                     ChainLink(
                         callee.module.source.location(inner),

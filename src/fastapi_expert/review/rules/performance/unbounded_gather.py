@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 
 from fastapi_expert.review.model.module import (
     ClassInfo,
@@ -120,7 +121,167 @@ def _is_listing(func: FunctionInfo, expr: ast.expr | None) -> bool:
     return isinstance(expr.func, ast.Attribute) and expr.func.attr in _LISTING_METHODS
 
 
-def _request_names(func: FunctionInfo) -> set[str]:
+# What a request handler reads the request itself through: `await request.json()`,
+# `await file.read()`, `await websocket.receive_json()`.
+_REQUEST_TYPES = frozenset(
+    {
+        "fastapi.Request",
+        "fastapi.requests.Request",
+        "starlette.requests.Request",
+        "fastapi.UploadFile",
+        "fastapi.datastructures.UploadFile",
+        "starlette.datastructures.UploadFile",
+        "fastapi.WebSocket",
+        "fastapi.websockets.WebSocket",
+        "starlette.websockets.WebSocket",
+    }
+)
+
+
+# Awaited wrappers that run the work they are handed elsewhere: their result is that work's.
+_RUNS_ELSEWHERE = frozenset({"to_thread", "run_in_threadpool", "run_sync", "wait_for", "shield", "run_in_executor"})
+
+
+def _reads_request(func: FunctionInfo, name: str) -> bool:
+    """Is the parameter `name` the request, an upload or a websocket (by its annotation,
+    or unannotated and so named)?"""
+    arg = _parameters(func).get(name)
+    if arg is None:
+        return False
+    if arg.annotation is None:
+        return name in {"request", "req", "file", "upload", "websocket", "ws"}
+    annotation = arg.annotation
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        return annotation.value.rsplit(".", 1)[-1] in {"Request", "UploadFile", "WebSocket"}
+    return any(
+        isinstance(n, ast.Name | ast.Attribute) and func.module.resolve(n) in _REQUEST_TYPES for n in ast.walk(annotation)
+    )
+
+
+_IN_KEYS = frozenset({"in", "in_", "$in", "has_some", "hasSome"})
+# `len(ids)`, `list(ids)`, `dict.fromkeys(ids)`: what takes a collection; `X.id.in_(ids)`:
+# what matches rows against one.
+_COLLECTION_CALLS = frozenset({*_PASS_THROUGH, "len", "fromkeys"})
+_MATCH_CALLS = frozenset({"in_", "any_", "notin_"})
+_COLLECTION_TYPES = ("list", "List", "set", "Set", "tuple", "Tuple", "Sequence", "Iterable", "Collection", "frozenset")
+
+
+def _collections(func: FunctionInfo) -> set[str]:
+    """The names the function uses as collections: iterated (`for x in ids`, `[.. for x
+    in ids]`), measured or copied (`len(ids)`, `list(ids)`), matched against
+    (`X.id.in_(ids)`, `X.id.in_(body.ids)`, `{"in": ids}`), built as one (`ids = [...]`,
+    a comprehension), or parameters annotated as one (`ids: list[str]`). Kept on the node."""
+    cached: set[str] | None = getattr(func.node, "_fx_collections", None)
+    if cached is not None:
+        return cached
+    out: set[str] = set()
+
+    def names(expr: ast.AST) -> set[str]:
+        return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+
+    for node in own_nodes(func.node):
+        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension) and isinstance(node.iter, ast.Name):
+            out.add(node.iter.id)
+        elif isinstance(node, ast.Call) and len(node.args) == 1:
+            called = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if called in _MATCH_CALLS:
+                out |= names(node.args[0])  # `X.token.in_(body.tokens)`: the request's list, whatever holds it
+            elif called in _COLLECTION_CALLS and isinstance(node.args[0], ast.Name):
+                out.add(node.args[0].id)
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value in _IN_KEYS:
+                    out |= names(value)
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(
+            node.value, ast.List | ast.Set | ast.Tuple | ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+        ):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out.update(t.id for t in targets if isinstance(t, ast.Name))
+    for name, arg in _parameters(func).items():
+        if arg.annotation is not None and any(
+            isinstance(n, ast.Name | ast.Attribute) and (n.id if isinstance(n, ast.Name) else n.attr) in _COLLECTION_TYPES
+            for n in ast.walk(arg.annotation)
+        ):
+            out.add(name)
+    holder: ast.AST = func.node
+    holder._fx_collections = out  # type: ignore[attr-defined]
+    return out
+
+
+def _keyed_by_collection(func: FunctionInfo, call: ast.Call, tainted: set[str]) -> bool:
+    """Does the read take a collection of request data (`find_many(where={"id": {"in": ids}})`,
+    `session.scalars(stmt)` with `stmt` filtering `.in_(ids)`, `batch_get(list(ids))`)?
+    Then it returns at most as many rows as the client sent: still the client's size."""
+    collections = _collections(func) & tainted
+    if not collections:
+        return False
+    used = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+    if used & collections:
+        return True
+    # A statement built in a local first: `stmt = select(X).where(X.id.in_(ids))`.
+    for node in own_nodes(func.node):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id in used for t in node.targets)
+            and {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} & collections
+        ):
+            return True
+    return False
+
+
+def _looked_up(project: Project, func: FunctionInfo, value: ast.expr, tainted: set[str]) -> bool:
+    """Is `value` what an awaited call reads from elsewhere (`await load_user(user_id)`,
+    `(await session.scalars(q)).all()`, `(await repo.owner(key)).teams`): a database,
+    cache or service read, keyed by request data perhaps, but as large as what is
+    stored there, not as what the client sent? Not a read of the request itself
+    (`await request.json()`, `await file.read()`)."""
+    while True:
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+            value = value.func.value  # `(await ...).scalars().all()`
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _PASS_THROUGH and value.args:
+            value = value.args[0]  # `list(await ...)`
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute) and len(value.args) == 2 and (
+            func.module.resolve(value.func) in {"typing.cast", "typing_extensions.cast"}
+        ):
+            value = value.args[1]  # `cast("list[Row]", await ...)`
+        elif isinstance(value, ast.Attribute | ast.Subscript):
+            value = value.value
+        else:
+            break
+    if not isinstance(value, ast.Await) or not isinstance(value.value, ast.Call):
+        return False
+    called = value.value.func
+    if isinstance(called, ast.Name | ast.Attribute):
+        name = func.module.resolve(called) or ""
+        if name in GATHER or name.rsplit(".", 1)[-1] in _RUNS_ELSEWHERE:
+            return False  # `await gather(...)`, `await to_thread(parse, body)`: the request's data still
+    root: ast.expr = called
+    while isinstance(root, ast.Attribute | ast.Subscript | ast.Call):
+        root = root.func if isinstance(root, ast.Call) else root.value
+    if isinstance(root, ast.Name) and _reads_request(func, root.id):
+        return False
+    if _keyed_by_collection(func, value.value, tainted):
+        return False
+    target = project.call_target(func.module, func, value.value)
+    callee = project.calls.by_qualname.get(target) if target else None
+    return callee is None or not _cut_by_parameter(callee)
+
+
+def _cut_by_parameter(func: FunctionInfo) -> bool:
+    """Does the function return a list cut to a count its caller passes
+    (`return list(urls)[:max_urls]`)? Then the caller chooses the size."""
+    params = set(_parameters(func))
+    return any(
+        isinstance(node, ast.Return)
+        and isinstance(node.value, ast.Subscript)
+        and isinstance(node.value.slice, ast.Slice)
+        and node.value.slice.upper is not None
+        and any(isinstance(n, ast.Name) and n.id in params for n in ast.walk(node.value.slice.upper))
+        for node in own_nodes(func.node)
+    )
+
+
+def _request_names(project: Project, func: FunctionInfo) -> set[str]:
     """The function's parameters and the local names computed from them (not
     through a listing of files, see `_is_listing`)."""
     args = func.node.args
@@ -137,12 +298,161 @@ def _request_names(func: FunctionInfo) -> set[str]:
                 continue
             if _is_listing(func, value):
                 continue  # `files = glob.glob(f"{folder}/*")`: as many as are stored
+            if _looked_up(project, func, value, tainted):
+                continue  # `owner = await load_user(user_id)`: as many as are stored
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 tainted |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
         if len(tainted) == before:
             break
     return tainted
+
+
+def _bound_inside(expr: ast.AST) -> set[str]:
+    """Names a comprehension or lambda in `expr` binds for itself (`t` in `[t.id for t in teams]`)."""
+    out: set[str] = set()
+    for node in ast.walk(expr):
+        if isinstance(node, ast.comprehension):
+            out |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Lambda):
+            out |= {a.arg for a in node.args.args}
+    return out
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+def _size_nodes(expr: ast.AST) -> list[ast.AST]:
+    """The nodes of `expr` that decide how many items it has: of a comprehension only
+    its iterables (`(load(t, token=token) for t in team_ids)` has as many items as
+    `team_ids`, whatever `token` is), elsewhere every node."""
+    out: list[ast.AST] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, _COMPREHENSIONS):
+            stack.extend(gen.iter for gen in node.generators)
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _origins(project: Project, func: FunctionInfo, expr: ast.expr) -> set[str] | None:
+    """The parameters of `func` that the size of `expr` is built from, following its
+    locals' assignments (of a comprehension, its iterables, see `_size_nodes`); a local read by an awaited call (`_looked_up`), `self`, and
+    the module's names (its state, functions, imports) add none. None when the value
+    comes from something that cannot be followed: a loop or `with` variable, a
+    local grown in place (`files.append(...)`), a parameter the function rebinds."""
+    cached: dict[int, set[str] | None] = getattr(func.node, "_fx_origins", None) or {}
+    if id(expr) in cached:
+        return cached[id(expr)]
+    params = set(_parameters(func))
+    assigned: dict[str, list[ast.expr]] = {}
+    grown: set[str] = set()
+    for node in own_nodes(func.node):
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        assigned.setdefault(sub.id, []).append(node.value)
+        elif isinstance(node, ast.AugAssign | ast.For | ast.AsyncFor | ast.With | ast.AsyncWith | ast.NamedExpr):
+            # Bound by something other than a plain assignment: not followed.
+            targets = (
+                [item.optional_vars for item in node.items if item.optional_vars is not None]
+                if isinstance(node, ast.With | ast.AsyncWith)
+                else [node.target]
+            )
+            grown |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _GROWS
+            and isinstance(node.func.value, ast.Name)
+        ):
+            grown.add(node.func.value.id)
+    module = func.module
+    tainted: set[str] | None = None
+    out: set[str] = set()
+    seen: set[str] = set()
+    todo = [(expr, _bound_inside(expr))]
+    result: set[str] | None = out
+    while todo and result is not None:
+        value, inner = todo.pop()
+        for node in _size_nodes(value):
+            if not isinstance(node, ast.Name) or node.id in inner or node.id in seen:
+                continue
+            name = node.id
+            seen.add(name)
+            if name in grown:
+                result = None
+                break
+            if name in params:
+                if name in assigned:
+                    result = None
+                    break
+                out.add(name)
+            elif name in assigned:
+                if tainted is None:
+                    tainted = _request_names(project, func)
+                todo.extend(
+                    (v, _bound_inside(v)) for v in assigned[name] if not _looked_up(project, func, v, tainted)
+                )
+            elif name in {"self", "cls"} or hasattr(builtins, name) or name in module.assignments or name in module.imports or name in module.functions or name in module.classes:
+                continue
+            else:
+                result = None  # a loop variable, a closure's name: not followed
+                break
+    cached[id(expr)] = result
+    holder: ast.AST = func.node
+    holder._fx_origins = cached  # type: ignore[attr-defined]
+    return result
+
+
+def _route_request_parameters(project: Project, func: FunctionInfo) -> set[str] | None:
+    """For a route endpoint, its parameters the client fills (not those a
+    `Depends(...)` / `Security(...)` computes on the server); None for other functions."""
+    routes = project.fastapi.routes_for(func.node)
+    if not routes:
+        return None
+    dependencies = {dep.param for route in routes for dep in route.dependencies if dep.param}
+    return set(_parameters(func)) - dependencies
+
+
+def _callers_send_request_data(project: Project, func: FunctionInfo, params: set[str], depth: int = 0) -> bool:
+    """Can a caller of `func` hand any of `params` request data? Every use of its
+    name (four callers up) is looked at: a value built from none of the caller's
+    request names (a database read, the server's own state) is not; a route's
+    parameter is, unless a dependency computes it (the authenticated user's row);
+    an unknown caller (a callback, a reference, no use found, `*args`) may."""
+    if depth >= _ORIGIN_DEPTH:
+        return True
+    uses = name_uses(project, func.name)
+    if not uses:
+        return True
+    for caller, call in uses:
+        if caller is None or call is None:
+            return True
+        for param in params:
+            known, value = _argument(project, caller.module, func, call, param)
+            if not known:
+                return True
+            if value is None:
+                continue  # the default: no request chose it
+            sources = _origins(project, caller, value)
+            if sources is None:
+                return True
+            if not sources:
+                continue  # read or held on the server
+            client = _route_request_parameters(project, caller)
+            if client is not None:
+                if sources & client:
+                    return True  # a route passes what the client sent
+                continue
+            if _callers_send_request_data(project, caller, sources, depth + 1):
+                return True
+    return False
 
 
 def _is_chunk(ctx: FileContext, expr: ast.expr) -> bool:
@@ -205,6 +515,9 @@ _LENGTH_TYPES = {"annotated_types.MaxLen": 1, "annotated_types.Len": 2}
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 # How many callers up a parameter's bound is looked for.
 _CALLER_DEPTH = 2
+# How many callers up a list handed down from a route is followed to where it comes
+# from (an authenticated user's row passes through a few helpers on its way down).
+_ORIGIN_DEPTH = 4
 
 
 def _caps_length(module: ModuleInfo, expr: ast.expr) -> bool:
@@ -484,7 +797,7 @@ def _count_capped(project: Project, func: FunctionInfo, expr: ast.expr, depth: i
     if _no_count(expr):
         return False
     used = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
-    if not used & _request_names(func):
+    if not used & _request_names(project, func):
         return True
     if not isinstance(expr, ast.Name) or expr.id not in _parameters(func) or depth >= _CALLER_DEPTH:
         return False
@@ -588,6 +901,20 @@ class UnboundedGather(Rule):
     A listing of files or storage (`glob.glob(...)`, `os.listdir(...)`,
     `Path(...).iterdir()`, `fs.glob(...)`) is not request data, even when a
     parameter picks the folder or the pattern: its size is what is stored there.
+    Nor is a route's parameter that a dependency computes (`user = Depends(current_user)`,
+    then `user.teams`), nor, in another function, a parameter that every caller
+    found by name (four callers up) fills with such server-side values: one read
+    from the database, a dependency's, the server's own state (a caller that
+    passes a route's client-filled parameter, or that cannot be followed, keeps
+    the finding).
+    Nor is what an awaited call reads (`user = await load_user(user_id)`, then
+    `user.teams`; `(await session.scalars(q)).all()`): a database, cache or
+    service read keyed by request data is as large as what is stored, unless it
+    reads the request itself (`await request.json()`, `await file.read()`, a
+    parameter annotated `Request` / `UploadFile` / `WebSocket`) or is a project
+    function returning a list cut to a count its caller passes
+    (`return urls[:max_urls]`); `await gather(...)` and `await to_thread(...)`
+    keep the data they are handed.
     A fixed set of coroutines (`gather(a(), b())`), worker pools over
     `range(n)`, and a fan-out that only closes (`conn.close()`, `aclose()`,
     `disconnect()`, or a project function whose every awaited call is one of
@@ -619,6 +946,48 @@ class UnboundedGather(Rule):
     severity = Severity.WARNING
 
     valid = (
+        Valid(
+            # The helper's only caller hands it the authenticated user's teams, which a
+            # dependency read on the server: not a list the client chose.
+            """
+            import asyncio
+
+            from fastapi import Depends, FastAPI
+
+            app = FastAPI()
+
+            async def current_user() -> "User": ...
+
+            async def load_team(team_id: str) -> dict: ...
+
+            async def load_teams(team_ids: list[str]) -> list[dict]:
+                return await asyncio.gather(*(load_team(team_id) for team_id in team_ids))
+
+            @app.get("/me/teams")
+            async def my_teams(user: "User" = Depends(current_user)) -> list[dict]:
+                return await load_teams(user.team_ids)
+            """
+        ),
+        Valid(
+            # The teams come from the database (the user's row), not from the request:
+            # as many as are stored, whatever the client sends.
+            """
+            import asyncio
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            async def load_user(user_id: str) -> "User": ...
+
+            async def load_team(team_id: str) -> dict: ...
+
+            @app.get("/users/{user_id}/teams")
+            async def user_teams(user_id: str) -> list[dict]:
+                user = await load_user(user_id)
+                return await asyncio.gather(*(load_team(team_id) for team_id in user.teams))
+            """
+        ),
         Valid(
             """
             import asyncio
@@ -1059,6 +1428,31 @@ class UnboundedGather(Rule):
     )
     invalid = (
         Invalid(
+            # The rows are read by the request's own list of tokens: as many as the client sent.
+            """
+            import asyncio
+
+            from fastapi import Depends, FastAPI
+            from pydantic import BaseModel
+            from sqlalchemy import select
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            app = FastAPI()
+
+            class DeleteKeys(BaseModel):
+                tokens: list[str]
+
+            async def invalidate(token: str) -> None: ...
+
+            @app.post("/keys/delete")
+            async def delete_keys(body: DeleteKeys, session: AsyncSession = Depends(get_session)):
+                rows = (await session.scalars(select(Key).where(Key.token.in_(body.tokens)))).all()
+                await asyncio.gather(*(invalidate(row.token) for row in rows))
+                return {"deleted": len(rows)}
+            """,
+            lines=(18,),
+        ),
+        Invalid(
             """
             import asyncio
 
@@ -1305,8 +1699,11 @@ class UnboundedGather(Rule):
             iterable, element = built
             if is_fixed_iteration(ctx, iterable) or _is_chunk(ctx, iterable) or _is_listing(func, iterable):
                 continue
-            names = _iter_names(iterable) & _request_names(func)
+            tainted = _request_names(ctx.project, func)
+            names = _iter_names(iterable) & tainted
             if not names or self._limited(ctx, func, element) or _releases(ctx, func, element):
+                continue
+            if not self._from_client(ctx.project, func, iterable):
                 continue
             if _bounded(ctx.project, func, iterable, node):
                 continue  # `if len(ids) > 100: raise ...` first, or `Query(max_length=100)`
@@ -1318,6 +1715,21 @@ class UnboundedGather(Rule):
                 "bound the concurrency with an `asyncio.Semaphore` (or process the items in chunks).",
             )
             return
+
+    @staticmethod
+    def _from_client(project: Project, func: FunctionInfo, iterable: ast.expr) -> bool:
+        """Can the list hold what the client sent? In a route, unless it comes only
+        from dependencies (the authenticated user's row) and server reads; elsewhere,
+        unless every caller passes values read or held on the server."""
+        sources = _origins(project, func, iterable)
+        if sources is None:
+            return True
+        if not sources:
+            return False  # read or held on the server, whoever calls the function
+        client = _route_request_parameters(project, func)
+        if client is not None:
+            return bool(sources & client)
+        return _callers_send_request_data(project, func, sources)
 
     @staticmethod
     def _limited(ctx: FileContext, func: FunctionInfo, element: ast.expr | None) -> bool:
