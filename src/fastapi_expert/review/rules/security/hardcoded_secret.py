@@ -34,6 +34,10 @@ _NOT_SECRET = frozenset(
         "image", "audio", "video",
         # Deliberate throwaway values (a production guard is expected elsewhere).
         "example", "dev", "development", "test", "testing", "dummy", "fake", "sample", "mock",
+        # A marker value that stands in where no real secret is (`PTU_SENTINEL_API_KEY`).
+        "sentinel",
+        # An event hook: `on_pass`, `on_token` name what to do, not a secret.
+        "on",
     }
 )
 _ALGORITHMS = frozenset(
@@ -92,10 +96,77 @@ def looks_like_secret_value(value: str, name: str) -> bool:
         return False  # a URL or a route; URLs with credentials are handled on their own
     if is_public_ingestion_key(name, text):
         return False
-    if _names_a_collection(text, name):
+    if _names_a_collection(text, name) or is_label_value(text, name):
         return False
     # `REFRESH_TOKEN = "refresh_token"`, `X_API_KEY = "X-API-Key"`: a field or header name.
     return words(text) != words(name)
+
+
+_SNAKE_LABEL = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
+_DOTTED_KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_DUNDER_MARKER = re.compile(r"__[a-z0-9_]+__")
+# `"x-goog-api-key"`: the name of an HTTP extension header that carries the key.
+_HEADER_NAME = re.compile(r"x(-[a-z0-9]+)+", re.IGNORECASE)
+# A value made of plain words (`"ollama"`, `"EMPTY"`, `"mock-key"`, `"ui-token"`): no issued
+# API key or token looks like this, they are random characters.
+_PLAIN_WORDS = re.compile(r"[a-z]+([-_. ][a-z]+)*|[A-Z]+|_*[a-z]+(_[a-z]+)*_*")
+# Kinds of secret a server issues at random (a client only passes it on); signing keys,
+# passwords and other secrets the team picks are not among them.
+_ISSUED_LAST = frozenset({"token", "apikey"})
+_ISSUED_KEY_QUALIFIERS = frozenset({"api", "access", "client"})
+
+
+def is_label_value(value: str, name: str) -> bool:
+    """Is the value a name, key or marker rather than a secret? `AUTH_METHOD_API_KEY =
+    "api_key"` (an identifier spelled like the end of its name: which kind of credential),
+    `TIME_TO_FIRST_TOKEN = "gen_ai.server.time_to_first_token"` (a dotted attribute key
+    ending in the name's words), `PTU_SENTINEL_API_KEY = "__ptu_flat_cost__"` (a dunder
+    marker). A single word stays a possible weak default (`DB_PASSWORD = "password"`), and
+    so does text with digits, dashes or capitals beyond these shapes."""
+    text = value.strip()
+    if _DUNDER_MARKER.fullmatch(text) or _HEADER_NAME.fullmatch(text):
+        return True
+    value_words, name_words = words(text), words(name)
+    if not value_words or not name_words:
+        return False
+    if (
+        len(value_words) == 1
+        and len(name_words) > 2
+        and text.islower()
+        and value_words[0] == name_words[0]
+        and name_words[-1] not in _SECRET_LAST - {"token", "apikey"}
+    ):
+        return True  # `UNATTRIBUTED_API_KEY = "unattributed"`: the case the name is for
+    if _SNAKE_LABEL.fullmatch(text) and len(value_words) >= 2:
+        return name_words[-len(value_words):] == value_words
+    if _DOTTED_KEY.fullmatch(text):
+        return value_words[-len(name_words):] == name_words
+    return False
+
+
+def is_issued_credential_name(name: str) -> bool:
+    """`api_key`, `token`, `access_token`, `apikey`: a secret some server issues at random."""
+    ws = words(name)
+    if not ws:
+        return False
+    return ws[-1] in _ISSUED_LAST or (ws[-1] == "key" and len(ws) > 1 and ws[-2] in _ISSUED_KEY_QUALIFIERS)
+
+
+def placeholder_credential(text: str, name: str, context_names: list[str] | None = None) -> bool:
+    """`api_key="ollama"`, `api_key="EMPTY"`, `token="ui-token"`: an API key or token made
+    of plain words is a placeholder (for a local server that ignores it, a mock, a marker
+    object), never one a server issued. That holds for a value passed to a call
+    (`context_names` None). A constant may be a default credential the app itself accepts
+    (`DEFAULT_API_KEY = "owner.apikey"`), so it counts only when it is the one word that
+    names the server it goes to, found in the enclosing class or function names
+    (`_DEFAULT_API_KEY = "lemonade"` in `LemonadeChatConfig`). Passwords and signing
+    secrets are not covered: a weak word is a real weak secret there."""
+    if not is_issued_credential_name(name) or not _PLAIN_WORDS.fullmatch(text.strip()):
+        return False
+    if context_names is None:
+        return True
+    value_words = words(text)
+    return len(value_words) == 1 and any(value_words[0] in words(n) for n in context_names)
 
 
 def _names_a_collection(text: str, name: str) -> bool:
@@ -240,7 +311,19 @@ class HardcodedSecret(Rule):
     plural of the name's secret word (`RESOURCE_PASSWORD = "Passwords"`, the
     name of a permission resource or a menu): it names a collection of
     secrets, not one; the singular (`DB_PASSWORD = "password"`) and a value
-    with digits stay flagged. A password given to the `create_user()` or
+    with digits stay flagged. Nor is a value that names rather than holds: an
+    identifier spelled like the end of its name (`AUTH_METHOD_API_KEY =
+    "api_key"`), the first word of its name (`UNATTRIBUTED_API_KEY =
+    "unattributed"`), a dotted attribute key ending in the name's words
+    (`TIME_TO_FIRST_TOKEN = "gen_ai.server.time_to_first_token"`), an `X-...`
+    header name, a `__marker__`, or a `..._SENTINEL_...` or `on_...` name. Nor
+    is an API key or token made of plain words passed to a call (`api_key="EMPTY"`,
+    `token="ui-token"`) or named after the server of the class it is in
+    (`_DEFAULT_API_KEY = "lemonade"` in `LemonadeChatConfig`): servers issue
+    random keys, so these are placeholders for one that ignores the key; a
+    plain-word password or signing secret stays flagged, as does a constant
+    that may be a default key the app accepts (`DEFAULT_API_KEY = "owner.apikey"`).
+    A password given to the `create_user()` or
     `create_superuser()` of a Django user model's manager (`User.objects`,
     `get_user_model().objects`, a `self.` attribute bound to one) is told the
     second way out as well: an account seeded in code may be a placeholder
@@ -377,6 +460,29 @@ class HardcodedSecret(Rule):
                 "app/proxy/testing/__init__.py": "",
                 "app/models.py": "class Project:\n    def __init__(self, **kw: object) -> None:\n        pass\n",
             },
+        ),
+        Valid(
+            """
+            from openai import AsyncOpenAI
+            from pydantic import BaseModel, Field
+
+            AUTH_METHOD_API_KEY = "api_key"  # which kind of credential a request used
+            UNATTRIBUTED_API_KEY = "unattributed"  # the bucket for spend with no key
+            NO_KEY_SENTINEL_API_KEY = "__no_key__"  # a marker row, never a credential
+            TIME_TO_FIRST_TOKEN = "gen_ai.server.time_to_first_token"  # a metric's attribute key
+            GOOGLE_API_KEY = "x-goog-api-key"  # the header that carries the key
+
+            class LemonadeConfig:
+                _DEFAULT_API_KEY = "lemonade"  # the local server's name: it ignores the key
+
+            class GuardrailStep(BaseModel):
+                on_pass: str = Field(default="allow")  # an event hook, not a password
+
+            def local_client(base_url: str) -> AsyncOpenAI:
+                # Self-hosted servers want some key and ignore it: no issued key is plain words.
+                return AsyncOpenAI(api_key="EMPTY", base_url=base_url)
+            """,
+            filename="app/providers.py",
         ),
     )
     invalid = (
@@ -563,12 +669,27 @@ class HardcodedSecret(Rule):
         text = str_value(literal)
         if text is None or not looks_like_secret_value(text, name):
             return
+        if placeholder_credential(text, name, self._context_names(ctx)):
+            return  # `_DEFAULT_API_KEY = "lemonade"` in `LemonadeChatConfig`: the local server's name
         verb = "defaults to" if ctx.in_class() is not None and isinstance(target, ast.Name) else "holds"
         ctx.report(
             literal,
             f"`{name}` {verb} a hard-coded secret; read it from the environment "
             "(a pydantic-settings `SecretStr` field with no default) and rotate the leaked value.",
         )
+
+    @staticmethod
+    def _context_names(ctx: FileContext) -> list[str]:
+        """The names of the class and functions around the current node."""
+        names: list[str] = []
+        func = ctx.function()
+        while func is not None:
+            names += [func.name, func.class_name or ""]
+            func = func.parent
+        owner = ctx.in_class()
+        if owner is not None:
+            names.append(owner.name)
+        return [n for n in names if n]
 
     @staticmethod
     def _is_enum(class_node: ast.ClassDef, ctx: FileContext) -> bool:
@@ -629,6 +750,8 @@ class HardcodedSecret(Rule):
             text = str_value(kw.value)
             if text is None or not is_secret_name(kw.arg) or not looks_like_secret_value(text, kw.arg):
                 continue
+            if placeholder_credential(text, kw.arg):
+                continue  # `OpenAI(api_key="EMPTY", base_url=...)`: no issued key is plain words
             creator = _django_account_creator(node, ctx) if kw.arg == "password" else None
             if creator is not None:
                 # The account may be a placeholder nobody is to log in to (a default user

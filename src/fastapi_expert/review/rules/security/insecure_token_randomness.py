@@ -4,7 +4,7 @@ import ast
 from itertools import pairwise
 
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
-from fastapi_expert.review.rules.security._crypto import is_test
+from fastapi_expert.review.rules.security._crypto import is_test, local_value
 from fastapi_expert.review.rules.security._web import emit, words
 from fastapi_expert.types import Severity
 
@@ -34,8 +34,22 @@ _PUBLIC_NAMES = frozenset({"session_name", "token_type", "token_count", "tokens"
 # `owner_token`, `trace_token`, `idempotency_token`): it is never checked as a secret.
 _UUID_ID_WORDS = frozenset(
     {"lock", "locks", "locked", "owner", "ownership", "trace", "tracing", "correlation",
-     "idempotency", "idempotent"}
+     "idempotency", "idempotent",
+     # optimistic concurrency: the row's current version, which editors read and send back
+     "version", "revision", "etag"}
 )
+# A call named with one of these takes or gives back a reservation, lock or lease; a
+# `uuid4()` handed to it (`acquire_reservation(owner=token)`, `_release_busy(rag, token)`)
+# names the owner that holds it.
+_SLOT_API_WORDS = frozenset(
+    {"acquire", "release", "reserve", "reservation", "lock", "unlock", "lease", "slot", "busy", "claim"}
+)
+_OWNER_KEYWORDS = frozenset({"owner", "owner_token", "owner_id", "holder"})
+# Calls a value passes through unchanged in kind (`str(uuid4())`, `"".join(...)`, a hash or
+# an encoding of it): the name the result is bound to names the value itself. Any other
+# call takes the value and gives back something else (`token = var.set(uuid4())`).
+_PASS_THROUGH = frozenset({"str", "bytes", "repr", "format", "int", "hex", "map", "list", "tuple"})
+_PASS_THROUGH_MODULES = ("hashlib.", "hmac.", "base64.", "binascii.")
 
 
 # Code whose `session_id` / `token` names an anonymous usage-reporting session (sent out
@@ -106,6 +120,123 @@ def _in_telemetry_code(ctx: FileContext) -> bool:
     return any(set(words(n)) & _TELEMETRY_WORDS for n in names if n)
 
 
+def _callee_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _passes_through(call: ast.Call, ctx: FileContext) -> bool:
+    """Does `call`'s result still hold the argument's value (`str(v)`, `"".join(v)`, a
+    `hashlib` digest or `base64` encoding of it)?"""
+    func = call.func
+    if isinstance(func, ast.Name) and func.id in _PASS_THROUGH:
+        return True
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Constant):
+        return True  # `"".join(...)`, `"{}-{}".format(...)`
+    if isinstance(func, ast.Attribute) and func.attr in {"encode", "decode", "hex", "upper", "lower"}:
+        return True
+    return (ctx.resolve(func) or "").startswith(_PASS_THROUGH_MODULES)
+
+
+def _handed_to_slot_api(ctx: FileContext, name: str) -> bool:
+    """Is the value named `name` handed, in the current function, to a call that takes or
+    releases a reservation, lock or lease (`acquire_reservation(..., owner=token)`,
+    `_acquire_destructive_busy(rag, destructive_token)`, `reserve_slot(rag, ticket.token)`)?
+    It then names the owner of that slot: an in-process identity, not a credential."""
+    func = ctx.function()
+    if func is None:
+        return False
+
+    def mentions(expr: ast.expr) -> bool:
+        return (isinstance(expr, ast.Name) and expr.id == name) or (
+            isinstance(expr, ast.Attribute) and expr.attr == name
+        )
+
+    for node in ast.walk(func.node):
+        if not isinstance(node, ast.Call):
+            continue
+        if any(k.arg in _OWNER_KEYWORDS and mentions(k.value) for k in node.keywords):
+            return True
+        if set(words(_callee_name(node))) & _SLOT_API_WORDS and any(
+            mentions(a) for a in [*node.args, *(k.value for k in node.keywords)]
+        ):
+            return True
+    return False
+
+
+def _caller_supplied_fallback(ctx: FileContext, child: ast.AST, parent: ast.BoolOp) -> bool:
+    """`session_id = request.session_id or str(uuid4())`: the `uuid4()` only fills in for a
+    value the caller may give (an operand before it reads a parameter), so whoever calls
+    picks the value: it is an identifier, never a secret."""
+    if not isinstance(parent.op, ast.Or) or parent.values[0] is child:
+        return False
+    func = ctx.function()
+    params: set[str] = set()
+    while func is not None:  # an enclosing function's parameters reach a nested one too
+        args = func.node.args
+        params |= {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]} - {"self", "cls"}
+        func = func.parent
+    if not params:
+        return False
+    before = parent.values[: next(i for i, v in enumerate(parent.values) if v is child)]
+    names = [n for v in before for n in ast.walk(v) if isinstance(n, ast.Name)]
+    if any(n.id in params for n in names):
+        return True
+    # One local hop: `processed_inputs = dict(arguments)`, then `processed_inputs.pop("session_id")`.
+    return any(
+        isinstance(m, ast.Name) and m.id in params
+        for n in names
+        if (bound := local_value(ctx, n)) is not n
+        for m in ast.walk(bound)
+    )
+
+
+_SESSION_WORDS = frozenset({"session", "sid"})
+
+
+def _session_only(name: str) -> bool:
+    """`session_id`, `sid`: secret only because it names a session (not `session_token`)."""
+    parts = words(name)
+    return bool(set(parts) & _SESSION_WORDS) and not _secret_name("_".join(p for p in parts if p not in _SESSION_WORDS))
+
+
+def _handed_to_client(ctx: FileContext, node: ast.Call, name: str) -> bool:
+    """Does the current function give the value to someone as a bearer value: set it in a
+    cookie or header, or return it (the caller may be the login route that does)? A
+    `session_id` kept server-side (the key of a chat, a voice conversation, a sandbox's
+    labels) names a conversation, not a login."""
+    func = ctx.function()
+    if func is None:
+        return True  # module level: no use to judge by
+
+    def mentions(expr: ast.AST | None) -> bool:
+        return expr is not None and any(
+            (isinstance(n, ast.Name) and n.id == name) or (isinstance(n, ast.Attribute) and n.attr == name) or n is node
+            for n in ast.walk(expr)
+        )
+
+    for other in ast.walk(func.node):
+        if isinstance(other, ast.Return) and mentions(other.value):
+            return True
+        if (
+            isinstance(other, ast.Call)
+            and isinstance(other.func, ast.Attribute)
+            and other.func.attr == "set_cookie"
+            and any(mentions(a) for a in [*other.args, *(k.value for k in other.keywords)])
+        ):
+            return True
+        if isinstance(other, ast.Assign) and mentions(other.value):
+            for target in other.targets:
+                if isinstance(target, ast.Subscript) and _terminal(target.value) in {"cookies", "headers"}:
+                    return True
+    return False
+
+
+def _terminal(expr: ast.expr) -> str:
+    """`response.cookies` -> `cookies`."""
+    return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
+
+
 def _secret_name(name: str | None) -> bool:
     if not name:
         return False
@@ -158,7 +289,19 @@ class InsecureTokenRandomness(Rule):
     usage reports), nor a `uuid4()` made by a function or class that hands out
     or takes back the slot of a lock, limiter or lease (`LimitManager.acquire`,
     `release_slot`: the borrower's identity) unless its name says it is a
-    credential (`access_token`): those are never checked as secrets. (`random` is flagged
+    credential (`access_token`), nor a `uuid4()` handed in the same function to a
+    call that takes or gives back a reservation, lock or lease
+    (`acquire_reservation(..., owner=token)`, `release_busy(rag, token)`: the
+    slot's owner), nor a `version_token` (the row version editors send back), nor
+    a `uuid4()` that only fills in for a value the caller may give
+    (`session_id = request.session_id or str(uuid4())`: whoever calls picks it),
+    nor a `uuid4()` `session_id` (or `sid`) that the function neither returns nor
+    puts in a cookie or header (`set_cookie(...)`, `response.headers[...] = ...`):
+    kept server-side, it keys a chat, a voice conversation or a sandbox, never a
+    login: those are never checked as secrets. A value passed into a call is named by
+    what it is bound to only through calls that keep it (`str(...)`, `"".join`,
+    `hashlib`, `base64`): in `token = request_id.set(uuid4())` the name holds
+    what `set` gave back. (`random` is flagged
     for such names all the same.) Test code is skipped (test files, and modules
     that import pytest such as a test suite shipped in the package).
 
@@ -313,6 +456,54 @@ class InsecureTokenRandomness(Rule):
             """,
             filename="app/worker/slots.py",
         ),
+        Valid(
+            """
+            import contextvars
+            from uuid import uuid4
+
+            from fastapi import FastAPI, Request
+
+            from app.pipeline import acquire_reservation, release_reservation, run_scan
+
+            app = FastAPI()
+            request_id: contextvars.ContextVar = contextvars.ContextVar("request_id")
+
+            @app.middleware("http")
+            async def attribute_request(request: Request, call_next):
+                token = request_id.set(uuid4())  # the ContextVar's reset token; the UUID is a request id
+                try:
+                    return await call_next(request)
+                finally:
+                    request_id.reset(token)
+
+            @app.post("/documents/scan")
+            async def scan(session_id: str | None = None) -> dict[str, str]:
+                session_id = session_id or str(uuid4())  # the caller may pick it: an identifier
+                scanning_token = uuid4().hex
+                await acquire_reservation("scan", owner=scanning_token)  # names the slot's owner
+                try:
+                    await run_scan(session_id)
+                finally:
+                    await release_reservation("scan", scanning_token)
+                return {"session_id": session_id}
+
+            def save_flow(flow) -> None:
+                flow.version_token = uuid4()  # the version editors send back, not a credential
+
+            async def on_slack_message(event: dict) -> None:
+                # Keys the conversation's history on the server; no client ever presents it.
+                session_id = str(uuid4())
+                await run_scan(session_id)
+            """,
+            filename="app/main.py",
+            files={
+                "app/pipeline.py": (
+                    "async def acquire_reservation(name: str, owner: str) -> None:\n    pass\n\n"
+                    "async def release_reservation(name: str, owner: str) -> None:\n    pass\n\n"
+                    "async def run_scan(session_id: str) -> None:\n    pass\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -365,6 +556,26 @@ class InsecureTokenRandomness(Rule):
             filename="app/leases.py",
             files={"app/models.py": "class Lease:\n    def __init__(self, **kw: object) -> None:\n        pass\n"},
         ),
+        Invalid(
+            """
+            from uuid import uuid4
+
+            from fastapi import APIRouter, Response
+
+            from app.store import sessions
+
+            router = APIRouter()
+
+            @router.post("/login")
+            async def login(user_id: int, response: Response) -> None:
+                session_id = str(uuid4())  # the cookie the browser presents from now on
+                await sessions.set(session_id, user_id)
+                response.set_cookie("session_id", session_id, httponly=True, secure=True)
+            """,
+            lines=(11,),
+            filename="app/auth.py",
+            files={"app/store.py": "class Sessions:\n    async def set(self, key: str, value: int) -> None:\n        pass\n\nsessions = Sessions()\n"},
+        ),
     )
 
     def visit_Call(self, node: ast.Call, ctx: FileContext) -> None:
@@ -373,9 +584,16 @@ class InsecureTokenRandomness(Rule):
         kind = self._kind(node, ctx)
         if kind is None:
             return
-        name = self._secret_context(node, ctx)
+        name = self._secret_context(node, ctx, kind)
         if name is None or (
-            kind == "uuid4" and (_uuid_identifier(name) or _in_telemetry_code(ctx) or _borrower_identity(ctx, name))
+            kind == "uuid4"
+            and (
+                _uuid_identifier(name)
+                or _in_telemetry_code(ctx)
+                or _borrower_identity(ctx, name)
+                or _handed_to_slot_api(ctx, name)
+                or (_session_only(name) and not _handed_to_client(ctx, node, name))
+            )
         ):
             return
         called = ast.unparse(node.func)
@@ -433,10 +651,14 @@ class InsecureTokenRandomness(Rule):
         return None
 
     @staticmethod
-    def _secret_context(node: ast.Call, ctx: FileContext) -> str | None:
+    def _secret_context(node: ast.Call, ctx: FileContext, kind: str) -> str | None:
         """The secret-looking name the call's value goes to, if any."""
         child: ast.AST = node
         for parent in reversed(ctx.ancestors):
+            if isinstance(parent, ast.Call) and child is not parent.func and not _passes_through(parent, ctx):
+                return None  # `token = _request_id.set(uuid4())`: the name holds what the call gave back
+            if kind == "uuid4" and isinstance(parent, ast.BoolOp) and _caller_supplied_fallback(ctx, child, parent):
+                return None
             if isinstance(parent, ast.keyword):
                 return parent.arg if _secret_name(parent.arg) else None
             if isinstance(parent, ast.Dict):

@@ -46,6 +46,20 @@ _VALIDATION_METHODS = frozenset(
     }
 )
 _TYPE_ADAPTERS = frozenset({"pydantic.TypeAdapter", "pydantic.type_adapter.TypeAdapter"})
+# Parsers of one value: what they raise says what is wrong with the text they were given
+# ("Incorrect padding", "Invalid port: 'x'", "Expecting value: line 1 column 1"). A `try`
+# that only parses reports on the value, whatever the `except` clause names.
+_PARSERS = frozenset(
+    {
+        "base64.b64decode", "base64.urlsafe_b64decode", "base64.standard_b64decode", "base64.b32decode",
+        "base64.b16decode", "binascii.unhexlify", "binascii.a2b_base64", "binascii.a2b_hex",
+        "json.loads", "orjson.loads", "ujson.loads", "yaml.safe_load", "tomllib.loads",
+        "uuid.UUID", "ipaddress.ip_address", "ipaddress.ip_network", "ipaddress.ip_interface",
+        "datetime.datetime.fromisoformat", "datetime.date.fromisoformat", "datetime.datetime.strptime",
+        "decimal.Decimal", "httpx.URL", "yarl.URL", "urllib.parse.urlparse", "urllib.parse.urlsplit",
+        "urllib.parse.parse_qs", "builtins.int", "builtins.float", "builtins.bytes.fromhex",
+    }
+)
 # Template errors describe the template being compiled or rendered (message, line, an
 # undefined name): an app catches them to tell an author what is wrong with a template
 # they wrote (a preview, a user-edited e-mail template). Not `TemplateNotFound`, whose
@@ -71,7 +85,36 @@ _LEAKY_BUILTINS = frozenset(
 # TypeError(f"Unsupported type: {key}")`): caught right around that function, the text is
 # the team's. Not the I/O family (`OSError`, `ConnectionError`...), whose text names paths
 # and hosts whoever raised it, nor `Exception`.
-_WORDED_BUILTINS = frozenset({"TypeError", "RuntimeError", "NotImplementedError", "AttributeError"})
+_WORDED_BUILTINS = frozenset(
+    {"TypeError", "RuntimeError", "NotImplementedError", "AttributeError", "PermissionError", "AssertionError"}
+)
+# Libraries whose exceptions describe the infrastructure behind the call: the SQL and its
+# parameters, a host and URL, a bucket, a file path, a provider's raw answer. An exception
+# of any other library is its own domain error (a component policy refusal, a parser's
+# "line 3, column 5"), worded by its authors for whoever called it; a first-party package
+# the tree does not hold (a monorepo's sibling) looks the same, so it is left alone.
+_INTERNAL_LIBRARIES = frozenset(
+    {
+        # databases and ORMs
+        "sqlalchemy", "sqlmodel", "alembic", "psycopg", "psycopg2", "asyncpg", "aiosqlite", "sqlite3",
+        "pymysql", "MySQLdb", "aiomysql", "mysql", "oracledb", "cx_Oracle", "pyodbc", "pymongo", "motor",
+        "beanie", "mongoengine", "redis", "aioredis", "valkey", "elasticsearch", "opensearchpy", "cassandra",
+        "neo4j", "clickhouse_connect", "clickhouse_driver", "duckdb", "snowflake", "prisma", "tortoise", "peewee",
+        "databases", "aiopg", "asyncmy", "psycopg_pool", "couchbase", "influxdb_client", "pymemcache", "aiomcache",
+        # vector stores
+        "qdrant_client", "pymilvus", "chromadb", "weaviate", "pinecone", "lancedb",
+        # network clients and RPC
+        "httpx", "httpcore", "requests", "aiohttp", "urllib3", "urllib", "http", "socket", "ssl", "websockets", "grpc",
+        "ldap3",
+        "smtplib", "aiosmtplib", "ftplib", "paramiko", "pika", "aio_pika", "kafka", "aiokafka",
+        "confluent_kafka", "nats", "celery", "kombu",
+        # cloud and platform SDKs, LLM providers (their errors quote the upstream answer)
+        "botocore", "boto3", "aiobotocore", "aioboto3", "google", "azure", "kubernetes", "docker", "minio",
+        "openai", "anthropic", "litellm", "cohere", "mistralai", "groq", "ollama", "huggingface_hub", "replicate",
+        # the operating system
+        "os", "shutil", "subprocess", "pathlib", "zipfile", "tarfile",
+    }
+)
 _EXC_ATTRS = frozenset({"args", "orig", "statement", "params", "message", "strerror", "filename"})
 
 
@@ -86,11 +129,17 @@ class InternalErrorLeak(Rule):
     `"{}".format(e)`, `e.args`, `e.orig`; and `traceback.format_exc()` in any
     of them. Only exceptions whose text describes the server are considered:
     `Exception` and other broad builtins (`OSError`, `RuntimeError`...) and
-    library exceptions (SQLAlchemy, HTTP clients, drivers). The project's own
+    exceptions of the libraries that talk to the infrastructure (SQLAlchemy and
+    database drivers, HTTP and RPC clients, cloud SDKs, LLM providers, `os` and
+    `subprocess`); another library's exception (a parser's `yaml.YAMLError`, a
+    policy refusal of a package the tree does not hold) is its domain error,
+    worded for the caller. The project's own
     exception classes, `ValueError`, validation errors (Pydantic
     `ValidationError`, `RequestValidationError`, JSON Schema's `ValidationError`,
     JWT errors, and whatever a `try` that only calls Pydantic validation
-    (`Model.model_validate(data)`) catches, even as `Exception`) and Jinja template
+    (`Model.model_validate(data)`) or only parses one value (`base64.b64decode`,
+    `json.loads`, `httpx.URL`, `uuid.UUID`...: their errors describe the text they
+    were given) catches, even as `Exception`) and Jinja template
     errors (`TemplateSyntaxError`, `UndefinedError`, any `TemplateError` but
     `TemplateNotFound`: an app catches them to tell the author of a template what
     is wrong with it) carry messages meant for users and are left alone. A
@@ -99,7 +148,11 @@ class InternalErrorLeak(Rule):
     caught around calls that are all project functions, one of which raises it
     itself with a message (`raise TypeError(f"Unsupported type: {key}")`), is the
     team's error about the data it was given, worded by the team; caught around a
-    library call too, or as `Exception`, it stays flagged.
+    library call too, or as `Exception`, it stays flagged. The same holds for
+    `PermissionError` raised by the callee, and `AssertionError` from its
+    `assert cond, "message"`. An `HTTPException` bound to a name that the handler
+    only hands to a function (`raise error_for_client(error, expose_details=...)`)
+    is that function's to sanitise.
 
     ## Why is this bad?
     The message of an unexpected exception is written for developers: a
@@ -302,6 +355,111 @@ class InternalErrorLeak(Rule):
                 ),
             },
         ),
+        Valid(
+            """
+            import yaml
+            from fastapi import FastAPI, HTTPException, UploadFile
+            from flowkit.policy import ComponentPolicyError, check_component
+
+            app = FastAPI()
+
+            @app.post("/blocklists/validate")
+            async def validate_blocklist(file: UploadFile) -> dict:
+                try:
+                    words = yaml.safe_load(await file.read())
+                except yaml.YAMLError as e:  # a parser's error: a line and column of the upload
+                    return {"valid": False, "error": f"Invalid YAML syntax: {e}"}
+                return {"valid": True, "count": len(words)}
+
+            @app.post("/components/check")
+            def check(code: str) -> dict:
+                try:
+                    check_component(code)
+                except ComponentPolicyError as e:  # a library's domain refusal, worded for the caller
+                    raise HTTPException(status_code=403, detail=str(e))
+                return {"allowed": True}
+            """
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI, HTTPException
+
+            from app.keys import check_key_request
+
+            app = FastAPI()
+
+            @app.post("/keys")
+            def generate_key(user_id: str, team_id: str) -> dict[str, str]:
+                try:
+                    check_key_request(user_id, team_id)
+                except AssertionError as e:  # the callee's `assert ..., "message"`: the team's wording
+                    raise HTTPException(status_code=403, detail=str(e))
+                return {"key": "sk-..."}
+            """,
+            filename="app/main.py",
+            files={
+                "app/keys.py": (
+                    "def check_key_request(user_id: str, team_id: str) -> None:\n"
+                    "    assert team_id.startswith(user_id), f'user {user_id} cannot create keys for team {team_id}'\n"
+                ),
+            },
+        ),
+        Valid(
+            """
+            from fastapi import FastAPI, HTTPException
+
+            from app.errors import error_for_client
+            from app.runner import run_flow
+            from app.settings import settings
+
+            app = FastAPI()
+
+            @app.post("/flows/{flow_id}/run")
+            async def run(flow_id: str) -> dict:
+                try:
+                    return await run_flow(flow_id)
+                except Exception as exc:
+                    http_error = HTTPException(status_code=500, detail=str(exc))
+                    # The helper swaps the detail for a generic one unless the operator opted in.
+                    raise error_for_client(http_error, expose_details=settings.expose_errors) from exc
+            """,
+            filename="app/main.py",
+            files={
+                "app/errors.py": (
+                    "from fastapi import HTTPException\n\n"
+                    "def error_for_client(error: HTTPException, *, expose_details: bool) -> HTTPException:\n"
+                    "    return error if expose_details else HTTPException(error.status_code, 'Flow failed')\n"
+                ),
+                "app/runner.py": "async def run_flow(flow_id: str) -> dict:\n    return {'id': flow_id}\n",
+                "app/settings.py": "class Settings:\n    expose_errors = False\n\nsettings = Settings()\n",
+            },
+        ),
+        Valid(
+            """
+            import base64
+
+            import httpx
+            from fastapi import FastAPI, HTTPException
+
+            app = FastAPI()
+
+            @app.post("/files")
+            def upload(name: str, content_b64: str) -> dict[str, int]:
+                try:
+                    content = base64.b64decode(content_b64)
+                except Exception as e:  # only the client's base64 can be wrong: "Incorrect padding"
+                    raise HTTPException(status_code=400, detail=f"Invalid base64 content: {e}")
+                return {"size": len(content)}
+
+            @app.put("/settings/langfuse")
+            def set_host(host: str) -> dict[str, str]:
+                try:
+                    url = httpx.URL(host)
+                except Exception as e:  # a parser's verdict on the host the client typed
+                    raise HTTPException(status_code=400, detail={"error": f"Invalid host: {e}"})
+                return {"host": str(url)}
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -438,9 +596,10 @@ class InternalErrorLeak(Rule):
 
     def _scan(self, body: list[ast.stmt], var: str | None, ctx: FileContext, returns: bool) -> None:
         seen: set[int] = set()
+        handed_over = _handed_over(body)
         for node in scope_nodes(body):
             values: list[ast.expr] = []
-            if isinstance(node, ast.Call):
+            if isinstance(node, ast.Call) and id(node) not in handed_over:
                 values = self._sink_values(node, ctx)
             elif returns and isinstance(node, ast.Return) and node.value is not None:
                 values = [node.value]
@@ -522,12 +681,16 @@ class InternalErrorLeak(Rule):
     @staticmethod
     def _validation_only(body: list[ast.stmt], ctx: FileContext) -> bool:
         """Does the `try` body call nothing but Pydantic validation (`LogFilter.model_validate(
-        message["filter"])`, `TypeAdapter(list[int]).validate_python(raw)`)?"""
+        message["filter"])`, `TypeAdapter(list[int]).validate_python(raw)`) or parsers of one
+        value (`base64.b64decode(content)`, `httpx.URL(host)`, `json.loads(raw)`)?"""
         validates = False
         for call in (n for stmt in body for n in ast.walk(stmt) if n.__class__ is ast.Call):
-            if isinstance(call.func, ast.Attribute) and call.func.attr in _VALIDATION_METHODS:
+            target = ctx.resolve(call.func)
+            if (isinstance(call.func, ast.Attribute) and call.func.attr in _VALIDATION_METHODS) or (
+                target in _PARSERS or (target is None and isinstance(call.func, ast.Name) and call.func.id in {"int", "float"})
+            ):
                 validates = True
-            elif ctx.resolve(call.func) not in _TYPE_ADAPTERS:
+            elif target not in _TYPE_ADAPTERS:
                 return False
         return validates
 
@@ -564,7 +727,7 @@ class InternalErrorLeak(Rule):
             return target.removeprefix("builtins.") in _LEAKY_BUILTINS
         if isinstance(ctx.project.lookup(target), ClassInfo):  # star re-exports included
             return False  # the project's own exception: its message is written by the team
-        return "." in target and not target.startswith("builtins.")
+        return "." in target and target.partition(".")[0] in _INTERNAL_LIBRARIES
 
     @staticmethod
     def _user_facing(expr: ast.expr, ctx: FileContext) -> bool:
@@ -578,8 +741,40 @@ class InternalErrorLeak(Rule):
         )
 
 
+def _handed_over(body: list[ast.stmt]) -> set[int]:
+    """Calls bound to a name that the handler never raises nor returns itself but passes
+    to a function (`error = HTTPException(500, str(exc)); raise error_for_client(error,
+    expose_details=debug)`): that function decides what reaches the client."""
+    bound: dict[str, ast.Call] = {}
+    passed: set[str] = set()
+    sent: set[str] = set()
+    for node in scope_nodes(body):
+        value: ast.expr | None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Name):
+            sent.add(node.exc.id)
+            continue
+        elif isinstance(node, ast.Return) and isinstance(node.value, ast.Name):
+            sent.add(node.value.id)
+            continue
+        elif isinstance(node, ast.Call):
+            passed.update(a.id for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Name))
+            continue
+        else:
+            continue
+        if isinstance(target, ast.Name) and isinstance(value, ast.Call):
+            bound[target.id] = value
+    return {id(call) for name, call in bound.items() if name in passed and name not in sent}
+
+
 def _raises(func: FunctionInfo, name: str) -> bool:
-    """Does the function raise the builtin `name` itself, with a message?"""
+    """Does the function raise the builtin `name` itself, with a message? An `assert cond,
+    "message"` raises `AssertionError` with the team's wording too."""
+    if name == "AssertionError" and any(node.msg is not None for node in own_nodes_of(func.node, ast.Assert)):
+        return True
     for node in own_nodes_of(func.node, ast.Raise):
         exc = node.exc
         if (

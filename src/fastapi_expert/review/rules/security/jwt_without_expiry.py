@@ -3,6 +3,7 @@ from __future__ import annotations
 import ast
 
 from fastapi_expert.review.model.module import own_nodes
+from fastapi_expert.review.rules._util import keyword_value
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import (
     Payload,
@@ -47,6 +48,16 @@ def _describe(seconds: float) -> str:
     return f"{days:g} days"
 
 
+def _unsigned(call: ast.Call) -> bool:
+    """`jwt.encode(payload, "", algorithm="none")` (or PyJWT's `algorithm=None`)."""
+    algorithm = keyword_value(call, "algorithm")
+    if algorithm is None and len(call.args) > 2:
+        algorithm = call.args[2]
+    if not isinstance(algorithm, ast.Constant):
+        return False
+    return algorithm.value is None or (isinstance(algorithm.value, str) and algorithm.value.strip().lower() == "none")
+
+
 class JwtWithoutExpiry(Rule):
     """Flags a JWT issued with no `exp` claim, or with an expiry of months or years.
 
@@ -60,8 +71,11 @@ class JwtWithoutExpiry(Rule):
     constant number of seconds added to `time.time()`) longer than 30 days, the
     access token lives too long; functions and payloads that name a *refresh*
     token are exempt from the length check. A payload built elsewhere (a
-    parameter, `data.copy()` with no visible `exp`, a helper) is not judged.
-    Test files are skipped: they forge tokens without `exp` on purpose.
+    parameter, `data.copy()` with no visible `exp`, a helper) is not judged;
+    nor is a token signed with `algorithm="none"` (FX403 reports it: an `exp`
+    the holder can rewrite changes nothing), nor one whose only claim is a
+    `jti` (a reference token: the server looks the id up in its store, where
+    the token's expiry and revocation live). Test files are skipped: they forge tokens without `exp` on purpose.
 
     ## Why is this bad?
     A JWT is valid until it expires; the server keeps no session it could
@@ -115,6 +129,25 @@ class JwtWithoutExpiry(Rule):
                 return jwt.encode(payload, settings.refresh_secret, algorithm="HS256")
             """
         ),
+        Valid(
+            """
+            import jwt
+            from joserfc import jwt as jose_jwt
+            from joserfc.jwk import OctKey
+
+            from app.settings import settings
+
+            def reference_token(token_id: int) -> str:
+                # Only an id: the server checks its stored expiry and revocation on each use.
+                return jose_jwt.encode({"alg": "HS256"}, {"jti": str(token_id)}, OctKey.import_key(settings.secret))
+
+            def intra_service_token(name: str) -> str:
+                # Unsigned: FX403 reports it; an `exp` the holder can rewrite would change nothing.
+                return jwt.encode({"sub": name}, "", algorithm="none")
+            """,
+            filename="app/tokens.py",
+            files={"app/settings.py": "class Settings:\n    secret = ''\n\nsettings = Settings()\n"},
+        ),
     )
     invalid = (
         Invalid(
@@ -152,6 +185,10 @@ class JwtWithoutExpiry(Rule):
         if payload is None:
             return
         if "exp" not in payload.keys:
+            if _unsigned(node):
+                return  # FX403 reports it: an `exp` the client can rewrite changes nothing
+            if set(payload.keys) == {"jti"}:
+                return  # a reference token: only an id, looked up where the server keeps its expiry
             if payload.complete:
                 ctx.report(
                     node,

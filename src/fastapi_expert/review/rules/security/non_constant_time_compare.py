@@ -16,14 +16,27 @@ from fastapi_expert.review.rules.security._crypto import (
     words,
 )
 from fastapi_expert.review.rules.security._web import request_functions
+from fastapi_expert.review.rules.security.hardcoded_secret import is_label_value
 from fastapi_expert.types import Edit, Fix, Severity
 
-_SECRET_LAST = frozenset({"token", "secret", "signature", "hmac", "digest", "hexdigest", "apikey"})
+_SECRET_LAST = frozenset({"token", "secret", "signature", "hmac", "apikey"})
+# A digest is a secret only as a MAC or the hash of a credential (`token_digest`,
+# `expected_hmac_digest`); `config_digest`, `request_digest`, `archive.digest` fingerprint
+# content, to tell versions apart.
+_DIGEST_LAST = frozenset({"digest", "hexdigest"})
+_DIGEST_OF = frozenset(
+    {"token", "key", "secret", "password", "passwd", "hmac", "mac", "signature", "sig", "auth", "api", "apikey", "webhook", "signing", "session", "credential"}
+)
 _KEY_QUALIFIERS = frozenset({"api", "secret", "signing", "access", "private", "hmac", "webhook", "shared"})
 _HASH_OF = frozenset({"password", "passwd", "pwd", "pw", "pass", "token", "key", "secret", "apikey"})
 # `page_token`, `next_token`, `cache_token`: cursors and registry versions, not secrets.
 _NOT_SECRET_QUALIFIERS = frozenset(
-    {"cache", "page", "next", "prev", "previous", "continuation", "pagination", "cursor", "sync", "resume", "change", "lexer", "parser"}
+    {
+        "cache", "page", "next", "prev", "previous", "continuation", "pagination", "cursor", "sync", "resume",
+        "change", "lexer", "parser",
+        # optimistic-concurrency tokens: the row's current version, sent back by the client
+        "version", "revision", "concurrency",
+    }
 )
 _NOT_VALUES = frozenset({"builtins.len", "builtins.int", "builtins.bool", "builtins.type", "builtins.id", "builtins.hash"})
 
@@ -64,8 +77,8 @@ def _runs_only_at_startup(project: Project, func: FunctionInfo, depth: int = 0) 
 
 
 def is_secret_value_name(name: str | None) -> bool:
-    """`token`, `x_api_key`, `expected_signature`, `hexdigest`, `hashed_password`, `token_hash`;
-    not `token_type`, `token_expires`, `api_key_id`."""
+    """`token`, `x_api_key`, `expected_signature`, `token_digest`, `hashed_password`, `token_hash`;
+    not `token_type`, `token_expires`, `api_key_id`, `config_digest`."""
     if not name:
         return False
     ws = words(name)
@@ -74,6 +87,8 @@ def is_secret_value_name(name: str | None) -> bool:
     last = ws[-1]
     if last in _SECRET_LAST:
         return not (len(ws) > 1 and ws[-2] in _NOT_SECRET_QUALIFIERS)
+    if last in _DIGEST_LAST:
+        return any(w in _DIGEST_OF for w in ws[:-1])
     if last == "key":
         return len(ws) > 1 and ws[-2] in _KEY_QUALIFIERS
     if last in {"hash", "hashed"}:
@@ -100,6 +115,62 @@ def _enum_member(ctx: FileContext, expr: ast.expr) -> bool:
     owner = terminal_name(expr.value) or ""
     ws = words(owner)
     return owner[:1].isupper() and not owner.isupper() and bool(ws) and ws[-1] in _ENUM_NAME_LAST
+
+
+def _hmac_digest(ctx: FileContext, expr: ast.expr) -> bool:
+    """`hmac.new(key, body, sha256).hexdigest()`, `hmac.digest(key, body, "sha256")`: a MAC
+    computed right there, a secret whatever it is named."""
+    if not isinstance(expr, ast.Call):
+        return False
+    func = expr.func
+    if (ctx.resolve(func) or "").startswith("hmac."):
+        return True
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in _DIGEST_LAST
+        and any(isinstance(n, ast.Call) and (ctx.resolve(n.func) or "").startswith("hmac.") for n in ast.walk(func.value))
+    )
+
+
+def _literal_constant(ctx: FileContext, expr: ast.expr) -> ast.Constant | None:
+    """The literal a module-level constant (`AUTH_METHOD_API_KEY`, `_GROUP_DATE_API_KEY`) is
+    bound to, in this module or imported; None for anything else."""
+    name = terminal_name(expr) if isinstance(expr, ast.Name | ast.Attribute) else None
+    if not name or not name.strip("_").isupper():
+        return None
+    symbol = ctx.project.lookup(ctx.resolve(expr))
+    if isinstance(symbol, tuple) and isinstance(symbol[1], ast.Constant):
+        return symbol[1]
+    return None
+
+
+def _label_constant(ctx: FileContext, expr: ast.expr) -> bool:
+    """A constant bound to a literal that cannot be a secret: not a string (`_GROUP_DATE_API_KEY
+    = 31`, a bit mask), or a string that names a kind or marks a case (`AUTH_METHOD_API_KEY =
+    "api_key"`, `PTU_SENTINEL_API_KEY = "__ptu_flat_cost__"`). A literal that may be a
+    default credential (`DEFAULT_API_KEY = "owner.apikey"`) stays a secret."""
+    constant = _literal_constant(ctx, expr)
+    if constant is None:
+        return False
+    if not isinstance(constant.value, str | bytes):
+        return True
+    name = terminal_name(expr) or ""
+    return isinstance(constant.value, str) and (is_label_value(constant.value, name) or "sentinel" in words(name))
+
+
+def _excluding_filter(ctx: FileContext, node: ast.Compare) -> bool:
+    """`[key for key in keys if key.token != hashed_key]`: a `!=` that is the whole filter of a
+    comprehension drops the one matching item from a collection (the key being updated,
+    the session to keep); it selects, and grants nothing whatever the timing."""
+    if not isinstance(node.ops[0], ast.NotEq):
+        return False
+    child: ast.AST = node
+    for parent in reversed(ctx.ancestors):
+        if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.And):
+            child = parent  # `row.token is not None and row.token != keep`: still the item's test
+            continue
+        return isinstance(parent, ast.comprehension) and any(c is child for c in parent.ifs)
+    return False
 
 
 def _is_cursor_name(name: str | None) -> bool:
@@ -280,9 +351,18 @@ class NonConstantTimeCompare(Rule):
     ## What it does
     Finds `a == b` / `a != b` where one operand is named like a secret value
     (`token`, `x_api_key`, `settings.api_key`, `signature`, `expected_hmac`,
-    `.hexdigest()`, `hashed_password`, `request.headers.get("X-API-Key")`) and the
-    other is not a literal, `None` or a length, when the comparison decides an
-    `if`, `while`, `assert`, `return` or conditional expression. Comparisons
+    `token_digest`, `hashed_password`, `request.headers.get("X-API-Key")`) or is
+    an HMAC (`hmac.new(...).hexdigest()`) and the other is not a literal, `None`
+    or a length, when the comparison decides an `if`, `while`, `assert`,
+    `return` or conditional expression. A digest counts only as a MAC or the hash
+    of a credential: `config_digest`, `request_digest` or `archive.digest`
+    fingerprint content, and `version_token` is the row version a client sends
+    back. A module constant bound to a literal that cannot be a secret is not
+    one either: a number (`GROUP_BY_API_KEY = 0b0011`), a kind spelled like its
+    name (`AUTH_METHOD_API_KEY = "api_key"`), a marker (`"__no_key__"`, a
+    `..._SENTINEL_...` name). Nor is a `!=` that is a comprehension's filter, alone
+    or joined by `and` (`[k for k in keys if k.token != hashed]`): it drops one
+    item, granting nothing. Comparisons
     passed to a call (SQLAlchemy `.where(ApiKey.key_hash == digest)`) are SQL,
     not Python string comparison, and are not flagged; nor is `token_type ==
     "bearer"`, nor a member of an enum (`settings.secret_type ==
@@ -556,6 +636,54 @@ class NonConstantTimeCompare(Rule):
                 ),
             },
         ),
+        Valid(
+            """
+            import hashlib
+
+            from fastapi import FastAPI, Header, HTTPException
+
+            from app.auth import AUTH_METHOD_API_KEY, current_auth_method
+            from app.store import keys_of_team, save_archive
+
+            app = FastAPI()
+            GROUP_BY_API_KEY = 0b0011  # a grouping level, not a key
+            UNUSED_SENTINEL_API_KEY = "__no_key__"
+
+            @app.get("/usage")
+            def usage(level: int, api_key: str) -> dict[str, bool]:
+                return {
+                    "by_key": level == GROUP_BY_API_KEY,  # an int constant is never a secret
+                    "attributed": api_key != UNUSED_SENTINEL_API_KEY,  # a marker value
+                    "integration": current_auth_method() == AUTH_METHOD_API_KEY,  # "api_key": a kind
+                }
+
+            @app.put("/skills/{name}")
+            def upload(name: str, body: bytes, if_match: str = Header()) -> dict[str, str]:
+                archive_digest = hashlib.sha256(body).hexdigest()
+                if if_match != archive_digest:  # a content fingerprint, not a MAC
+                    raise HTTPException(status_code=412)
+                save_archive(name, body)
+                return {"digest": archive_digest}
+
+            @app.put("/teams/{team}/keys/{key_hash}")
+            def update_key(team: str, key_hash: str, version_token: str, expected: str) -> list[str]:
+                if version_token != expected:  # the row's version, sent back by the client
+                    raise HTTPException(status_code=409)
+                # `!=` as a filter drops the key being updated: it selects, it grants nothing.
+                return [k.name for k in keys_of_team(team) if k.token is not None and k.token != key_hash]
+            """,
+            filename="app/main.py",
+            files={
+                "app/auth.py": (
+                    "AUTH_METHOD_API_KEY = 'api_key'\n\n"
+                    "def current_auth_method() -> str:\n    return 'session'\n"
+                ),
+                "app/store.py": (
+                    "def keys_of_team(team: str) -> list:\n    return []\n\n"
+                    "def save_archive(name: str, body: bytes) -> None:\n    pass\n"
+                ),
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -722,10 +850,17 @@ class NonConstantTimeCompare(Rule):
         if any(_is_cursor_name(terminal_name(s)) for s in (left, right)):
             return  # `cache_token != current_token`: a version or page cursor
         secret = next(
-            (s for s in (left, right) if is_secret_value_name(terminal_name(s)) and not _enum_member(ctx, s)), None
+            (
+                s
+                for s in (left, right)
+                if (is_secret_value_name(terminal_name(s)) or _hmac_digest(ctx, s)) and not _enum_member(ctx, s)
+            ),
+            None,
         )
         if secret is None or not _in_test_position(ctx, node) or not _runs_for_request(ctx):
             return
+        if _label_constant(ctx, left) or _label_constant(ctx, right) or _excluding_filter(ctx, node):
+            return  # `context.method == AUTH_METHOD_API_KEY`, `[k for k in keys if k.token != mine]`
         other = right if secret is left else left
         other_name = terminal_name(other) or ""
         if (

@@ -56,7 +56,9 @@ class WeakPasswordHash(Rule):
     is hopeless against 128+ random bits whatever the hash speed. Neither is a
     call with `usedforsecurity=False`, nor `hashlib.pbkdf2_hmac` / `hashlib.scrypt`
     (deliberately slow key derivation), nor SHA-1 in a file that queries the
-    Have I Been Pwned range API (a k-anonymity lookup, not storage).
+    Have I Been Pwned range API (a k-anonymity lookup, not storage), nor a digest
+    formatted into a longer string (`f"...|password={sha256(pw).hexdigest()}"`,
+    a cache key that tells credentials apart: a stored password is the digest alone).
     Test files are skipped.
 
     ## Why is this bad?
@@ -109,6 +111,15 @@ class WeakPasswordHash(Rule):
 
             # md5_crypt only verifies legacy hashes; new hashes use bcrypt and old ones are upgraded.
             pwd_context = CryptContext(schemes=["bcrypt", "md5_crypt"], deprecated="auto")
+            """
+        ),
+        Valid(
+            """
+            import hashlib
+
+            def client_cache_key(tenant_id: str, username: str, password: str) -> str:
+                # One field of a cache key: tells credentials apart, is never stored as the password.
+                return f"tenant={tenant_id}|user={username}|password={hashlib.sha256(password.encode()).hexdigest()}"
             """
         ),
     )
@@ -169,7 +180,12 @@ class WeakPasswordHash(Rule):
             return
         data = [*node.args[1:]] if target == "hashlib.new" else list(node.args)
         data += [k.value for k in node.keywords if k.arg in {"data", "string"}]
-        if self._for_security(node) and _mentions_password(ctx, data) and not self._pwned_lookup(ctx, algorithm):
+        if (
+            self._for_security(node)
+            and _mentions_password(ctx, data)
+            and not self._pwned_lookup(ctx, algorithm)
+            and not self._formatted_into_text(ctx)
+        ):
             ctx.report(node, self._hash_message(algorithm))
 
     def _hashlib_algorithm(self, node: ast.Call, target: str) -> str | None:
@@ -179,6 +195,18 @@ class WeakPasswordHash(Rule):
         if target.startswith("hashlib.") and target[len("hashlib.") :] in _FAST_HASHES:
             return target[len("hashlib.") :]
         return None
+
+    @staticmethod
+    def _formatted_into_text(ctx: FileContext) -> bool:
+        """`f"...|password={hashlib.sha256(pw.encode()).hexdigest()}|..."`: the digest is one
+        field of a longer string (a cache key telling credentials apart without holding
+        them), never the stored form of a password, which is the digest alone."""
+        for parent in reversed(ctx.ancestors):
+            if isinstance(parent, ast.JoinedStr):
+                return len(parent.values) > 1
+            if isinstance(parent, ast.stmt):
+                return False
+        return False
 
     def _pwned_lookup(self, ctx: FileContext, algorithm: str) -> bool:
         """SHA-1 of a password for the Have I Been Pwned range API (k-anonymity), not for storage."""
