@@ -67,6 +67,8 @@ def _answers_itself(project: Project, target: str | None, module: ModuleInfo | N
         for node in ast.walk(func.node):
             if isinstance(node, ast.Call):
                 name = project.resolve(func.module, node.func) or ""
+                if name.endswith("Response") and _carries_cors(func, node):
+                    continue  # a CORS layer of its own: this answer has its CORS headers
                 if name.endswith("Response") or name in _HTTP_EXCEPTIONS:
                     return True
             elif isinstance(node, ast.Dict) and any(
@@ -74,6 +76,32 @@ def _answers_itself(project: Project, target: str | None, module: ModuleInfo | N
             ):
                 return True
     return False
+
+
+def _allows_origin(headers: ast.expr | None) -> bool:
+    return isinstance(headers, ast.Dict) and any(
+        isinstance(k, ast.Constant) and isinstance(k.value, str) and k.value.lower() == "access-control-allow-origin"
+        for k in headers.keys
+    )
+
+
+def _carries_cors(func: FunctionInfo, response: ast.Call) -> bool:
+    """Does this response the middleware builds carry `Access-Control-Allow-Origin`
+    (`PlainTextResponse("OK", headers={"access-control-allow-origin": "*", ...})`, also
+    through a local `headers = {...}`)? A middleware that answers so is a CORS layer of
+    its own (for anonymous endpoints, say), added outside the credentialed one on purpose."""
+    headers = next((k.value for k in response.keywords if k.arg == "headers"), None)
+    if isinstance(headers, ast.Name):
+        headers = next(
+            (
+                node.value
+                for node in ast.walk(func.node)
+                if isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == headers.id for t in node.targets)
+            ),
+            None,
+        )
+    return _allows_origin(headers)
 
 
 def _label(mw: Middleware) -> str:
@@ -97,8 +125,10 @@ class CorsMiddlewareNotLast(Rule):
     `Middleware(CORSMiddleware)` that is not first in `FastAPI(middleware=[...])`
     or that the app later wraps with `add_middleware`. Only middleware that can
     answer by itself counts: the project's own middleware is read, and is
-    ignored when it only passes the app's response through (adds headers,
-    logs, times); library middleware is assumed to answer (its code is not
+    ignored when it only passes the app's response through (adds headers, logs,
+    times) or when every answer of its own carries `Access-Control-Allow-Origin`
+    (a second CORS layer, e.g. for anonymous endpoints, deliberately outside the
+    credentialed one); library middleware is assumed to answer (its code is not
     reviewed), except host, HTTPS-redirect and proxy-header middleware, which
     belong outside CORS anyway, and compression (GZip, Brotli), which only
     rewrites the responses that pass through it.
@@ -126,6 +156,34 @@ class CorsMiddlewareNotLast(Rule):
     severity = Severity.WARNING
 
     valid = (
+        Valid(
+            # A second CORS layer for anonymous endpoints, added outside the credentialed one on
+            # purpose: what it answers carries `Access-Control-Allow-Origin`.
+            """
+            from fastapi import FastAPI
+            from fastapi.middleware.cors import CORSMiddleware
+            from starlette.responses import PlainTextResponse
+
+            class AnonymousCorsMiddleware:
+                def __init__(self, app, paths: tuple[str, ...]) -> None:
+                    self.app = app
+                    self.paths = paths
+
+                async def __call__(self, scope, receive, send) -> None:
+                    if scope["type"] != "http" or not scope["path"].startswith(self.paths):
+                        await self.app(scope, receive, send)
+                        return
+                    if scope["method"] == "OPTIONS":
+                        headers = {"access-control-allow-origin": "*", "access-control-allow-methods": "GET, POST"}
+                        await PlainTextResponse("OK", headers=headers)(scope, receive, send)
+                        return
+                    await self.app(scope, receive, send)
+
+            app = FastAPI()
+            app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"], allow_credentials=True)
+            app.add_middleware(AnonymousCorsMiddleware, paths=("/oauth2/token", "/.well-known/"))
+            """
+        ),
         Valid(
             # Compression and a timing middleware that only passes the app's response
             # on (defined inside a setup function) answer nothing by themselves.
@@ -234,6 +292,29 @@ class CorsMiddlewareNotLast(Rule):
             async def require_api_key(request: Request, call_next):
                 if request.headers.get("x-api-key") != "expected":
                     return JSONResponse({"detail": "Invalid API key"}, status_code=401)
+                return await call_next(request)
+            """,
+            lines=(6,),
+        ),
+        Invalid(
+            # One answer carries `Access-Control-Allow-Origin`, the other 403 does not.
+            """
+            from fastapi import FastAPI, Request
+            from fastapi.middleware.cors import CORSMiddleware
+            from fastapi.responses import JSONResponse
+
+            app = FastAPI()
+            app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+
+            @app.middleware("http")
+            async def csrf(request: Request, call_next):
+                token = request.headers.get("x-csrf-token")
+                if token is None:
+                    return JSONResponse({"detail": "Missing CSRF token."}, status_code=403)
+                if token != request.cookies.get("csrf"):
+                    return JSONResponse(
+                        {"detail": "Invalid CSRF token."}, status_code=403, headers={"Access-Control-Allow-Origin": "*"}
+                    )
                 return await call_next(request)
             """,
             lines=(6,),

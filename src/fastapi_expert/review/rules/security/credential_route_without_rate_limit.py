@@ -12,7 +12,7 @@ from fastapi_expert.review.model.fastapi_model import (
     keyword,
     literal_str,
 )
-from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
 from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
 from fastapi_expert.review.rules.security._web import words
@@ -487,7 +487,53 @@ def _route_limits(project: Project, route: Route) -> bool:
             roots.append(symbol)
         elif isinstance(symbol, ClassInfo):
             roots.extend(symbol.methods.values())
-    return _calls_limit(project, roots)
+    return _named_dependencies_limit(project, route) or _calls_limit(project, roots)
+
+
+def _named_dependencies_limit(project: Project, route: Route) -> bool:
+    """Does a router of the route, or an `include_router`, take its `dependencies=` from
+    a name the project model does not follow (`APIRouter(dependencies=auth_dependencies)`
+    with `auth_dependencies = [Depends(login_rate_limiter)] if limits_on() else []`), and
+    does that name's value name a limiter?"""
+    model = project.fastapi
+    calls: list[tuple[ModuleInfo, ast.Call]] = []
+    owner = model.objects.get(route.router)
+    if owner is not None and owner.node is not None:
+        calls.append((owner.module, owner.node))
+    for inc in model.include_chain(route.router):
+        calls.append((inc.module, inc.node))
+        parent = model.objects.get(inc.parent)
+        if parent is not None and parent.node is not None:
+            calls.append((parent.module, parent.node))
+    for module, call in calls:
+        deps = keyword(call, "dependencies")
+        if isinstance(deps, ast.Name):
+            value = _value_of(project, module, call, deps.id)
+            if value is not None and _limit_words(_tokens(ast.unparse(value))):
+                return True
+    return False
+
+
+def _value_of(project: Project, module: ModuleInfo, at: ast.AST, name: str) -> ast.expr | None:
+    """The value last assigned to `name` before `at`, in the function around `at` (the
+    innermost one), else at module level."""
+    line = getattr(at, "lineno", 0)
+    around = [
+        f for f in project.all_functions()
+        if f.module is module and f.node.lineno <= line <= (f.node.end_lineno or f.node.lineno)
+    ]
+    if around:
+        func = max(around, key=lambda f: f.node.lineno)
+        values = [
+            node.value
+            for node in own_nodes(func.node)
+            if isinstance(node, ast.Assign)
+            and node.lineno < line
+            and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        ]
+        if values:
+            return max(values, key=lambda v: v.lineno)
+    return module.assignments.get(name)
 
 
 def _calls_limit(project: Project, roots: list[FunctionInfo]) -> bool:
@@ -563,7 +609,8 @@ class CredentialRouteWithoutRateLimit(Rule):
     (`@limiter.limit("5/minute")`, anything named for rate limiting or
     throttling), no such dependency at any level (fastapi-limiter's
     `Depends(RateLimiter(...))`, a project `Depends(login_rate_limit)`, on
-    the route, its routers or the app), no lockout in the endpoint, its
+    the route, its routers or the app, also through a variable:
+    `APIRouter(dependencies=auth_dependencies)`), no lockout in the endpoint, its
     dependencies or what they call two calls deep (a failed-attempts counter,
     `locked_until`, a CAPTCHA check, a 429 answer). A project with an app-wide
     limiter (slowapi's `SlowAPIMiddleware`, a `Limiter(default_limits=...)`,
@@ -616,6 +663,47 @@ class CredentialRouteWithoutRateLimit(Rule):
     severity = Severity.WARNING
 
     valid = (
+        Valid(
+            # The router's dependencies come from a variable that holds the limiter (switched
+            # off only by the operator).
+            """
+            import os
+
+            from fastapi import APIRouter, Depends, FastAPI, Request
+            from pydantic import BaseModel
+
+            from app.limits import ip_rate_limiter
+            from app.mail import send_reset_mail
+
+            class ResetRequest(BaseModel):
+                email: str
+
+            async def _initiate_password_reset(body: ResetRequest) -> None:
+                await send_reset_mail(body.email)
+
+            def create_auth_router() -> APIRouter:
+                login_rate_limiter = ip_rate_limiter(paths=["/auth/password-reset-email"])
+                auth_dependencies = [Depends(login_rate_limiter)] if not os.getenv("DISABLE_RATE_LIMIT") else []
+                router = APIRouter(prefix="/auth", dependencies=auth_dependencies)
+                router.add_api_route("/password-reset-email", _initiate_password_reset, methods=["POST"])
+                return router
+
+            app = FastAPI()
+            app.include_router(create_auth_router())
+            """,
+            filename="app/main.py",
+            files={
+                "app/limits.py": """
+                    from fastapi import Request
+
+                    def ip_rate_limiter(paths: list[str]):
+                        async def limit(request: Request) -> None:
+                            return None
+                        return limit
+                """,
+                "app/mail.py": "async def send_reset_mail(email: str) -> None:\n    return None\n",
+            },
+        ),
         Valid(
             # slowapi's decorator limits the login route.
             """

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from fastapi_expert.review.rules._util import keyword
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import is_test
-from fastapi_expert.review.rules.security._web import append_arguments_edit, has_star_kwargs
+from fastapi_expert.review.rules.security._web import (
+    append_arguments_edit,
+    has_star_kwargs,
+    request_functions,
+)
 from fastapi_expert.types import Fix, Severity
 
 _VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
@@ -31,6 +36,20 @@ _HTTPX = frozenset(
         *(f"httpx.AsyncClient.{v}" for v in (*_VERBS, "stream", "send")),
     }
 )
+# Bandit's `# nosec` (bare, or naming B113 `request_without_timeout`): the project runs
+# Bandit, whose B113 is this very check, and has judged this call.
+_NOSEC = re.compile(r"#\s*nosec\b(?P<codes>[:\s]*[\w, ]+)?", re.IGNORECASE)
+
+
+def _bandit_accepted(line: str) -> bool:
+    found = _NOSEC.search(line)
+    if found is None:
+        return False
+    codes = [c for c in re.split(r"[\s,:]+", found.group("codes") or "") if c]
+    named = [c for c in codes if re.fullmatch(r"B\d{3}|[a-z_]+", c, re.IGNORECASE)]
+    return not named or any(c.upper() == "B113" or c.lower() == "request_without_timeout" for c in named)
+
+
 _TLS_OFF_TARGETS = frozenset(
     {*_REQUESTS, "httpx.Client", "httpx.AsyncClient", *(f"httpx.{v}" for v in (*_VERBS, "stream"))}
 )
@@ -46,7 +65,9 @@ class HttpRequestWithoutTimeout(Rule):
     with `timeout=None`, and `verify=False` on any of them. httpx calls that
     merely omit `timeout` are fine: httpx applies a 5-second default. Test code
     is skipped (test files, and modules that import pytest such as a test suite
-    shipped in the package): no request waits on it.
+    shipped in the package): no request waits on it. So is a call marked with
+    Bandit's `# nosec` (bare, or naming `B113`, Bandit's own check for a request
+    without timeout): the project has judged it.
 
     ## Why is this bad?
     `requests` and `urlopen` have no default timeout: if the upstream accepts
@@ -131,6 +152,16 @@ class HttpRequestWithoutTimeout(Rule):
             filename="app/testing/plugin_suite.py",
             files={"app/plugins.py": "class Plugin:\n    icon_url = ''\n"},
         ),
+        Valid(
+            # The project runs Bandit, whose B113 is this check, and accepted this call.
+            """
+            import requests
+
+            def predict(url: str, rows: list[dict[str, float]]) -> dict[str, object]:
+                response = requests.post(url, json={"instances": rows})  # nosec B113
+                return response.json()
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -203,10 +234,18 @@ class HttpRequestWithoutTimeout(Rule):
         if has_star_kwargs(node):
             return
         if target in _REQUESTS or (target in _URLOPEN and len(node.args) < 3):
+            if _bandit_accepted(ctx.source.line_text(node.lineno)):
+                return
             edit = append_arguments_edit(ctx, node, "timeout=10")
+            func = ctx.function()
+            # Only code a request runs holds a worker; elsewhere (a client SDK, a CLI, a job)
+            # the call itself hangs.
+            if func is not None and func.node in request_functions(ctx.project):
+                what = "a silent upstream blocks this worker forever"
+            else:
+                what = "a silent upstream leaves it waiting forever"
             ctx.report(
                 node,
-                f"`{ast.unparse(node.func)}()` has no timeout, so a silent upstream blocks this worker forever; "
-                "pass `timeout=` (e.g. `timeout=10`).",
+                f"`{ast.unparse(node.func)}()` has no timeout, so {what}; pass `timeout=` (e.g. `timeout=10`).",
                 fix=Fix("Add `timeout=10`", (edit,), safe=False) if edit is not None else None,
             )

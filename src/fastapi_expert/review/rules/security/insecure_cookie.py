@@ -37,7 +37,11 @@ class InsecureCookie(Rule):
     `access_token`, `refresh_token`, `auth`, `jwt`, `sid`...) and that lacks
     `httponly=True` or `secure=True`, or uses `samesite="none"` without
     `secure=True`. Cookies with other names (preferences, UI state) and CSRF
-    cookies, which the page must read, are not flagged. Values from settings
+    cookies, which the page must read, are not flagged, nor is an explicit
+    `httponly=False`: written out, it says the page's own script reads the
+    cookie (a token the front end sends as an `Authorization` header), a
+    design decision rather than Starlette's default slipping through (its
+    `secure` is still checked). Values from settings
     (`secure=settings.cookie_secure`) are trusted.
 
     ## Why is this bad?
@@ -50,7 +54,7 @@ class InsecureCookie(Rule):
 
     ## Fix safety
     The fix adds `httponly=True` and/or `secure=True` (or turns an explicit
-    `False` into `True`). It is unsafe: front-end code that read the cookie
+    `secure=False` into `True`). It is unsafe: front-end code that read the cookie
     stops seeing it, and a development server on plain `http://` no longer
     receives it.
 
@@ -105,6 +109,22 @@ class InsecureCookie(Rule):
             """,
             filename="app/main.py",
             files={"app/settings.py": "class Settings:\n    cookie_secure = True\n\nsettings = Settings()\n"},
+        ),
+        Valid(
+            # The dashboard's script reads this token to send it as a header: `httponly=False`
+            # is written out on purpose, and the cookie is still `Secure`.
+            """
+            from fastapi import Request, Response
+
+            def set_session_token_cookie(response: Response, request: Request, jwt_token: str) -> None:
+                response.set_cookie(
+                    key="token",
+                    value=jwt_token,
+                    secure=request.url.scheme == "https",
+                    httponly=False,
+                    samesite="lax",
+                )
+            """
         ),
     )
     invalid = (
@@ -189,6 +209,10 @@ class InsecureCookie(Rule):
         edits: list[Edit] = []
         append: list[str] = []
         for flag_name, (state, expr) in (("httponly", httponly), ("secure", secure)):
+            if flag_name == "httponly" and state == "false":
+                # Written out, `httponly=False` is a decision (a token the page's own script
+                # reads to send as a header), not Starlette's default slipping through.
+                continue
             if state == "false":
                 missing.append(flag_name)
                 if expr is not None:

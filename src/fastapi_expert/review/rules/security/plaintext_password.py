@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ast
 
-from fastapi_expert.review.model.module import ClassInfo
+from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, own_nodes
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.security._crypto import (
     is_plain_password_name,
@@ -55,6 +55,20 @@ def _password_side(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Attribute | ast.Name | ast.Subscript) and is_plain_password_name(terminal_name(expr))
 
 
+def _computed_local(func: FunctionInfo | None, expr: ast.expr) -> bool:
+    """A local name every assignment of which is a call's result
+    (`new_password = auth.get_password_hash(body.password)`): the value went through a
+    call, like `hash_password(body.password)` written inline."""
+    if func is None or not isinstance(expr, ast.Name):
+        return False
+    values = [
+        node.value
+        for node in own_nodes(func.node)
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
+    ]
+    return bool(values) and all(isinstance(v.value if isinstance(v, ast.Await) else v, ast.Call) for v in values)
+
+
 def _is_confirmation(expr: ast.expr) -> bool:
     name = terminal_name(expr) or ""
     return any(w in _CONFIRM_WORDS for w in words(name))
@@ -85,7 +99,8 @@ class PlaintextPassword(Rule):
     log in to *other* systems (`Connection`, `Credential`, `Datasource`,
     `Integration`, `Secret`...) are not flagged: the app must read those
     passwords back, so they are encrypted, not hashed. A value that goes through a call
-    (`hash_password(body.password)`) and fields named `hashed_password` /
+    (`hash_password(body.password)`, also through a local variable:
+    `new_password = hash_password(body.password)`) and fields named `hashed_password` /
     `password_hash` are fine; so is comparing `password` with
     `password_confirm` in a form.
     Test files are skipped.
@@ -196,6 +211,29 @@ class PlaintextPassword(Rule):
                     """,
             },
         ),
+        Valid(
+            # The column is named `password`, but what it receives is the hash computed
+            # into a local just above.
+            """
+            from pwdlib import PasswordHash
+            from sqlalchemy import Column, Integer, String
+            from sqlalchemy.orm import Session, declarative_base
+
+            Base = declarative_base()
+            password_hash = PasswordHash.recommended()
+
+            class User(Base):
+                __tablename__ = "users"
+                id = Column(Integer, primary_key=True)
+                email = Column(String, unique=True)
+                password = Column(String)
+
+            def reset_password(db: Session, user: User, body) -> None:
+                new_password = password_hash.hash(body.password)
+                user.password = new_password
+                db.commit()
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -264,7 +302,7 @@ class PlaintextPassword(Rule):
         for kw in node.keywords:
             if kw.arg is None or not is_plain_password_name(kw.arg) or not _password_side(kw.value):
                 continue
-            if _is_confirmation(kw.value):
+            if _is_confirmation(kw.value) or _computed_local(ctx.function(), kw.value):
                 continue
             if not self._is_account_model(ctx, node):
                 return
@@ -284,6 +322,8 @@ class PlaintextPassword(Rule):
         if not isinstance(owner, ast.Name) or owner.id in {"self", "cls"}:
             return
         func = ctx.function()
+        if _computed_local(func, node.value):
+            return
         owner_type = ctx.project.variable_types(func).get(owner.id) if func is not None else None
         if owner_type is not None:
             symbol = ctx.project.lookup(owner_type)

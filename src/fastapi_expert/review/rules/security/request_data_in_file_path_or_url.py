@@ -119,7 +119,11 @@ _SCHEME_AND_HOST = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*$")
 _GUARD_METHODS = frozenset(
     {"is_relative_to", "relative_to", "startswith", "commonpath", "commonprefix", "match", "fullmatch", "search"}
 )
-_GUARD_WORDS = ("valid", "safe", "allow", "check", "verify", "ensure", "permit", "sanitiz", "sanitis", "trusted")
+_GUARD_WORDS = (
+    "valid", "safe", "allow", "check", "verify", "ensure", "permit", "sanitiz", "sanitis", "trusted",
+    # containment predicates: `is_path_inside(path, base)`, `is_within_directory(...)`
+    "inside", "within", "subpath",
+)
 # Attributes that keep only a safe part of a value: `Path(name).name` is the last
 # component, `urlparse(url).hostname` is what an allow-list checks.
 _SANITISED_ATTRS = frozenset({"name", "stem", "suffix", "hostname", "port"})
@@ -636,7 +640,8 @@ class RequestDataInFilePathOrUrl(Rule):
     whose test compares it (`in` / `not in` an allow-list, `==`), or calls
     `is_relative_to`, `relative_to`, `startswith`, `commonpath`, a regex
     `match` / `fullmatch` / `search`, or a function whose name says it checks
-    (`is_safe_path`, `validate_url`, `check_allowed_host`), when the `if` wraps
+    (`is_safe_path`, `validate_url`, `check_allowed_host`, `is_path_inside`,
+    `is_within_directory`), when the `if` wraps
     the call or leaves (`raise`, `return`) before it; a `try` around
     `path.relative_to(base)`; a bare call of such a checker before the call.
 
@@ -694,6 +699,28 @@ class RequestDataInFilePathOrUrl(Rule):
     severity = Severity.ERROR
 
     valid = (
+        Valid(
+            # Checked by a project predicate named for containment before it is served.
+            """
+            from pathlib import Path
+
+            from fastapi import FastAPI, HTTPException
+            from fastapi.responses import FileResponse
+
+            app = FastAPI()
+            PUBLIC = Path("public")
+
+            def is_path_inside(child: Path, parent: Path) -> bool:
+                return parent.resolve() in child.resolve().parents
+
+            @app.get("/public/{filename:path}")
+            async def serve_public_file(filename: str):
+                file_path = (PUBLIC / filename).resolve()
+                if not is_path_inside(file_path, PUBLIC):
+                    raise HTTPException(status_code=400, detail="Invalid filename")
+                return FileResponse(file_path)
+            """
+        ),
         Valid(
             # Resolved, then checked against the base before it is served (freqtrade's UI
             # fallback); the second route leaves early when the check fails.

@@ -10,7 +10,7 @@ from fastapi_expert.review.model.module import FunctionInfo, ModuleInfo, own_nod
 from fastapi_expert.review.model.project import Project, positional_parameters
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.performance._scope import is_migration
-from fastapi_expert.review.rules.security._web import constant_value, request_functions
+from fastapi_expert.review.rules.security._web import constant_value, request_functions, words
 from fastapi_expert.types import Severity
 
 _TEXT_FUNCS = frozenset(
@@ -83,11 +83,19 @@ def _outside_requests(project: Project, func: FunctionInfo | None) -> bool:
     return any(not site.caller.module.is_test for site in _callers(project).get(func.node, []))
 
 
+def _unreached(project: Project, func: FunctionInfo | None) -> bool:
+    """Is this a function of a project with routes that no route, dependency or
+    middleware reaches (through the calls the project model can follow)? A plugin
+    implementation called through a base class, a client SDK, a CLI helper."""
+    return func is not None and bool(project.fastapi.routes) and func.node not in request_functions(project)
+
+
 @dataclass
 class _Built:
     how: str
     line: int
     names_only: bool  # every unsafe hole stands where a table or column name goes
+    from_caller: bool  # a hole holds (text derived from) a parameter of the function
 
 
 # SQL text just before a hole that takes a table or column name: `FROM {t}`, `DROP TABLE
@@ -95,10 +103,36 @@ class _Built:
 _NAME_BEFORE = re.compile(r"(\b(from|join|into|update|table|index|view|exists|by)\s+|\.)[\"`\[]?$", re.IGNORECASE)
 
 
+# SQL text before a double quote that opens a value, not a name: MySQL reads
+# `name = "{x}"` and `VALUES ("{x}")` as strings.
+_VALUE_BEFORE = re.compile(r"([=<>]|\blike|\bvalues\s*\(.*)\s*$", re.IGNORECASE | re.DOTALL)
+
+
 def _identifier_position(before: str) -> bool:
     """Does a hole after `before` stand where an identifier goes (not inside a
-    string literal)?"""
-    return before.count("'") % 2 == 0 and _NAME_BEFORE.search(before) is not None
+    string literal): after `FROM`, `JOIN`, `ORDER BY`..., or inside an open quoted
+    identifier (`MAX("{column}")`, `` `{column}` ``)?"""
+    if before.count("'") % 2:
+        return False
+    if _NAME_BEFORE.search(before) is not None:
+        return True
+    for quote in ('"', "`"):
+        if before.count(quote) % 2:
+            return _VALUE_BEFORE.search(before[: before.rfind(quote)]) is None
+    return False
+
+
+# `name.strip()`, `str(name)`: the same text as the value they are called on.
+_SAME_TEXT_METHODS = frozenset({"strip", "lstrip", "rstrip", "lower", "upper", "casefold", "title", "replace"})
+
+
+def _quotes(call: ast.Call) -> bool:
+    """A call that quotes or escapes its argument for SQL (`_quote_id(name)`,
+    `quote_ident(col)`, `preparer.quote(table)`, `conn.escape(value)`): the author
+    made the text safe for where it goes."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return bool(call.args) and any(w in ("quote", "escape") for w in words(name))
 
 
 class _Analysis:
@@ -111,6 +145,8 @@ class _Analysis:
         # One entry per unsafe hole seen by `template`: does it stand where a table or
         # column name goes (True) or where a value goes (False)?
         self.holes: list[bool] = []
+        # The expressions in those holes.
+        self.values: list[ast.expr] = []
 
     # -- safe values ---------------------------------------------------------
 
@@ -141,7 +177,7 @@ class _Analysis:
                 return all(isinstance(v, ast.Constant) for v in table.elts)
             return False
         if isinstance(expr, ast.Call):
-            if self.project.resolve(self.module, expr.func) in _SAFE_CALLS:
+            if _quotes(expr) or self.project.resolve(self.module, expr.func) in _SAFE_CALLS:
                 return True
             func = expr.func
             if isinstance(func, ast.Attribute) and func.attr == "join" and isinstance(func.value, ast.Constant):
@@ -186,6 +222,35 @@ class _Analysis:
             if not _Analysis(self.project, site.caller.module, site.caller).safe(value, depth + 1):
                 return False
         return True
+
+    def from_caller(self, expr: ast.expr, depth: int = 0) -> bool:
+        """Is `expr` built from a value the caller passed in: a parameter of this
+        function other than `self` / `cls`, through local assignments, attributes,
+        items, and calls that keep its text (`name.strip()`)? Any other call computes
+        something of its own (`_table_id(project, view)`, a filter translator)."""
+        if depth > 4 or self.func is None:
+            return False
+        if isinstance(expr, ast.Name):
+            if expr.id in _parameters(self.func):
+                return True
+            return any(self.from_caller(value, depth + 1) for value, _ in self._assigned(expr.id))
+        if isinstance(expr, ast.Attribute | ast.Subscript | ast.Starred | ast.FormattedValue):
+            return self.from_caller(expr.value, depth + 1)
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute) and func.attr in _SAME_TEXT_METHODS:
+                return self.from_caller(func.value, depth + 1)
+            if isinstance(func, ast.Name) and func.id == "str":
+                return any(self.from_caller(arg, depth + 1) for arg in expr.args)
+            return False
+        if isinstance(expr, ast.BinOp):
+            return self.from_caller(expr.left, depth + 1) or self.from_caller(expr.right, depth + 1)
+        if isinstance(expr, ast.IfExp):
+            return self.from_caller(expr.body, depth + 1) or self.from_caller(expr.orelse, depth + 1)
+        if isinstance(expr, ast.JoinedStr | ast.Tuple | ast.List):
+            parts = expr.values if isinstance(expr, ast.JoinedStr) else expr.elts
+            return any(self.from_caller(part, depth + 1) for part in parts)
+        return False
 
     def _assigned(self, name: str) -> list[tuple[ast.expr, bool]]:
         """Values assigned to a local name in the current function (value, is `+=`)."""
@@ -233,7 +298,7 @@ class _Analysis:
                     text.append(part.value)
                 elif isinstance(part, ast.FormattedValue):
                     if not self.safe(part.value):
-                        self.holes.append(_identifier_position(before + "".join(text)))
+                        self._hole(_identifier_position(before + "".join(text)), part.value)
                         unsafe = True
                     text.append("?")
             return "".join(text), unsafe
@@ -244,7 +309,7 @@ class _Analysis:
         if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod):
             left, lu = self.template(expr.left, before)
             if not self.safe(expr.right):
-                self.holes.append(False)  # where the `%s` stand is not followed
+                self._hole(False, expr.right)  # where the `%s` stand is not followed
                 return left, True
             return left, lu
         if (
@@ -256,7 +321,7 @@ class _Analysis:
         ):
             values = [*expr.args, *(k.value for k in expr.keywords)]
             if not all(self.safe(v) for v in values):
-                self.holes.append(False)  # where the `{}` stand is not followed
+                self._hole(False, ast.Tuple(elts=values))  # where the `{}` stand is not followed
                 return expr.func.value.value, True
             return expr.func.value.value, False
         value = constant_value(self.project, self.module, expr)
@@ -264,17 +329,22 @@ class _Analysis:
             return value.value, False
         if self.safe(expr):
             return "?", False
-        self.holes.append(_identifier_position(before))
+        self._hole(_identifier_position(before), expr)
         return "?", True
+
+    def _hole(self, identifier: bool, value: ast.expr) -> None:
+        self.holes.append(identifier)
+        self.values.append(value)
 
     def built(self, expr: ast.expr) -> _Built | None:
         """How `expr` builds SQL from unsafe values, or None."""
         self.holes = []
+        self.values = []
         how = self._how(expr)
         if how is not None:
             text, unsafe = self.template(expr)
             if unsafe and _SQL.search(text):
-                return _Built(how, expr.lineno, self._names_only())
+                return _Built(how, expr.lineno, self._names_only(), self._from_caller())
             return None
         if isinstance(expr, ast.Name) and self.func is not None:
             texts: list[str] = []
@@ -286,11 +356,15 @@ class _Analysis:
                 if unsafe and first is None and (kind is not None or aug):
                     first = (value, kind or "concat")
             if first is not None and _SQL.search(" ".join(texts)):
-                return _Built(first[1], first[0].lineno, self._names_only())
+                return _Built(first[1], first[0].lineno, self._names_only(), self._from_caller())
         return None
 
     def _names_only(self) -> bool:
         return bool(self.holes) and all(self.holes)
+
+    def _from_caller(self) -> bool:
+        """Does a value hole (not a name hole) hold what the caller passed in?"""
+        return any(not name and self.from_caller(value) for name, value in zip(self.holes, self.values, strict=True))
 
     @staticmethod
     def _how(expr: ast.expr) -> str | None:
@@ -303,6 +377,13 @@ class _Analysis:
         if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "format":
             return "format"
         return None
+
+
+def _parameters(func: FunctionInfo) -> set[str]:
+    """The parameters of a function a caller fills (not `self` / `cls`)."""
+    args = func.node.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {a.arg for a in every if a is not None and a.arg not in ("self", "cls")}
 
 
 def _argument(call: ast.Call, name: str, index: int | None) -> ast.expr | None:
@@ -331,18 +412,25 @@ class SqlBuiltFromStrings(Rule):
     function (including `query += f"..."`). Interpolating only literals,
     module-level string constants, entries of a constant table
     (`SORT_COLUMNS[key]`), numbers (`int(...)`, `len(...)`), lists of
-    placeholders (`", ".join(f":id{i}" ...)`), or a parameter of a helper
-    (not a route or dependency) that every call in the project passes such a
-    value (`_truncate(db, "audit_log")`) is not flagged. Alembic migrations are
-    skipped (files under `migrations/versions/` or `alembic/versions/`, and
-    modules that import `alembic`): they format their own table and index
-    names, which cannot be bound parameters, and no request reaches them. So is
-    a function the project calls only from code no route, dependency or
-    middleware reaches (a CLI command, a start-up migration, a maintenance job):
-    its values come from the operator, the configuration or the database
-    itself. A function nothing in the project calls is still checked, and so is
-    every function of a project with no route (a library a service calls with
-    what its clients sent).
+    placeholders (`", ".join(f":id{i}" ...)`), identifiers passed through a
+    quoting function (`_quote_id(table)`, `quote_ident(col)`), or a parameter of
+    a helper (not a route or dependency) that every call in the project passes
+    such a value (`_truncate(db, "audit_log")`) is not flagged. Alembic
+    migrations are skipped (files under `migrations/versions/` or
+    `alembic/versions/`, and modules that import `alembic`): they format their
+    own table and index names, which cannot be bound parameters, and no request
+    reaches them. So is a function the project calls only from code no route,
+    dependency or middleware reaches (a CLI command, a start-up migration, a
+    maintenance job): its values come from the operator, the configuration or
+    the database itself. A function nothing in the project calls is still
+    checked, and so is every function of a project with no route (a library a
+    service calls with what its clients sent). But in a project with routes,
+    such a function (a storage plugin called through its base class, a client
+    SDK) is flagged only for a value its caller passed in, formatted where a
+    value goes: a table or column name formatted there (`FROM
+    {self.table_name}`), or a fragment it computes itself (a quoted column list,
+    a `WHERE` clause a filter translator returned with its own parameters),
+    comes from the code and its configuration, not from a client.
 
     ## Why is this bad?
     A request value formatted into SQL becomes part of the statement: a quote
@@ -503,8 +591,110 @@ class SqlBuiltFromStrings(Rule):
                 """,
             },
         ),
+        Valid(
+            # A library with no route is checked throughout: the identifier is quoted, its
+            # quotes doubled, so it cannot end the name.
+            """
+            import sqlite3
+
+            def _quote_id(identifier: str) -> str:
+                return '"' + identifier.replace('"', '""') + '"'
+
+            def drop_table(conn: sqlite3.Connection, table: str) -> None:
+                conn.execute(f"DROP TABLE IF EXISTS {_quote_id(table)}")
+            """
+        ),
+        Valid(
+            # A store plugin the routes reach only through its base class: its table name
+            # is its configuration, its filter clause comes with its own parameters.
+            """
+            import sqlite3
+
+            from app.stores.base import OnlineStore
+            from app.stores.filters import translate
+
+            class SqliteStore(OnlineStore):
+                def __init__(self, path: str, table_name: str) -> None:
+                    self.conn = sqlite3.connect(path)
+                    self.table_name = table_name
+
+                def read(self, keys: list[str], filters: dict[str, str]) -> list[tuple[object, ...]]:
+                    clause, params = translate(filters)
+                    where_sql = " AND ".join(["key IN (%s)" % ", ".join("?" for _ in keys), clause])
+                    return self.conn.execute(
+                        f"SELECT key, value FROM {self.table_name} WHERE {where_sql}", [*keys, *params]
+                    ).fetchall()
+
+                def drop(self) -> None:
+                    self.conn.execute(f"DROP TABLE IF EXISTS {self.table_name}")
+            """,
+            filename="app/stores/sqlite_store.py",
+            files={
+                "app/stores/base.py": """
+                    class OnlineStore:
+                        def read(self, keys: list[str], filters: dict[str, str]) -> list[tuple[object, ...]]:
+                            raise NotImplementedError
+                """,
+                "app/stores/filters.py": """
+                    def translate(filters: dict[str, str]) -> tuple[str, list[str]]:
+                        clause = " AND ".join(f"{name} = ?" for name in filters if name.isidentifier())
+                        return clause or "1 = 1", list(filters.values())
+                """,
+                "app/main.py": """
+                    from fastapi import FastAPI
+
+                    from app.stores.base import OnlineStore
+
+                    app = FastAPI()
+                    store = OnlineStore()
+
+                    @app.get("/features")
+                    def features(key: str) -> list[tuple[object, ...]]:
+                        return store.read([key], {})
+                """,
+            },
+        ),
     )
     invalid = (
+        Invalid(
+            # The same kind of plugin formatting a value its caller passed in: the caller
+            # may be a route handing over what the client sent.
+            """
+            import sqlite3
+
+            from app.stores.base import OnlineStore
+
+            class SqliteStore(OnlineStore):
+                def __init__(self, path: str, table_name: str) -> None:
+                    self.conn = sqlite3.connect(path)
+                    self.table_name = table_name
+
+                def by_owner(self, owner: str) -> list[tuple[object, ...]]:
+                    sql = f"SELECT key, value FROM {self.table_name} WHERE owner = '{owner.strip()}'"
+                    return self.conn.execute(sql).fetchall()
+            """,
+            lines=(12,),
+            filename="app/stores/sqlite_store.py",
+            files={
+                "app/stores/base.py": """
+                    class OnlineStore:
+                        def by_owner(self, owner: str) -> list[tuple[object, ...]]:
+                            raise NotImplementedError
+                """,
+                "app/main.py": """
+                    from fastapi import FastAPI
+
+                    from app.stores.base import OnlineStore
+
+                    app = FastAPI()
+                    store = OnlineStore()
+
+                    @app.get("/features")
+                    def features(owner: str) -> list[tuple[object, ...]]:
+                        return store.by_owner(owner)
+                """,
+            },
+        ),
         Invalid(
             # A library with no route: whoever imports it may pass what a client sent,
             # so a helper its own code calls is still checked.
@@ -631,6 +821,12 @@ class SqlBuiltFromStrings(Rule):
         analysis = _Analysis(ctx.project, ctx.module, ctx.function())
         built = analysis.built(sql)
         if built is None or _outside_requests(ctx.project, ctx.function()):
+            return
+        if _unreached(ctx.project, ctx.function()) and (built.names_only or not built.from_caller):
+            # Code no request reaches, in a service: a table or column name formatted
+            # there, or text computed there (a quoted-identifier list, a clause a filter
+            # translator returned with its own parameters), comes from the code and its
+            # configuration; only a value its caller passed in can carry client text.
             return
         how = _HOW[built.how]
         where = "" if built.line == sql.lineno else f" (line {built.line})"

@@ -11,6 +11,7 @@ from fastapi_expert.review.model.fastapi_model import (
     Route,
 )
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo, own_nodes
+from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules._util import HTTP_MUTATING
 from fastapi_expert.review.rules.base import Invalid, ProjectContext, Rule, Valid
 from fastapi_expert.review.rules.security._web import words
@@ -193,6 +194,114 @@ def _only_redirects(model: FastAPIModel, route: Route) -> bool:
             if not (isinstance(node.func, ast.Attribute) and node.func.attr in _URL_METHODS):
                 return False
     return returns > 0
+
+
+# What an endpoint that changes nothing may await and call on its own request and response.
+_REQUEST_READERS = frozenset({"json", "form", "body"})
+_COOKIE_WRITERS = frozenset({"set_cookie", "delete_cookie"})
+
+
+def _body_nodes(func: FunctionInfo) -> list[ast.AST]:
+    """The nodes of the endpoint's body: not its decorators, signature or docstring."""
+    node = func.node
+    header = node.decorator_list + [node.args] + ([node.returns] if node.returns else [])
+    outside = {id(n) for part in header for n in ast.walk(part)}
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        outside |= {id(n) for n in ast.walk(body[0])}
+    return [n for n in own_nodes(node) if id(n) not in outside]
+
+
+_RAW_CONNECTION = ("Request", "Response")
+
+
+def _changes_nothing(model: FastAPIModel, route: Route) -> bool:
+    """Does the endpoint change no server state, whatever its method? It takes no
+    dependency, awaits nothing but its own request's body (`await request.json()`),
+    assigns only local names, and calls nothing but response and URL builders, `.get`
+    and cookie setters on its own response; and either it sets a cookie (a route that
+    copies a value into the caller's own cookie) or it declares no input but the raw
+    request and response (a stub that answers `{"status": "ok"}`). No credential would
+    protect anything there. A stub that declares a body or a parameter stands for a
+    route still to be written: it is judged by its name and method."""
+    func = route.endpoint
+    if func is None or route.dependencies:
+        return False
+    project, module = model.project, route.module
+    args = func.node.args
+    declared = [a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+    raw_only = all(
+        a is not None and (project.resolve(module, a) or "").rsplit(".", 1)[-1] in _RAW_CONNECTION
+        for a in declared
+    )
+    sets_cookie = False
+    for node in _body_nodes(func):
+        if isinstance(node, ast.AsyncFor | ast.AsyncWith | ast.Global | ast.Nonlocal | ast.Delete):
+            return False
+        if isinstance(node, ast.Await):
+            value = node.value
+            if not (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.func.attr in _REQUEST_READERS
+                and not value.args
+            ):
+                return False
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not all(isinstance(t, ast.Name) for t in targets):
+                return False
+        elif isinstance(node, ast.Call):
+            callee = node.func
+            if isinstance(callee, ast.Attribute) and callee.attr in _COOKIE_WRITERS:
+                sets_cookie = True
+                continue
+            if isinstance(callee, ast.Attribute) and callee.attr in _URL_METHODS | _REQUEST_READERS:
+                continue
+            target = project.resolve(module, callee) if isinstance(callee, ast.Name | ast.Attribute) else None
+            if target is None or not (target.startswith(_RESPONSE_PREFIXES) or target in _PURE_BUILTINS):
+                return False
+    return sets_cookie or raw_only
+
+
+def _hands_request_over(model: FastAPIModel, route: Route) -> bool:
+    """Is the endpoint only `return await handler.handle(request)`, with `handler` an
+    object of another package (Slack Bolt's `AsyncSlackRequestHandler(app)`, a GraphQL or
+    RPC app)? The caller speaks that package's protocol (Slack's servers, a GraphQL
+    client), which authenticates in its own way (a signed request, per-resolver checks):
+    a user dependency on the route would refuse the very sender it exists for."""
+    func = route.endpoint
+    if func is None or route.dependencies:
+        return False
+    body = [s for s in func.node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return | ast.Expr) or body[0].value is None:
+        return False
+    call = body[0].value.value if isinstance(body[0].value, ast.Await) else body[0].value
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
+        return False
+    args = func.node.args
+    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    passed = [*call.args, *(k.value for k in call.keywords)]
+    if not any(isinstance(a, ast.Name) and a.id in params for a in passed):
+        return False
+    project = model.project
+    owner = project.resolve(route.module, call.func.value) if isinstance(call.func.value, ast.Name) else None
+    if owner is None:
+        return False
+    symbol = project.lookup(owner)
+    if symbol is None:
+        return project.find_module(owner.split(".", 1)[0]) is None  # imported from another package
+    if not isinstance(symbol, tuple):
+        return False
+    value_module, value = symbol
+    if not isinstance(value, ast.Call):
+        return False
+    built_by = project.resolve(value_module, value.func)
+    return (
+        built_by is not None
+        and project.lookup(built_by) is None
+        and project.find_module(built_by.split(".", 1)[0]) is None
+    )
 
 
 def _authenticates(model: FastAPIModel, dep: Dependency) -> bool:
@@ -405,7 +514,21 @@ class UnauthenticatedMutatingRoute(Rule):
     (RPC-style APIs POST their reads: `POST /api/backends/list_types`), and an
     endpoint that only answers a redirect built from the request (no dependency,
     no `await`, no attribute or item assigned, no call but response and URL
-    builders), such as the trailing-slash redirect of a catch-all route. A
+    builders), such as the trailing-slash redirect of a catch-all route, or
+    that changes nothing on the server (it awaits only its own request's body,
+    assigns only local names, calls only response builders, `.get` and its
+    response's cookie setters), and either sets a cookie (a route that copies
+    a value into the caller's own cookie) or declares no input but the raw
+    request and response (a telemetry stub answering `{"status": "ok"}`; a
+    stub with a body or a parameter stands for a route still to be written,
+    and is judged by its name). An endpoint that
+    only hands its request to an object of another package (`return await
+    slack_handler.handle(request)`: Slack Bolt's adapter, a GraphQL app) is
+    left to that package: its caller speaks that protocol and authenticates
+    its own way (Slack signs its requests). Nor is an endpoint that
+    authenticates by hand (calls an auth helper, reads the `Authorization`
+    header, verifies a signature), itself or in a project helper it calls, two
+    calls deep (`user_id = await _session_cookie_user_id(request)`). A
     router built from a class of another package (cadwyn's
     `VersionedAPIRouter`) counts at the level where it is included: its own
     `dependencies=` authenticate what it includes, and the routes declared on it
@@ -448,6 +571,66 @@ class UnauthenticatedMutatingRoute(Rule):
     severity = Severity.WARNING
 
     valid = (
+        Valid(
+            # A telemetry stub, a route that sets the caller's own cookie, a Slack events
+            # endpoint served by Bolt's adapter (Slack signs its requests), and a route whose
+            # helper reads the signed-in user from the session cookie.
+            """
+            from fastapi import Depends, FastAPI, Form, Request, Response
+            from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+            from slack_bolt.async_app import AsyncApp
+
+            from app.auth import get_current_user, get_authenticated_browser_user_id
+            from app.flows import complete_flow
+
+            app = FastAPI()
+            slack_handler = AsyncSlackRequestHandler(AsyncApp(signing_secret="from-env"))
+
+            @app.post("/notes", dependencies=[Depends(get_current_user)])
+            async def create_note(note: dict):
+                return note
+
+            @app.post("/api/event_logging/batch")
+            async def event_logging_batch(request: Request):
+                \"\"\"Accepts the client's telemetry and drops it.\"\"\"
+                return {"status": "ok"}
+
+            @app.post("/set-session-cookie")
+            async def set_session_cookie(request: Request, response: Response):
+                body = await request.json()
+                response.set_cookie(key="X-Session-id", value=body.get("session_id"), httponly=True, secure=True)
+                return {"message": "Session cookie set"}
+
+            @app.post("/slack/events")
+            async def slack_endpoint(req: Request):
+                return await slack_handler.handle(req)
+
+            async def _session_user_id(request: Request) -> str | None:
+                return await get_authenticated_browser_user_id(request)
+
+            @app.post("/connect/complete")
+            async def connect_complete(request: Request, flow: str = Form(...)) -> Response:
+                return await complete_flow(flow, user_id=await _session_user_id(request))
+            """,
+            filename="app/main.py",
+            files={
+                "app/auth.py": """
+                    from fastapi import Request
+
+                    async def get_current_user(request: Request) -> str:
+                        return "user"
+
+                    async def get_authenticated_browser_user_id(request: Request) -> str | None:
+                        return request.cookies.get("session")
+                """,
+                "app/flows.py": """
+                    from fastapi import Response
+
+                    async def complete_flow(flow: str, user_id: str | None) -> Response:
+                        return Response(status_code=400 if user_id is None else 303)
+                """,
+            },
+        ),
         Valid(
             """
             from typing import Annotated
@@ -952,13 +1135,15 @@ class UnauthenticatedMutatingRoute(Rule):
                     continue
                 if self._route_auth(model, route) is not None or _exempt(route) is not None:
                     continue
-                if _reads(route) or _only_redirects(model, route):
+                if _reads(route) or _only_redirects(model, route) or _changes_nothing(model, route):
                     continue  # changes no state, whatever its method
+                if _hands_request_over(model, route):
+                    continue  # another package's protocol, authenticated its own way
                 if _computed_dependencies(model, route)[1]:
                     continue  # `dependencies=` built in a way that cannot be read: unknown
                 if _unseen_owner_auth(model, route) is not None:
                     continue
-                if route.endpoint is not None and self._checks_inline(route.endpoint):
+                if route.endpoint is not None and self._checks_inline(ctx.project, route.endpoint):
                     continue
                 self._report(ctx, route, example)
 
@@ -993,16 +1178,24 @@ class UnauthenticatedMutatingRoute(Rule):
             return True
         return bool(set(words(target.rsplit(".", 1)[-1])) & _AUTH_MIDDLEWARE_WORDS)
 
-    @staticmethod
-    def _checks_inline(func: FunctionInfo) -> bool:
+    @classmethod
+    def _checks_inline(cls, project: Project, func: FunctionInfo, depth: int = 0) -> bool:
         """Does the endpoint authenticate by hand (calls an auth helper, reads the
-        Authorization header, verifies a signature)?"""
+        Authorization header, verifies a signature), itself or in a project helper it
+        calls (`user_id = await _session_cookie_user_id(request)`, whose body calls
+        `get_authenticated_browser_user_id`), two calls deep?"""
         for node in own_nodes(func.node):
             if isinstance(node, ast.Call):
                 callee = node.func
                 name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else ""
                 if _looks_like_auth(name, getter=False) or "signature" in name.lower():
                     return True
+                if depth < 2 and isinstance(callee, ast.Name):
+                    helper = project.lookup(project.resolve(func.module, callee))
+                    if isinstance(helper, FunctionInfo) and helper.node is not func.node and (
+                        cls._checks_inline(project, helper, depth + 1)
+                    ):
+                        return True
             elif (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from pathlib import PurePosixPath
 
 from fastapi_expert.review.model.module import ModuleInfo
 from fastapi_expert.review.model.project import Project
@@ -52,6 +53,20 @@ def _drives_app(project: Project, module: ModuleInfo, call: ast.Call) -> bool:
     return False
 
 
+def _test_scope(module: ModuleInfo) -> tuple[str, ...]:
+    """The folder a test module's suite covers: what holds its `tests/` (or `test/`)
+    folder, else its own folder (`pkg/plugin/tests/test_x.py` -> `pkg/plugin`)."""
+    parts = PurePosixPath(module.path).parts[:-1]
+    for i, part in enumerate(parts):
+        if part in ("tests", "test"):
+            return parts[:i]
+    return parts
+
+
+def _covers(scope: tuple[str, ...], module: ModuleInfo) -> bool:
+    return PurePosixPath(module.path).parts[: len(scope)] == scope
+
+
 class NoTestDrivesApp(Rule):
     """Flags a FastAPI project in which nothing sends requests to the app.
 
@@ -73,8 +88,11 @@ class NoTestDrivesApp(Rule):
     them. FastAPI's own testing guide starts from `TestClient(app)`.
 
     The rule judges only what is under review: a review without any test module
-    (`fastapi-expert review src/`) is not reported, since its tests may live
-    elsewhere.
+    of the app (`fastapi-expert review src/`) is not reported, since its tests
+    may live elsewhere. Test modules count when their folder (the one that holds
+    their `tests/` folder) also holds the app: the tests a plugin ships in
+    `pkg/plugins/x/tests/`, or a project template's `test_workflow.py`, test that
+    part only, and say nothing about where the app's own tests are.
 
     ## References
     - https://fastapi.tiangolo.com/tutorial/testing/
@@ -145,6 +163,36 @@ def read_item(item_id: int):
 """,
             },
         ),
+        Valid(
+            # A published package: its own test suite is not shipped, only a plugin's tests and
+            # a project template, which test those parts and not the app.
+            """
+            from fastapi import FastAPI
+
+            app = FastAPI(title="Feature server")
+
+
+            @app.post("/get-online-features")
+            def get_online_features(body: dict) -> dict:
+                return body
+            """,
+            filename="featurekit/feature_server.py",
+            files={
+                "featurekit/contrib/iceberg/__init__.py": "",
+                "featurekit/contrib/iceberg/source.py": "def read_table(name: str) -> list[dict]:\n    return []\n",
+                "featurekit/contrib/iceberg/tests/test_source.py": """
+from featurekit.contrib.iceberg.source import read_table
+
+
+def test_read_table():
+    assert read_table("t") == []
+""",
+                "featurekit/templates/local/test_workflow.py": """
+def run_demo() -> None:
+    print("apply, materialize, fetch")
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -212,18 +260,20 @@ def http():
 
     def check_project(self, ctx: ProjectContext) -> None:
         project = ctx.project
-        if not any(m.is_test for m in project.modules):
-            return  # the tests are not under review (`review src/`): nothing to judge
         apps = [a for a in project.fastapi.apps if a.node is not None and not a.module.is_test]
         if not apps:
             return
+        if not any(
+            m.is_test and any(_covers(_test_scope(m), a.module) for a in apps) for m in project.modules
+        ):
+            return  # the app's tests are not under review (`review src/`): nothing to judge
         for module in project.modules:
             drivers = any(module.imports_module(m) for m in _INTERESTING_IMPORTS)
             if not drivers and not module.is_test:
                 continue
-            for node in ast.walk(module.tree):
-                if not isinstance(node, ast.Call):
-                    continue
+            # The file's calls from the index the other rules share (any order will
+            # do: one driving call is enough), not a fresh walk of every node.
+            for node in module.nodes_of(ast.Call):
                 if (drivers and _drives_app(project, module, node)) or (module.is_test and _requests_a_path(node)):
                     return
         first = apps[0]
