@@ -193,3 +193,38 @@ def test_fx312_a_nested_model_is_not_called_the_response_model() -> None:
         "(`Run.run_spec.configuration.registry_auth`) and exposes `password` to clients; remove it from the "
         "response model or mark it `Field(exclude=True)`."
     }, messages
+
+
+def test_fx302_a_response_model_written_as_a_parameter_is_named() -> None:
+    # Fresh-corpus round (litellm's `GET /team/available`): `response_model=list[...]` was
+    # written among the endpoint's parameters, where FastAPI reads it as a query parameter.
+    example = _invalid("FX302", "response_model=list[TeamOut]")
+    messages = _messages("FX302", example)
+    assert messages == {
+        12: "`GET /teams/available` has no `response_model` and no return annotation, so its output is neither "
+        "validated nor filtered and has no OpenAPI schema; `response_model` is written as a parameter of the "
+        "endpoint, where FastAPI reads it as a query parameter; move it into the route decorator."
+    }, messages
+
+
+def test_fx306_a_long_literal_is_shortened_in_the_factory_too() -> None:
+    # Fresh-corpus round (litellm's `LiteLLM_JWTAuth.admin_allowed_routes`): the message
+    # shortened a multi-line default to `[...]` but printed the whole literal, newlines
+    # included, in `default_factory=lambda: [...]`; the fix still writes it whole.
+    example = Invalid(
+        """
+        from pydantic import BaseModel
+
+        class JWTAuth(BaseModel):
+            admin_allowed_routes: list[str] = [
+                "management_routes",
+                "spend_tracking_routes",
+            ]
+        """,
+        lines=(4,),
+    )
+    messages = _messages("FX306", example)
+    assert messages == {
+        4: "`admin_allowed_routes` defaults to a mutable `[...]` (Pydantic copies it, but it reads like the "
+        "shared-default bug); use `Field(default_factory=lambda: [...])`."
+    }, messages

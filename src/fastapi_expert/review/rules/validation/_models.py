@@ -209,14 +209,27 @@ class FieldDef:
         return self.stmt.value
 
 
+_RELATIONSHIP = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
+
+
 def own_fields(project: Project, module: ModuleInfo, node: ast.ClassDef) -> Iterator[FieldDef]:
-    """Annotated attributes of a class body that are fields (not ClassVar)."""
+    """Annotated attributes of a class body that are fields (not ClassVar, not a
+    SQLModel `Relationship()`: an ORM link that Pydantic neither validates nor
+    serialises, so a response model never carries what it points to)."""
     for stmt in node.body:
         if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name):
             continue
-        if is_classvar(project, module, stmt.annotation):
+        if is_classvar(project, module, stmt.annotation) or _is_relationship(project, module, stmt.value):
             continue
         yield FieldDef(stmt, stmt.target.id)
+
+
+def _is_relationship(project: Project, module: ModuleInfo, value: ast.expr | None) -> bool:
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name == "Relationship" and project.resolve(module, func) in _RELATIONSHIP
 
 
 def is_classvar(project: Project, module: ModuleInfo, annotation: ast.expr) -> bool:
@@ -463,8 +476,8 @@ def parameters(project: Project, func: FunctionInfo) -> list[Param]:
         found = param_kind(project, module, default)
         in_default = found is not None
         if found is None:
-            for m in meta:
-                found = param_kind(project, inner_module, m)
+            for where, m in project.annotated_metadata(module, arg.annotation):
+                found = param_kind(project, where, m)
                 if found is not None:
                     break
         kind, marker = found if found is not None else (None, None)

@@ -77,6 +77,33 @@ def _builds_model(ctx: FileContext, call: ast.Call) -> bool:
     return isinstance(func, ast.Name | ast.Attribute) and model_class(ctx.project, ctx.resolve(func)) is not None
 
 
+def _local_function(func: FunctionInfo | None, name: str) -> FunctionInfo | None:
+    """A function defined in the body of `func` or of a function around it, named
+    `name` (`def _serve_index(): ...` next to the routes an app factory declares)."""
+    while func is not None:
+        # also under an `if` or a `try` of that body, not inside another function
+        defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = [
+            *own_nodes_of(func.node, ast.FunctionDef),
+            *own_nodes_of(func.node, ast.AsyncFunctionDef),
+        ]
+        for stmt in defs:
+            if stmt.name == name:
+                return func.module.function_of_node.get(stmt)
+        func = func.parent
+    return None
+
+
+def _callee(project: Project, module: ModuleInfo, func: FunctionInfo | None, call: ast.Call) -> object:
+    """The project symbol `call` (made in `func`) calls. A function nested in an
+    enclosing function has a qualified name no module-level lookup finds: it is
+    found by the call's plain name in the enclosing bodies."""
+    target = project.call_target(module, func, call)
+    sym = project.lookup(target)
+    if sym is None and isinstance(call.func, ast.Name):
+        return _local_function(func, call.func.id)
+    return sym
+
+
 def _returned_callee(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> FunctionInfo | None:
     """The project function (not a constructor) whose result `value` is: `get_run(run_id)`,
     `await list_runs()`."""
@@ -84,7 +111,7 @@ def _returned_callee(ctx: FileContext, endpoint: FunctionInfo | None, value: ast
         value = value.value
     if not isinstance(value, ast.Call):
         return None
-    sym = ctx.project.lookup(ctx.project.call_target(ctx.module, endpoint, value))
+    sym = _callee(ctx.project, ctx.module, endpoint, value)
     return sym if isinstance(sym, FunctionInfo) and sym.node.name != "__init__" else None
 
 
@@ -149,6 +176,24 @@ def _returns_nothing(ctx: FileContext, endpoint: FunctionInfo | None, value: ast
     return _body_is_what_runs(ctx.project, sym) and not _returned_values(sym)
 
 
+def _returns_literal_dicts(ctx: FileContext, endpoint: FunctionInfo | None, value: ast.expr) -> bool:
+    """Is `value` the result of a plain project function (see `_body_is_what_runs`)
+    every `return` of which gives a dict literal with explicit keys (`return
+    get_configuration()` where it builds `{"requireLogin": ..., "ui": {...}}`)? Like
+    such a literal in the endpoint, it lists its keys: nothing leaks by accident."""
+    sym = _returned_callee(ctx, endpoint, value)
+    if sym is None or not _body_is_what_runs(ctx.project, sym):
+        return False
+    values = _returned_values(sym)
+    return bool(values) and all(isinstance(v, ast.Dict) and not _spreads(v) for v in values)
+
+
+def _spreads(literal: ast.Dict) -> bool:
+    """Does the dict literal, or one nested in it, spread another mapping (`{**record}`),
+    whose keys it does not list?"""
+    return any(isinstance(n, ast.Dict) and None in n.keys for n in ast.walk(literal))
+
+
 def _body_is_what_runs(project: Project, func: FunctionInfo) -> bool:
     """Can the function's own `return`s tell what a call of it gives? Not for a method
     (a subclass may override it), a generator, a stub, or one under a decorator other
@@ -170,18 +215,43 @@ def _returned_values(func: FunctionInfo) -> list[ast.expr]:
 def _model_variables(ctx: FileContext, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """Local names that hold a model instance (annotated, or built from a model)."""
     func = ctx.module.function_of_node.get(node)
-    out = set()
+    out: set[str] = set()
     if func is not None:
         out = {name for name, qual in ctx.project.variable_types(func).items() if model_class(ctx.project, qual)}
+    returned: dict[str, bool] = {}  # name -> is every binding a models-returning call
     for n in own_nodes(node):
-        if (
-            isinstance(n, ast.Assign)
-            and len(n.targets) == 1
-            and isinstance(n.targets[0], ast.Name)
-            and isinstance(n.value, ast.Call)
-            and _builds_model(ctx, n.value)
-        ):
-            out.add(n.targets[0].id)
+        if isinstance(n, ast.Assign) and len(n.targets) == 1:
+            target, value = n.targets[0], n.value
+        elif isinstance(n, ast.AnnAssign) and n.value is not None:
+            target, value = n.target, n.value
+        else:
+            continue
+        if not isinstance(target, ast.Name):
+            continue
+        if isinstance(value, ast.Call) and _builds_model(ctx, value):
+            out.add(target.id)  # `run = Run.model_validate(row)`
+        else:
+            returned[target.id] = returned.get(target.id, True) and _returns_models(ctx, func, value)
+    # `toolset: Final = await get_toolset(id)` with `-> Toolset | None`: a model, validated
+    # where it is built, when every binding of the name is one (a name bound once to
+    # `-> FilePage` and once to a library call's result may hold anything)
+    candidates = {name for name, models in returned.items() if models}
+    if candidates:
+        out |= candidates - _rebound_names(node)
+    return out
+
+
+def _rebound_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Names bound otherwise than by a plain assignment: a loop, a `with`, `:=`, `+=`,
+    an unpacking, an `Assign` with several targets."""
+    out: set[str] = set()
+    for n in own_nodes(node):
+        if isinstance(n, ast.For | ast.AsyncFor | ast.NamedExpr | ast.AugAssign):
+            out |= _bound_names(n.target)
+        elif isinstance(n, ast.With | ast.AsyncWith):
+            out |= {name for i in n.items if i.optional_vars is not None for name in _bound_names(i.optional_vars)}
+        elif isinstance(n, ast.Assign) and (len(n.targets) > 1 or not isinstance(n.targets[0], ast.Name)):
+            out |= {name for t in n.targets for name in _bound_names(t)}
     return out
 
 
@@ -248,7 +318,9 @@ def _is_response(project: Project, module: ModuleInfo, func: FunctionInfo | None
     name = callee.attr if isinstance(callee, ast.Attribute) else callee.id if isinstance(callee, ast.Name) else ""
     if target.startswith(_RESPONSE_MODULES) or name.endswith("Response"):
         return True
-    sym = project.lookup(target)
+    sym = project.lookup(target) if target else None
+    if sym is None and isinstance(callee, ast.Name):
+        sym = _local_function(func, callee.id)
     if isinstance(sym, FunctionInfo):
         if sym.node.name == "__init__" and sym.class_name:
             return _is_response_class(project, sym.class_name)
@@ -446,13 +518,24 @@ class MissingResponseModel(Rule):
     plain project function (not a method or a stub, as above) every `return`
     of which gives a `Response` (`return await indexer(...)` where `indexer`
     answers `Response(content="Failed", status_code=500)` or
-    `Response(content=names)`). A value that is
-    already a model is serialised as that model's fields only, so it is not
-    flagged either: a model built in the endpoint (`UserOut(...)`,
+    `Response(content=names)`). A helper defined in the function that
+    declares the routes (an app factory's `def serve_index(): return
+    Response(...)`, also under an `if`) counts as a project function. A value
+    that is already a model is serialised as that model's fields only, so it
+    is not flagged either: a model built in the endpoint (`UserOut(...)`,
     `UserOut.model_validate(row)`), or the result of a project function
     annotated to return models (`return get_run(run_id)` with
-    `def get_run(...) -> Run | None`). An endpoint that returns a model's dump
-    (`return token.model_dump(exclude_none=True)`) is still flagged, for the
+    `def get_run(...) -> Run | None`), also through a variable every binding
+    of which is such a result (`toolset: Final = await get_toolset(id)`). Nor
+    is `return []` (an empty list holds nothing to validate or leak), nor the
+    result of a plain project function (as above) every `return` of which is
+    a dict literal with explicit keys, none spreading another mapping
+    (`return get_configuration()`), like such a literal in the endpoint
+    itself. When the endpoint has a parameter named `response_model` (written
+    among the parameters instead of in the decorator, where FastAPI reads it
+    as a query parameter), the message says so. An endpoint that returns a
+    model's dump (`return token.model_dump(exclude_none=True)`) is still
+    flagged, for the
     OpenAPI schema it lacks, but its message says that the data itself is
     validated and filtered, and names the route keywords that answer the same
     JSON through `response_model=` (`response_model_exclude_none=True`, and
@@ -709,6 +792,58 @@ class MissingResponseModel(Rule):
                 """
             },
         ),
+        Valid(
+            # An app factory's routes answer what a helper defined next to them returns
+            # (a `Response`); a route answers a variable bound to a helper's result that is
+            # annotated as a model, an empty list, or a helper's dict literal: nothing
+            # unvalidated leaves.
+            """
+            from typing import Final
+
+            from fastapi import FastAPI, Response
+            from pydantic import BaseModel
+
+            class Toolset(BaseModel):
+                id: str
+
+            async def get_toolset(toolset_id: str) -> Toolset | None:
+                return Toolset(id=toolset_id) if toolset_id else None
+
+            async def list_toolsets() -> list[Toolset]:
+                return []
+
+            def get_configuration():
+                return {"requireLogin": True, "ui": {"theme": "dark"}}
+
+            def create_app(index_html: str | None) -> FastAPI:
+                app = FastAPI()
+
+                if index_html is not None:
+                    def serve_index():
+                        return Response(index_html, media_type="text/html")
+
+                    @app.get("/")
+                    def root():
+                        return serve_index()
+
+                @app.get("/toolsets/{toolset_id}")
+                async def fetch_toolset(toolset_id: str):
+                    toolset: Final = await get_toolset(toolset_id)
+                    return toolset
+
+                @app.get("/toolsets")
+                async def fetch_toolsets(enabled: bool = True):
+                    if not enabled:
+                        return []
+                    return await list_toolsets()
+
+                @app.get("/auth/config")
+                def auth_config():
+                    return get_configuration()
+
+                return app
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -844,6 +979,26 @@ class MissingResponseModel(Rule):
             """,
             lines=(10, 14),
         ),
+        Invalid(
+            # `response_model=` slipped into the parameters: FastAPI reads it as a query
+            # parameter, and the route has no response model; the message says so.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            from app.db import find_teams
+
+            router = APIRouter()
+
+            class TeamOut(BaseModel):
+                id: str
+
+            @router.get("/teams/available")
+            async def list_available_teams(user_id: str, response_model=list[TeamOut]):
+                return await find_teams(user_id)
+            """,
+            lines=(12,),
+        ),
     )
 
     def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
@@ -882,10 +1037,18 @@ class MissingResponseModel(Rule):
                 what = "has no `response_model` and no return annotation"
             else:
                 what = f"returns `{ast.unparse(node.returns)}` with no `response_model`"
+            advice = "declare a Pydantic model as the return type or `response_model=`"
+            if any(a.arg == "response_model" for a in [*node.args.args, *node.args.kwonlyargs]):
+                # `response_model=list[Team]` written among the endpoint's parameters, not
+                # in the decorator: FastAPI takes it for a query parameter
+                advice = (
+                    "`response_model` is written as a parameter of the endpoint, where FastAPI reads it as "
+                    "a query parameter; move it into the route decorator"
+                )
             ctx.report(
                 _def_header(node),
                 f"`{describe_route(route)}` {what}, so its output is neither validated nor filtered and "
-                "has no OpenAPI schema; declare a Pydantic model as the return type or `response_model=`.",
+                f"has no OpenAPI schema; {advice}.",
             )
 
     @staticmethod
@@ -951,6 +1114,8 @@ class MissingResponseModel(Rule):
             value = n.value
             if isinstance(value, ast.Constant) and value.value is None:
                 continue
+            if isinstance(value, ast.List | ast.Tuple) and not value.elts:
+                continue  # `return []`: nothing to validate, filter or leak
             if isinstance(value, ast.Dict) and None not in value.keys:
                 continue  # a dict literal lists its keys: nothing leaks by accident
             if isinstance(value, ast.Call) and _builds_model(ctx, value):
@@ -961,6 +1126,8 @@ class MissingResponseModel(Rule):
                 continue
             if _returns_nothing(ctx, ctx.module.function_of_node.get(node), value):
                 continue  # always `null`
+            if _returns_literal_dicts(ctx, ctx.module.function_of_node.get(node), value):
+                continue  # a helper's dict literal lists its keys
             returns_value.append(value)
             if _makes_response(ctx, ctx.module.function_of_node.get(node), value):
                 return []

@@ -222,6 +222,8 @@ class MutableFieldDefault(Rule):
             shown = ctx.source.segment(value)
             if "\n" in shown or len(shown) > 40:
                 shown = "[...]" if isinstance(value, ast.List | ast.ListComp) else "{...}"
+                # the message names the factory as briefly as the value (the fix writes it whole)
+                factory = f"lambda: {shown}" if factory.startswith("lambda") else factory
             if inner is not None:
                 message = (
                     f"`{f.name}` defaults to a mutable `{shown}` (Pydantic copies it, but it reads "

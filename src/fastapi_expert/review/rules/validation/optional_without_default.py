@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import weakref
 
 from fastapi_expert.review.model.module import ClassInfo, ModuleInfo
@@ -8,6 +9,7 @@ from fastapi_expert.review.model.project import Project
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.review.rules.validation._models import (
     PYDANTIC_FIELD,
+    FieldDef,
     class_info,
     is_model_node,
     is_optional,
@@ -20,6 +22,65 @@ from fastapi_expert.review.rules.validation._models import (
     uses_pydantic_v1_only,
 )
 from fastapi_expert.types import Edit, Fix, Severity
+
+
+def _none_written(annotation: ast.expr) -> bool:
+    """Is `None` (or `Optional`) written in the field's own annotation? A bare alias
+    whose union holds `None` among other values (`JSONValue = Union[None, bool, int,
+    str, ...]`) names a value domain where `null` is one value, not "may be left out"."""
+    for n in ast.walk(annotation):
+        if isinstance(n, ast.Constant) and n.value is None:
+            return True
+        if isinstance(n, ast.Constant) and isinstance(n.value, str):
+            try:
+                if _none_written(ast.parse(n.value, mode="eval").body):
+                    return True
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+        if (isinstance(n, ast.Name) and n.id == "Optional") or (isinstance(n, ast.Attribute) and n.attr == "Optional"):
+            return True
+    return False
+
+
+def _init_defaults(project: Project, info: ClassInfo | None) -> set[str]:
+    """Parameters with a default of the model's own `__init__` (or a project base's).
+    Pydantic v2 calls a custom `__init__` when it validates the model, nested ones
+    included, so a field it fills (`def __init__(self, id=None, **data)`) may be left out."""
+    if info is None:
+        return set()
+    init = project.find_method(info, "__init__")
+    if init is None:
+        return set()
+    args = init.node.args
+    positional = [*args.posonlyargs, *args.args]
+    with_default = positional[len(positional) - len(args.defaults) :]
+    names = {a.arg for a in with_default}
+    names |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=False) if d is not None}
+    return names
+
+
+_INTENT = re.compile(r"\b(nullable|required)\b", re.IGNORECASE)
+
+
+def _says_nullable_on_purpose(ctx: FileContext, node: ast.ClassDef, f: FieldDef) -> bool:
+    """Does the author say the field is required-but-nullable on purpose: a comment on
+    its line or the comment lines just above it says "nullable" or "required", or the
+    class docstring names the field and says so (an empty body must not unpin: "the
+    field is required and explicitly nullable")?"""
+    line = f.stmt.lineno
+    if "#" in ctx.source.line_text(line) and _INTENT.search(ctx.source.line_text(line).split("#", 1)[1]):
+        return True
+    above = line - 1
+    while above > 0 and ctx.source.line_text(above).strip().startswith("#"):
+        if _INTENT.search(ctx.source.line_text(above)):
+            return True
+        above -= 1
+    doc = ast.get_docstring(node) or ""
+    return any(f.name in sentence and _INTENT.search(sentence) for sentence in _SENTENCE.split(doc))
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
 
 _PASSED: weakref.WeakKeyDictionary[Project, dict[str, frozenset[str] | None]] = weakref.WeakKeyDictionary()
 
@@ -153,6 +214,18 @@ class OptionalWithoutDefault(Rule):
     projects that show they still run on Pydantic v1 (`from pydantic import
     BaseSettings`), where such a field defaults to `None`.
 
+    Also left alone: a model named like input that no route reads as its body
+    but that is module-private (`_MergeRequest`, parsing another API's reply)
+    or a route's response model (`PromptCachingRequest`, a logged request in a
+    report); a field whose type is a bare alias with `None` among its values
+    (`tool_result: JSONValue`, `JSONValue = Union[None, bool, int, str, ...]`:
+    `null` is one JSON value, not "may be left out"); a field the model's own
+    `__init__` gives a default (`def __init__(self, id=None, **data)`: Pydantic
+    v2 calls a custom `__init__` when it validates the model, nested too); and
+    a field its author says is required-but-nullable on purpose, in a comment
+    on or just above it, or in a sentence of the class docstring that names it
+    ("nullable", "required").
+
     ## Why is this bad?
     In Pydantic v2, `Optional[T]` only means "may be `None`"; without a default
     the field is *required*: a request that omits it is rejected with a 422
@@ -270,6 +343,76 @@ class OptionalWithoutDefault(Rule):
                 """
             },
         ),
+        Valid(
+            # Required-but-nullable as meant: `null` is one value of a JSON alias; the model's
+            # `__init__` fills the field (Pydantic v2 calls it when validating); the docstring
+            # or a comment says so; a private model parsing another API's reply; a model
+            # named `*Request` that routes only answer with (a logged request in a report).
+            """
+            import uuid
+            from typing import Any, Union
+
+            from fastapi import FastAPI
+            from pydantic import BaseModel, ConfigDict
+
+            app = FastAPI()
+            JSONValue = Union[None, bool, int, float, str, dict[str, Any], list[Any]]
+
+            class ToolResultRequest(BaseModel):
+                tool_call_id: str
+                tool_result: JSONValue
+
+            class DeploymentCreate(BaseModel):
+                id: str | None
+                model: str
+
+                def __init__(self, id: str | None = None, **data: Any) -> None:
+                    super().__init__(id=id or str(uuid.uuid4()), **data)
+
+            class TriggerPinRequest(BaseModel):
+                \"\"\"`flow_version_id=None` unpins, which is why the field is required and explicitly nullable.\"\"\"
+
+                model_config = ConfigDict(extra="forbid")
+                flow_version_id: uuid.UUID | None
+
+            class ProjectReplacementRequest(BaseModel):
+                # Nullable so a snapshot with a null description is restorable unchanged.
+                description: str | None
+
+            class _MergeRequest(BaseModel):
+                merged_at: str | None
+
+            class CachedRequest(BaseModel):
+                request_id: str
+                net_savings: float | None
+
+            class CachedRequestsPage(BaseModel):
+                requests: list[CachedRequest]
+
+            @app.post("/tools/results")
+            def add_result(body: ToolResultRequest) -> dict[str, str]:
+                return {"status": "ok"}
+
+            @app.post("/deployments")
+            def add_deployment(body: DeploymentCreate) -> dict[str, str]:
+                return {"id": body.id or ""}
+
+            @app.put("/triggers/{trigger_id}/pin")
+            def pin(trigger_id: int, body: TriggerPinRequest) -> dict[str, str]:
+                return {"status": "ok"}
+
+            @app.put("/projects/{project_id}")
+            def replace(project_id: int, body: ProjectReplacementRequest) -> dict[str, str]:
+                return {"status": "ok"}
+
+            @app.get("/cache/requests")
+            def cached_requests() -> CachedRequestsPage:
+                return CachedRequestsPage(requests=[])
+
+            def merged(payload: dict[str, Any]) -> bool:
+                return _MergeRequest.model_validate(payload).merged_at is not None
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -346,14 +489,21 @@ class OptionalWithoutDefault(Rule):
             # in a service, a model only its own code builds, always passing the field,
             # is never short of it (a routeless library's models are built by its users)
             passed = always_passed(project, info)
+        init_defaults: set[str] | None = None
         for f in own_fields(project, module, node):
             if f.value is not None or f.name.startswith("_"):
                 continue
             if passed is not None and f.name in passed:
                 continue
-            if not is_optional(project, module, f.annotation):
-                continue
+            if not _none_written(f.annotation) or not is_optional(project, module, f.annotation):
+                continue  # `tool_result: JSONValue`: `null` is one value of the alias's type
             if self._default_in_metadata(ctx, f.annotation):
+                continue
+            if init_defaults is None:
+                init_defaults = _init_defaults(project, info)
+            if f.name in init_defaults:
+                continue
+            if _says_nullable_on_purpose(ctx, node, f):
                 continue
             end_line = f.stmt.end_lineno
             end_col = f.stmt.end_col_offset
@@ -374,8 +524,14 @@ class OptionalWithoutDefault(Rule):
         if is_settings_node(ctx.project, ctx.module, node):
             return True
         info = class_info(ctx.module, node)
-        if info is not None and info.qualname in usage(ctx.project).request:
+        used = usage(ctx.project)
+        if info is not None and info.qualname in used.request:
             return True
+        if node.name.startswith("_") or (info is not None and info.qualname in used.response):
+            # No route reads it: a module-private model (`_MergeRequest`, another API's
+            # reply), or one routes answer with (`PromptCachingRequest`, a logged LLM
+            # request in a report) is named like input by accident.
+            return False
         # A model read from ORM objects (`from_attributes=True`) that no route takes as
         # its body is an output or internal shape, whatever its name (`*EventPayload`).
         return named_like_input(node.name) and not reads_attributes(ctx.project, ctx.module, node)
@@ -389,8 +545,7 @@ class OptionalWithoutDefault(Rule):
     def _default_in_metadata(ctx: FileContext, annotation: ast.expr) -> bool:
         """`Annotated[T | None, Field(None)]` / `Field(default=...)` / `Field(...)`: explicit either way."""
         # The metadata may be an alias's, written in another module: resolve it there.
-        module, _inner, meta = ctx.project.annotated_parts(ctx.module, annotation)
-        for m in meta:
+        for module, m in ctx.project.annotated_metadata(ctx.module, annotation):
             if not isinstance(m, ast.Call) or not isinstance(m.func, ast.Name | ast.Attribute):
                 continue
             if ctx.project.resolve(module, m.func) not in PYDANTIC_FIELD:

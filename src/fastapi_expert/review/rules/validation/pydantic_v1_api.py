@@ -99,6 +99,69 @@ def _rename_attr(ctx: FileContext, attr: ast.Attribute, new: str) -> Edit | None
     return Edit(end_line, start, end_line, end, new)
 
 
+def _v2_name(attr: str) -> str:
+    """The v2 method name of a v1 one (`dict` -> `model_dump`), bare: `model_validate`
+    for `parse_obj`, not a description."""
+    if attr in _INSTANCE_METHODS:
+        return _INSTANCE_METHODS[attr][0]
+    return _CLASS_METHODS[attr][0].split("(", 1)[0]
+
+
+def _calls_attr(nodes: list[ast.stmt] | list[ast.expr], attr: str) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == attr
+        for stmt in nodes
+        for n in ast.walk(stmt)
+    )
+
+
+def _fallback_of_v2(ctx: FileContext, call: ast.Call, v2: str) -> bool:
+    """Is the v1 call the fallback of its own v2 spelling, for an object that may not
+    be a v2 model: in the `except` of a `try` that calls the v2 name (`try: return
+    self.model_dump() / except Exception: return self.dict()`), or in the branch of an
+    `if` (or conditional expression) whose other branch or test does? Compatibility
+    code written for both versions: the v2 path is the one that runs."""
+    child: ast.AST = call
+    for ancestor in reversed(ctx.ancestors):
+        if isinstance(ancestor, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            return _after_v2_return(ancestor, child, v2)
+        if isinstance(ancestor, ast.Try) and child in ancestor.handlers and _calls_attr(ancestor.body, v2):
+            return True
+        if isinstance(ancestor, ast.If | ast.IfExp):
+            body = ancestor.body if isinstance(ancestor.body, list) else [ancestor.body]
+            orelse = ancestor.orelse if isinstance(ancestor.orelse, list) else [ancestor.orelse]
+            other = orelse if any(child is n for n in body) else body if any(child is n for n in orelse) else None
+            if other is not None and (_calls_attr(other, v2) or _mentions(ancestor.test, v2)):
+                return True
+        if _after_v2_return(ancestor, child, v2):
+            return True
+        child = ancestor
+    return False
+
+
+def _after_v2_return(parent: ast.AST, stmt: ast.AST, v2: str) -> bool:
+    """Does an earlier statement of the same block return through the v2 name
+    (`if hasattr(self, "model_copy"): return self.model_copy()`, then `return self.copy()`)?"""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if not isinstance(block, list) or not any(stmt is s for s in block):
+            continue
+        for earlier in block[: next(i for i, s in enumerate(block) if s is stmt)]:
+            if (
+                isinstance(earlier, ast.If)
+                and earlier.body
+                and isinstance(earlier.body[-1], ast.Return | ast.Raise)
+                and (_mentions(earlier.test, v2) or _calls_attr(earlier.body, v2))
+            ):
+                return True
+    return False
+
+
+def _mentions(test: ast.expr, v2: str) -> bool:
+    """Does an `if` test ask for the v2 method (`hasattr(obj, "model_dump")`)?"""
+    return any(isinstance(n, ast.Constant) and n.value == v2 for n in ast.walk(test))
+
+
 def _rename_keyword(ctx: FileContext, kw: ast.keyword, new: str) -> Edit | None:
     line = getattr(kw, "lineno", None)
     col = getattr(kw, "col_offset", None)
@@ -132,6 +195,12 @@ class PydanticV1Api(Rule):
       (and `regex=` in `constr()` and FastAPI's `Query()`/`Path()`/...).
 
     Files that import `pydantic.v1` use the v1 API on purpose and are skipped.
+    So is a v1 method call that is the fallback of its own v2 spelling, in code
+    written to run on both: in the `except` of a `try` that calls the v2 name
+    (`try: return self.model_dump() / except Exception: return self.dict()`),
+    in the other branch of an `if` (or conditional expression) that calls it
+    or tests for it (`hasattr(obj, "model_dump")`), or after an `if` that
+    returns through it.
 
     ## Why is this bad?
     The v1 methods and decorators emit `PydanticDeprecatedSince20` warnings and
@@ -211,6 +280,31 @@ class PydanticV1Api(Rule):
 
             def dump(event: LegacyEvent) -> dict:
                 return event.dict()
+            """
+        ),
+        Valid(
+            # Code written for both versions: the v1 spelling is only the fallback of the
+            # v2 one it sits next to (an `except`, the other branch, after an early return).
+            """
+            from pydantic import BaseModel, ConfigDict
+
+            class Event(BaseModel):
+                model_config = ConfigDict(frozen=True)
+                name: str
+
+                def json(self, **kwargs):
+                    try:
+                        return self.model_dump(**kwargs)
+                    except Exception:  # Pydantic v1
+                        return self.dict(**kwargs)
+
+                def clone(self) -> "Event":
+                    if hasattr(self, "model_copy"):
+                        return self.model_copy()
+                    return self.copy()
+
+            def dump(event: Event) -> dict:
+                return event.model_dump() if hasattr(event, "model_dump") else event.dict()
             """
         ),
     )
@@ -484,6 +578,8 @@ class PydanticV1Api(Rule):
             cls = self._class_receiver(ctx, receiver)
             if cls is None or ctx.project.find_method(cls, attr) is not None:
                 return
+            if _fallback_of_v2(ctx, node, _v2_name(attr)):
+                return  # asked only of a model's call: it walks the enclosing blocks
             new, n_args, allowed = _CLASS_METHODS[attr]
             fix = None
             if (
@@ -504,6 +600,8 @@ class PydanticV1Api(Rule):
             return
         cls = self._instance_receiver(ctx, node, receiver)
         if cls is None or ctx.project.find_method(cls, attr) is not None:
+            return
+        if _fallback_of_v2(ctx, node, _v2_name(attr)):
             return
         new, kw_allowed = _INSTANCE_METHODS[attr]
         fix = None

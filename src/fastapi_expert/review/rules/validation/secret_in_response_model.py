@@ -64,7 +64,20 @@ _SUFFIXES: tuple[tuple[str, str | None], ...] = (
 )
 # a field of these types is a flag or a count about the secret, not the secret
 _NOT_A_VALUE = frozenset({"builtins.bool", "builtins.int", "builtins.float", "datetime.datetime", "datetime.date"})
-_NOT_SECRET_TOKENS = frozenset({"page", "cursor", "continuation", "pagination", "next", "prev", "previous", "sync"})
+_NOT_SECRET_TOKENS = frozenset(
+    {
+        "page", "cursor", "continuation", "pagination", "next", "prev", "previous", "sync",
+        # a version or change marker for optimistic concurrency (`version_token`, an ETag)
+        # or a request's idempotency handle: the client echoes it back, it grants nothing
+        "version", "revision", "etag", "change", "idempotency",
+    }
+)
+# a model named for handing out a new credential (`GenerateKeyResponse`, `NewTokenOut`)
+_ISSUE_VERBS = frozenset(
+    {"generate", "generated", "new", "create", "created", "issue", "issued", "mint", "minted",
+     "regenerate", "regenerated", "rotate", "rotated"}
+)
+_CREDENTIAL_NOUNS = frozenset({"key", "keys", "apikey", "token", "tokens", "secret", "secrets", "credential", "credentials"})
 # an LLM tokenizer's special vocabulary tokens (`eos_token = "</s>"`), not credentials
 _VOCABULARY_TOKENS = frozenset(
     {"eos", "bos", "pad", "unk", "sep", "cls", "mask", "eot", "sos", "special", "stop", "start", "end", "vocab"}
@@ -77,6 +90,34 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 def _words(name: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(name)}
+
+
+def _issues_credentials(words: set[str]) -> bool:
+    """Is a model with this name the answer of a route that creates a credential
+    (`GenerateKeyResponse`, `KeyCreatedOut`)? It hands the new key or token to the
+    caller on purpose, once."""
+    return bool(words & _ISSUE_VERBS) and bool(words & _CREDENTIAL_NOUNS)
+
+
+def _parsed_in_module(module: ModuleInfo, name: str) -> bool:
+    """Does the module validate a payload with the class (`TypeAdapter(_KeyResponse)`,
+    `_KeyResponse.model_validate(data)`)? It reads data with it."""
+    for n in ast.walk(module.tree):
+        if not isinstance(n, ast.Call):
+            continue
+        func = n.func
+        if isinstance(func, ast.Name) and func.id == "TypeAdapter" and any(
+            isinstance(a, ast.Name) and a.id == name for a in n.args
+        ):
+            return True
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr.startswith("model_validate")
+            and isinstance(func.value, ast.Name)
+            and func.value.id == name
+        ):
+            return True
+    return False
 
 
 def secret_kind(field_name: str) -> tuple[bool, str | None]:
@@ -532,7 +573,13 @@ class SecretInResponseModel(Rule):
     token fields in a model that issues tokens (its name says `Token`, `Auth`,
     `Login`, `Session`..., or it has a `token_type` field), a secret in a
     model whose name announces it (`ApiKeyCreated.api_key`, shown once on
-    creation), and a token, key or secret that every route answering with the
+    creation) or says it hands out a new credential (a creation verb and a
+    credential noun: `GenerateKeyResponse.token`), also when the field is
+    inherited from such a model (`NewUserResponse(GenerateKeyResponse)`),
+    SQLModel `Relationship()` attributes (no fields: a `File` response does not
+    carry its `user`, nor the user's password), a module-private model no
+    route answers with that the module parses a payload with
+    (`TypeAdapter(_KeyResponse)`), and a token, key or secret that every route answering with the
     model creates in the same request and hands to its caller: the endpoint
     builds the model with a value drawn there (`secrets.token_urlsafe()`) or
     taken from the object it has just built (`job = ExportJob(...)`, then
@@ -549,8 +596,9 @@ class SecretInResponseModel(Rule):
     own name ties to a session (`session_token`, `session_api_key`) is that
     session's handle, which its client sends to reach it, handed out like a
     login's access token; a session's `*_secret` (what signs its cookies) is
-    the server's and stays flagged. Pagination tokens (`next_page_token`, `cursor_token`) are not
-    secrets, nor are a language model's vocabulary tokens and token counts
+    the server's and stays flagged. Pagination tokens (`next_page_token`, `cursor_token`),
+    version and change markers (`version_token`, an ETag) and idempotency
+    tokens are not secrets, nor are a language model's vocabulary tokens and token counts
     (`eos_token`, `bos_token`, `pad_token`, `unk_token`, `*_token_id`,
     `max_tokens`, `token_count`, `num_tokens`).
 
@@ -811,6 +859,64 @@ class SecretInResponseModel(Rule):
             @app.get("/workspaces/search")
             async def search_workspaces() -> list[WorkspaceInfo]:
                 return []
+            """
+        ),
+        Valid(
+            # A version token for optimistic concurrency; a SQLModel `Relationship()`, which
+            # is no field (the user and its password are never serialised with the file);
+            # a model named for generating a key, and one that extends it; a private model
+            # that only parses another service's reply.
+            """
+            import uuid
+
+            from fastapi import FastAPI
+            from pydantic import BaseModel, TypeAdapter
+            from sqlmodel import Field, Relationship, SQLModel
+
+            app = FastAPI()
+
+            class User(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                password: str
+                files: list["File"] = Relationship(back_populates="user")
+
+            class File(SQLModel, table=True):
+                id: int | None = Field(default=None, primary_key=True)
+                name: str
+                user_id: int = Field(foreign_key="user.id")
+                user: User = Relationship(back_populates="files")
+
+            class FlowVersionState(BaseModel):
+                flow_id: uuid.UUID
+                version_token: uuid.UUID | None
+
+            class GenerateKeyResponse(BaseModel):
+                key: str
+                token: str | None = None
+
+            class NewUserResponse(GenerateKeyResponse):
+                user_id: str
+
+            class _KeyResponse(BaseModel):
+                token: str
+
+            _KEY_RESPONSE = TypeAdapter(_KeyResponse)
+
+            @app.get("/files")
+            def list_files() -> list[File]:
+                return []
+
+            @app.get("/flows/{flow_id}/version-state")
+            def version_state(flow_id: uuid.UUID) -> FlowVersionState:
+                return FlowVersionState(flow_id=flow_id, version_token=uuid.uuid4())
+
+            @app.post("/key/generate", response_model=GenerateKeyResponse)
+            def generate_key(user_id: str):
+                return {"key": "sk-new", "token": "hashed"}
+
+            @app.post("/user/new", response_model=NewUserResponse)
+            def new_user(user_id: str):
+                return {"key": "sk-new", "token": "hashed", "user_id": user_id}
             """
         ),
     )
@@ -1087,6 +1193,10 @@ class SecretInResponseModel(Rule):
         routes: list[Route] = used.response.get(info.qualname, []) if info is not None else []
         if not routes and not named_like_output(node.name):
             return
+        if not routes and node.name.startswith("_") and _parsed_in_module(module, node.name):
+            # a module-private model no route answers with, that the module reads a
+            # payload with (another service's reply): named like an output, but not one
+            return
         fields: list[tuple[ClassInfo | None, FieldDef]] = (
             list(inherited_fields(project, info)) if info is not None else [(None, f) for f in own_fields(project, module, node)]
         )
@@ -1116,8 +1226,14 @@ class SecretInResponseModel(Rule):
                 continue
             if word == "token" and issues_tokens:
                 continue
-            if word is not None and word in words:
+            if word is not None and (word in words or _issues_credentials(words)):
                 continue
+            if word is not None and owner is not None and owner is not info:
+                # inherited from a model named for handing it out (`NewUserResponse`
+                # extends `GenerateKeyResponse`, whose `token` the new key is)
+                owner_words = _words(owner.node.name)
+                if word in owner_words or _issues_credentials(owner_words):
+                    continue
             owner_module = owner.module if owner is not None else module
             if _field_hidden(project, owner_module, f):
                 continue

@@ -40,6 +40,27 @@ def _is_ceiling(expr: ast.expr) -> bool:
     return value is None or value > 1
 
 
+def _is_maximum(expr: ast.expr) -> bool:
+    """A fixed maximum a value is checked to stay under: a number above 1, or a
+    constant's name (`MAX_PAGE_SIZE`, `settings.MAX_LIMIT`), not another variable
+    (`len(rows) > limit` asks whether there is a next page)."""
+    value = _int_literal(expr)
+    if value is not None:
+        return value > 1
+    name = expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
+    return bool(name) and name.isupper()
+
+
+def _clamped_operand(expr: ast.expr) -> list[str]:
+    """The names an argument of `min(...)` caps: `limit`, and through `max(limit, 1)`
+    or `int(limit)` around it."""
+    if isinstance(expr, ast.Name):
+        return [expr.id]
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in {"max", "int"}:
+        return [name for a in expr.args for name in _clamped_operand(a)]
+    return []
+
+
 def _parents(func: FunctionInfo) -> dict[ast.AST, ast.AST]:
     out: dict[ast.AST, ast.AST] = {}
     for node in ast.walk(func.node):
@@ -116,8 +137,10 @@ class UnboundedPageSize(Rule):
     a page size (`limit`, `page_size`, `per_page`, `size`, `take`, `count`,
     `max_results`) that have no `le=`/`lt=` bound: not in `Query(...)`, not in
     `Annotated[int, Query(...)]` / `Field(...)` / `annotated_types.Le`, not a
-    `conint(le=...)`, and not clamped in the body (`min(limit, 100)`, or a
-    comparison that rejects large values). A page size whose default is a
+    `conint(le=...)`, and not clamped in the body (`min(limit, 100)`,
+    `min(max(limit, 1), 200)`, or a comparison that rejects large values or
+    keeps it under a fixed maximum, `1 <= limit <= MAX_LIMIT`), here or in a
+    project function it is passed to (`validate_list_limit(limit)`). A page size whose default is a
     dependency (`Depends(...)`, a module-level alias of one, or a call to a
     project function that returns one, like `limit: int = LimitBody()`) is
     bounded in that dependency's code and is not flagged. Nor is a page size
@@ -291,6 +314,34 @@ class UnboundedPageSize(Rule):
                 """
             },
         ),
+        Valid(
+            # Clamped with a floor inside (`min(max(n, 1), 200)`), or checked by a helper that
+            # rejects values above a maximum (`1 <= limit <= MAX`) before the query runs.
+            """
+            from fastapi import FastAPI, HTTPException
+
+            app = FastAPI()
+            MAX_LIST_LIMIT = 100
+
+            def fetch_runs(max_results: int) -> list[dict]:
+                return []
+
+            def validate_list_limit(limit: int | None) -> None:
+                if limit is None or 1 <= limit <= MAX_LIST_LIMIT:
+                    return
+                raise HTTPException(400, f"limit must be at most {MAX_LIST_LIMIT}")
+
+            @app.get("/runs")
+            def list_runs(max_results: int = 50) -> list[dict]:
+                max_results = min(max(max_results, 1), 200)
+                return fetch_runs(max_results)
+
+            @app.get("/files")
+            def list_files(limit: int | None = None) -> list[dict]:
+                validate_list_limit(limit)
+                return fetch_runs(limit or 20)
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -431,7 +482,7 @@ class UnboundedPageSize(Rule):
             if not self._is_int(ctx, p) or self._bounded(ctx, p):
                 continue
             if clamped is None:
-                clamped = self._clamped_names(func)
+                clamped = self._checked_names(ctx.project, func)
             if name in clamped or only_slices(ctx.project, func, name):
                 continue
             default = self._default(p)
@@ -483,17 +534,41 @@ class UnboundedPageSize(Rule):
 
     @staticmethod
     def _clamped_names(func: FunctionInfo) -> set[str]:
-        """Names the body clamps (`min(limit, N)`) or compares against an upper value."""
+        """Names the body clamps (`min(limit, N)`, `min(max(limit, 1), N)`) or compares
+        against an upper value (`limit > N`, `1 <= limit <= N`)."""
         out: set[str] = set()
         for n in own_nodes(func.node):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "min":
-                out |= {a.id for a in n.args if isinstance(a, ast.Name)}
-            elif isinstance(n, ast.Compare) and len(n.ops) == 1:
-                left, op, right = n.left, n.ops[0], n.comparators[0]
-                if isinstance(op, ast.Gt | ast.GtE) and isinstance(left, ast.Name) and _is_ceiling(right):
-                    out.add(left.id)
-                elif isinstance(op, ast.Lt | ast.LtE) and isinstance(right, ast.Name) and _is_ceiling(left):
-                    out.add(right.id)
+                out |= {name for a in n.args for name in _clamped_operand(a)}
+            elif isinstance(n, ast.Compare):
+                operands = [n.left, *n.comparators]
+                for left, op, right in zip(operands, n.ops, operands[1:], strict=False):
+                    if isinstance(op, ast.Lt | ast.LtE) and isinstance(left, ast.Name) and _is_maximum(right):
+                        out.add(left.id)  # `limit <= MAX`, `1 <= limit <= 100`: the accepted range
+                    elif isinstance(op, ast.Gt | ast.GtE) and isinstance(right, ast.Name) and _is_maximum(left):
+                        out.add(right.id)
+                    elif isinstance(op, ast.Gt | ast.GtE) and isinstance(left, ast.Name) and _is_ceiling(right):
+                        out.add(left.id)  # `limit > N`: rejects or caps large values
+                    elif isinstance(op, ast.Lt | ast.LtE) and isinstance(right, ast.Name) and _is_ceiling(left):
+                        out.add(right.id)
+        return out
+
+    @classmethod
+    def _checked_names(cls, project: Project, func: FunctionInfo, depth: int = 0) -> set[str]:
+        """Names the body clamps, or passes to a project function that clamps or checks
+        the parameter it fills (`validate_list_limit(limit)`, raising above a maximum)."""
+        out = cls._clamped_names(func)
+        if depth >= 2:
+            return out
+        for n in own_nodes(func.node):
+            if not isinstance(n, ast.Call):
+                continue
+            for arg in [*n.args, *(k.value for k in n.keywords)]:
+                if not isinstance(arg, ast.Name) or arg.id in out:
+                    continue
+                target = _callee_parameter(project, func, n, arg)
+                if target is not None and target[1] in cls._checked_names(project, target[0], depth + 1):
+                    out.add(arg.id)
         return out
 
     @staticmethod

@@ -255,6 +255,41 @@ class UntypedRequestBody(Rule):
                 return {"status": "answered"}
             """
         ),
+        Valid(
+            # A dependency through an alias of an alias: the `Depends` is written in
+            # app/deps.py, the `dict` it wraps is imported from app/types.py.
+            """
+            from fastapi import FastAPI
+
+            from app.deps import PolicyAttributes
+
+            app = FastAPI()
+
+            @app.get("/models")
+            def list_models(attributes: PolicyAttributes) -> list[str]:
+                return sorted(attributes)
+            """,
+            filename="app/main.py",
+            files={
+                "app/types.py": """
+                    from typing import Any
+
+                    Attributes = dict[str, Any]
+                """,
+                "app/deps.py": """
+                    from typing import Annotated
+
+                    from fastapi import Depends, Request
+
+                    from app.types import Attributes
+
+                    def resolve_attributes(request: Request) -> Attributes:
+                        return {"is_superuser": False}
+
+                    PolicyAttributes = Annotated[Attributes, Depends(resolve_attributes)]
+                """,
+            },
+        ),
     )
     invalid = (
         Invalid(
