@@ -69,6 +69,7 @@ class _Finder:
         self.project = project
         self.func = func
         self.module = func.module
+        self._types: dict[str, str] | None = None
         self.assigns: dict[str, list[ast.expr]] = {}
         for node in own_nodes(func.node):
             if isinstance(node, ast.Assign):
@@ -120,29 +121,75 @@ class _Finder:
         return False
 
     def first_write(self) -> tuple[ast.Call, str] | None:
-        types = self.project.variable_types(self.func)
         calls = sorted(
             (n for n in own_nodes(self.func.node) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)
         )
         for call in calls:
-            if not isinstance(call.func, ast.Attribute):
-                continue
-            text = ast.unparse(call.func)
-            shown = f"{text}()" if len(text) <= 40 else f"{call.func.attr}()"
-            target = self.project.call_target(self.module, self.func, call)
-            method = method_under(target, SESSION_PREFIXES)
-            if method in _WRITES:
+            shown = self.write_kind(call)
+            if shown is not None:
                 return call, shown
-            executes = method in _EXECUTES or method_under(target, _CONNECTION_PREFIXES) in _EXECUTES
-            if executes and call.args and self._is_dml(call.args[0]):
-                first = call.args[0]
-                inner = ast.unparse(_root_call(first) if not isinstance(first, ast.Name) else first)
-                return call, f"{text}({inner if len(inner) <= 40 else '...'})"
-            if call.func.attr in _ORM_WRITES:
-                receiver = call.func.value
-                if self._orm_class(receiver) or self._orm_instance(receiver, types):
-                    return call, shown
         return None
+
+    def write_kind(self, call: ast.Call) -> str | None:
+        """How the message shows `call` when it changes state (`session.add()`), else None."""
+        if not isinstance(call.func, ast.Attribute):
+            return None
+        if self._types is None:
+            self._types = self.project.variable_types(self.func)
+        text = ast.unparse(call.func)
+        shown = f"{text}()" if len(text) <= 40 else f"{call.func.attr}()"
+        target = self.project.call_target(self.module, self.func, call)
+        method = method_under(target, SESSION_PREFIXES)
+        if method in _WRITES:
+            return shown
+        executes = method in _EXECUTES or method_under(target, _CONNECTION_PREFIXES) in _EXECUTES
+        if executes and call.args and self._is_dml(call.args[0]):
+            first = call.args[0]
+            inner = ast.unparse(_root_call(first) if not isinstance(first, ast.Name) else first)
+            return f"{text}({inner if len(inner) <= 40 else '...'})"
+        if call.func.attr in _ORM_WRITES:
+            receiver = call.func.value
+            if self._orm_class(receiver) or self._orm_instance(receiver, self._types):
+                return shown
+        return None
+
+
+def _only_commits(func: FunctionInfo) -> bool:
+    """Is the function a transaction boundary and nothing else: its body (past the
+    docstring) is `session.commit()` calls only (`release_db_transaction(session)`,
+    called to hand a pooled connection back before a long wait)? It persists what
+    its caller wrote; by itself it changes nothing."""
+    body = func.node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if not body:
+        return False
+    for stmt in body:
+        value = stmt.value if isinstance(stmt, ast.Expr) else None
+        if isinstance(value, ast.Await):
+            value = value.value
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "commit"):
+            return False
+    return True
+
+
+def _audit_helper(func: FunctionInfo) -> bool:
+    """Is the function an audit-log writer, by its name or its module's
+    (`audit_events.record_dsar_event`, `write_audit_entry`)? Recording who read
+    what is logging, which RFC 9110 (section 9.2.1) allows a safe method."""
+    words = re.split(r"[^a-z0-9]+", f"{func.module.name}.{func.name}".lower())
+    return "audit" in words
+
+
+def _stores_attribute(func: FunctionInfo) -> bool:
+    """Does the function assign to an attribute (`order.quantity += 1`): an ORM
+    object changed in place, which a later `commit()` persists?"""
+    for node in own_nodes(func.node):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) for t in targets):
+                return True
+    return False
 
 
 def _protocol_route(route: Route) -> bool:
@@ -165,7 +212,14 @@ class StateChangeInGet(Rule):
     `text("UPDATE ...")`); `.save()` / `.delete()` / `.create()` on an
     active-record model (Django, Tortoise, Beanie, ODMantic, ...). Writing to a
     cache, logging and metrics are not state changes here, and OAuth / OIDC /
-    SAML callback routes (GET by protocol) are skipped.
+    SAML callback routes (GET by protocol) are skipped. So are a helper whose
+    body only commits (`release_db_transaction(session)`, which ends the read
+    transaction before a long wait and persists nothing of its own), an audit
+    helper (a function named so or in a module named so: `record_audit_event`,
+    `audit_events.record_dsar_event`), and the endpoint's own `commit()` when
+    the only thing pending is such an audit row (it changes no attribute, makes
+    no write of its own, and calls no other writing project function):
+    recording who read what is logging, which RFC 9110 allows a safe method.
 
     ## Why is this bad?
     RFC 9110 defines GET and HEAD as safe: a client, a proxy or a crawler may
@@ -233,6 +287,39 @@ class StateChangeInGet(Rule):
                 return {"ok": True}
             """
         ),
+        Valid(
+            # A commit that only ends the read transaction before a long stream, and an
+            # audit row of who exported what: logging, which a safe method may do.
+            """
+            from fastapi import APIRouter, Depends
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            router = APIRouter()
+
+
+            async def release_db_transaction(session: AsyncSession) -> None:
+                '''Hand the pooled connection back before a long wait.'''
+                await session.commit()
+
+
+            async def record_audit_event(session: AsyncSession, actor: int, action: str) -> None:
+                session.add(AuditEvent(actor=actor, action=action))
+
+
+            @router.get("/flows/{flow_id}/events")
+            async def flow_events(flow_id: int, session: AsyncSession = Depends(get_session)):
+                await release_db_transaction(session)
+                return stream_events(flow_id)
+
+
+            @router.get("/me/export")
+            async def export_me(user_id: int, session: AsyncSession = Depends(get_session)):
+                archive = await build_export(session, user_id)
+                await record_audit_event(session, user_id, "export")
+                await session.commit()
+                return archive
+            """
+        ),
     )
     invalid = (
         Invalid(
@@ -274,6 +361,28 @@ class StateChangeInGet(Rule):
         ),
     )
 
+    @staticmethod
+    def _commits_audit_only(ctx: FileContext, func: FunctionInfo, call: ast.Call) -> bool:
+        """Is the endpoint's first write a `commit()` whose only pending change is an
+        audit-log row: it changes no attribute, and it calls an audit helper and no
+        other project function that writes (the export that logs who exported)?"""
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == "commit") or _stores_attribute(func):
+            return False
+        others = [n for n in own_nodes(func.node) if isinstance(n, ast.Call) and n is not call]
+        finder = _Finder(ctx.project, func)
+        if any(finder.write_kind(n) for n in others):
+            return False  # another write of its own (`session.add(...)`)
+        audited = False
+        for site in ctx.project.calls.sites_of(func):
+            callee = site.callee
+            if callee is None or callee is func:
+                continue
+            if _audit_helper(callee):
+                audited = True
+            elif _Finder(ctx.project, callee).first_write() is not None:
+                return False
+        return audited
+
     def visit_FunctionDef(self, node: ast.FunctionDef, ctx: FileContext) -> None:
         self._check(node, ctx)
 
@@ -291,6 +400,8 @@ class StateChangeInGet(Rule):
         verb = "GET" if "GET" in route.methods else "HEAD"
         where = f"{verb} `{route.display_path}`"
         found = _Finder(ctx.project, func).first_write()
+        if found is not None and self._commits_audit_only(ctx, func, found[0]):
+            found = None  # the commit persists only the audit row the helper added
         if found is not None:
             call, shown = found
             ctx.report(
@@ -301,7 +412,7 @@ class StateChangeInGet(Rule):
             return
         for site in ctx.project.calls.sites_of(func):
             callee = site.callee
-            if callee is None or callee is func:
+            if callee is None or callee is func or _audit_helper(callee) or _only_commits(callee):
                 continue
             inner = _Finder(ctx.project, callee).first_write()
             if inner is None:

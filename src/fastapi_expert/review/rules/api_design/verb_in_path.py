@@ -4,6 +4,7 @@ import ast
 import re
 
 from fastapi_expert.review.model.fastapi_model import Route
+from fastapi_expert.review.rules.api_design.delete_with_body import body_lists_items
 from fastapi_expert.review.rules.base import FileContext, Invalid, Rule, Valid
 from fastapi_expert.types import Severity
 
@@ -17,6 +18,7 @@ _MIXED_CASE = re.compile(r"[a-z][A-Z]")
 _NOUNS = frozenset({"add-on", "add-ons", "add_on", "add_ons", "addOns", "get-started", "get_started", "set-up", "make-up"})
 _HTML_RESPONSES = frozenset({"fastapi.responses.HTMLResponse", "starlette.responses.HTMLResponse"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DELETE_VERBS = frozenset({"delete", "remove"})
 
 
 def _is_page(ctx: FileContext, route: Route) -> bool:
@@ -38,6 +40,18 @@ def _is_page(ctx: FileContext, route: Route) -> bool:
     return False
 
 
+def _bulk_delete(ctx: FileContext, route: Route, verb: str) -> bool:
+    """Is the route a bulk delete: a POST whose path ends in `delete`/`remove`
+    (`/sessions/delete`, `/keys/remove`) and whose body lists the targets
+    (`{"ids": [...]}`)? No single URL names them, and a DELETE must not carry
+    the list in a body (FX711), so `POST .../delete` is the usual way to say it."""
+    if route.methods != ("POST",) or route.endpoint is None or route.path is None:
+        return False
+    if route.path.rstrip("/").rsplit("/", 1)[-1] != verb or verb.lower() not in _DELETE_VERBS:
+        return False
+    return body_lists_items(ctx.project, route.endpoint, route.path)
+
+
 # A word boundary inside a camelCase segment: before a capital that follows a lowercase
 # letter or digit (`dagRuns`), and before the capital that starts a word after an
 # acronym (`getHTTPStatus`), so acronyms stay whole.
@@ -49,10 +63,28 @@ def _hyphenated(segment: str) -> str:
     return re.sub(r"[-_]+", "-", _CAMEL_BOUNDARY.sub("-", segment)).lower()
 
 
-def _problems(path: str, after_parameter: bool = False) -> tuple[str | None, list[str]]:
+# Endpoint names a protocol fixes, by the path segment that opens its namespace: SCIM 2.0
+# (RFC 7644 §3.2) serves `/scim/v2/ServiceProviderConfig` and `/scim/v2/ResourceTypes`,
+# and identity providers (Okta, Entra ID) call exactly those URLs.
+_PROTOCOL_NAMES: dict[str, frozenset[str]] = {"scim": frozenset({"ServiceProviderConfig", "ResourceTypes"})}
+
+
+def _fixed_names(paths: list[str]) -> frozenset[str]:
+    """The camelCase names a protocol fixes for a route under its namespace."""
+    out: frozenset[str] = frozenset()
+    for path in paths:
+        for segment in path.split("/"):
+            out |= _PROTOCOL_NAMES.get(segment.lower(), frozenset())
+    return out
+
+
+def _problems(
+    path: str, after_parameter: bool = False, fixed: frozenset[str] = frozenset()
+) -> tuple[str | None, list[str]]:
     """(the first static segment that names an action, every camelCase one, in
     order); one segment can be both (`getUser`). `after_parameter`: the prefixes
-    the route is included with all end in a path parameter (`/orders/{order_id}`)."""
+    the route is included with all end in a path parameter (`/orders/{order_id}`).
+    `fixed`: names a protocol prescribes, not camelCase by choice."""
     verb: str | None = None
     cases: list[str] = []
     segments = [s for s in path.split("/") if s]
@@ -64,7 +96,7 @@ def _problems(path: str, after_parameter: bool = False) -> tuple[str | None, lis
         action = i == len(segments) - 1 and after
         if verb is None and not action and _VERB_LED.match(segment) and segment not in _NOUNS:
             verb = segment
-        if _MIXED_CASE.search(segment) and segment not in cases:
+        if _MIXED_CASE.search(segment) and segment not in cases and segment not in fixed:
             cases.append(segment)
     return verb, cases
 
@@ -138,7 +170,13 @@ class VerbInPath(Rule):
     or an action next to a camelCase segment (`/taskRuns/delete`). A camelCase
     action right after a path parameter (`/dags/{dag_id}/clearDagRuns`) is told
     only its case, with the segment in lowercase, hyphen-separated words
-    (`clear-dag-runs`): the action on one resource is accepted.
+    (`clear-dag-runs`): the action on one resource is accepted. A bulk delete
+    is accepted too: a POST whose path ends in `delete` or `remove` and whose
+    body lists the targets (a list parameter, or a model with a list field:
+    `POST /sessions/delete` with `{"session_ids": [...]}`), since no single URL
+    names them and a DELETE should carry no body (FX711). Names a protocol fixes
+    are not camelCase by choice: SCIM 2.0's `ServiceProviderConfig` and
+    `ResourceTypes` under a `/scim` path (RFC 7644).
 
     ## Why is this bad?
     In an HTTP API the method is the verb and the path names the resource:
@@ -153,6 +191,7 @@ class VerbInPath(Rule):
     - https://www.rfc-editor.org/rfc/rfc9110#name-methods
     - https://learn.microsoft.com/en-us/azure/architecture/best-practices/api-design#organize-the-api-design-around-resources
     - https://google.aip.dev/121
+    - https://www.rfc-editor.org/rfc/rfc7644#section-3.2
     """
 
     code = "FX706"
@@ -247,6 +286,62 @@ class VerbInPath(Rule):
             app.include_router(order, prefix="/api")
             """
         ),
+        Valid(
+            # A bulk delete: the ids travel in a POST body, as a DELETE must not carry
+            # one; and SCIM 2.0 endpoints, whose names RFC 7644 fixes.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+
+            class DeleteSessions(BaseModel):
+                session_ids: list[str]
+
+
+            @router.post("/v1/sessions/delete", status_code=204)
+            async def delete_sessions(body: DeleteSessions) -> None:
+                return None
+
+
+            @router.get("/scim/v2/ServiceProviderConfig")
+            async def service_provider_config() -> dict[str, str]:
+                return {}
+
+
+            @router.get("/scim/v2/ResourceTypes/{type_id}")
+            async def resource_type(type_id: str) -> dict[str, str]:
+                return {}
+            """
+        ),
+        Valid(
+            # The request models come in by a star import; the body still lists the keys.
+            """
+            from fastapi import APIRouter
+
+            from app.types import *
+
+            router = APIRouter()
+
+
+            @router.post("/key/delete")
+            async def delete_keys(data: KeyRequest) -> None:
+                return None
+            """,
+            filename="app/keys.py",
+            files={
+                "app/types.py": """
+                    from typing import List, Optional
+
+                    from pydantic import BaseModel
+
+                    class KeyRequest(BaseModel):
+                        keys: Optional[List[str]] = None
+                        key_aliases: Optional[List[str]] = None
+                """
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -319,6 +414,30 @@ class VerbInPath(Rule):
             """,
             lines=(6, 11, 16, 21),
         ),
+        Invalid(
+            # One model deleted by an id in the body: `DELETE /models/{id}` says it.
+            """
+            from fastapi import APIRouter
+            from pydantic import BaseModel
+
+            router = APIRouter()
+
+
+            class ModelRef(BaseModel):
+                id: str
+
+
+            @router.post("/model/delete")
+            async def delete_model(body: ModelRef) -> None:
+                return None
+
+
+            @router.get("/ServiceProviderConfig")
+            async def service_provider_config() -> dict[str, str]:
+                return {}
+            """,
+            lines=(11, 16),
+        ),
     )
 
     def __init__(self) -> None:
@@ -332,7 +451,10 @@ class VerbInPath(Rule):
         route = routes.get(id(node))
         if route is None or route.is_websocket or route.path is None:
             return
-        verb, cases = _problems(route.path, _after_parameter(route.path, route.full_paths))
+        fixed = _fixed_names([route.path, *route.full_paths])
+        verb, cases = _problems(route.path, _after_parameter(route.path, route.full_paths), fixed)
+        if verb is not None and _bulk_delete(ctx, route, verb):
+            verb = None
         if (verb is None and not cases) or _is_page(ctx, route):
             return
         # Only the route's own path is checked (a prefix is the include's business),
