@@ -65,6 +65,13 @@ class _Declaration:
     decorator_list: ast.List | ast.Tuple | None  # None: an unused parameter of the endpoint
 
 
+def _endpoint_count(routes: list[Route]) -> int:
+    """How many endpoints the routes are: a function registered under several paths
+    (`@router.post("/v1/rerank")` stacked on `@router.post("/rerank")`) is one
+    endpoint, one place the dependency is decided, however many aliases it has."""
+    return len({id(r.endpoint.node) if r.endpoint is not None else id(r.node) for r in routes})
+
+
 def _key(dep: Dependency) -> DepKey | None:
     """What makes two markers the same dependency, or None when it cannot be told
     (an inline instance `Depends(Limiter(5))` is a new object on every route: one
@@ -227,39 +234,57 @@ def _harmless_use(node: ast.expr, parent: ast.AST | None, grandparent: ast.AST |
     return False
 
 
-def _escapes(project: Project, model: FastAPIModel, obj: RouterObject) -> bool:
-    """Is the router used anywhere in a way that may give it routes, or children, we
-    cannot see (passed to a function, `router.include_router(...)`, `router.routes`)?"""
-    name = _written_name(obj.ref)
+def _escaping(project: Project, model: FastAPIModel, objects: list[RouterObject]) -> set[str]:
+    """The refs of those `objects` used somewhere in a way that may give them routes,
+    or children, we cannot see (passed to a function, `router.include_router(...)`,
+    `router.routes`). One pass over the project for all of them: a code base with a
+    hundred routers, each called `router` in its own module, would otherwise read
+    every module that spells `router` once per router."""
+    names = {_written_name(obj.ref) for obj in objects}
+    wanted = {obj.ref for obj in objects}
+    out: set[str] = set()
     for module in project.modules:
-        if module.is_test or not module.spells(name):
+        if module.is_test or not any(module.spells(name) for name in names):
             continue
         scopes: list[tuple[FunctionInfo | None, ast.AST]] = [(None, module.tree), *((f, f.node) for f in module.all_functions)]
         for func, scope in scopes:
-            hits: list[ast.expr] = [n for n in own_nodes_of(scope, ast.Name) if n.id == name and isinstance(n.ctx, ast.Load)]
-            hits += [n for n in own_nodes_of(scope, ast.Attribute) if n.attr == name and isinstance(n.ctx, ast.Load)]
-            if hits and _escaping_hit(model, module, func, scope, hits, obj.ref):
-                return True
-    return False
+            hits: list[tuple[str, ast.expr]] = [
+                (n.id, n) for n in own_nodes_of(scope, ast.Name) if n.id in names and isinstance(n.ctx, ast.Load)
+            ]
+            hits += [
+                (n.attr, n) for n in own_nodes_of(scope, ast.Attribute) if n.attr in names and isinstance(n.ctx, ast.Load)
+            ]
+            if hits:
+                out |= _escaping_hits(model, module, func, scope, hits, wanted)
+    return out
 
 
-def _escaping_hit(
-    model: FastAPIModel, module: ModuleInfo, func: FunctionInfo | None, scope: ast.AST, hits: list[ast.expr], ref: str
-) -> bool:
+def _escaping_hits(
+    model: FastAPIModel,
+    module: ModuleInfo,
+    func: FunctionInfo | None,
+    scope: ast.AST,
+    hits: list[tuple[str, ast.expr]],
+    wanted: set[str],
+) -> set[str]:
+    """The refs among `wanted` that a use in `hits` (name, node) lets escape; a use
+    counts for the object of its own name only."""
     parents: dict[int, ast.AST] = {}
     for node in own_nodes(scope):
         for child in child_nodes(node):
             parents[id(child)] = node
     for child in child_nodes(scope):
         parents[id(child)] = scope
-    for node in hits:
-        if model.object_ref(module, func, node) != ref:
+    out: set[str] = set()
+    for name, node in hits:
+        ref = model.object_ref(module, func, node)
+        if ref is None or ref not in wanted or ref in out or _written_name(ref) != name:
             continue
         parent = parents.get(id(node))
         grandparent = parents.get(id(parent)) if parent is not None else None
         if not _harmless_use(node, parent, grandparent):
-            return True
-    return False
+            out.add(ref)
+    return out
 
 
 def _one_line(text: str) -> str:
@@ -404,8 +429,9 @@ class DependencyRepeatedOnEveryRoute(Rule):
 
     ## What it does
     Finds an `APIRouter` (or a `FastAPI` app with no router included) whose
-    routes, at least three and *all* of those registered on it anywhere in the
-    project, each declare the same dependency: in the decorator's
+    routes, *all* of those registered on it anywhere in the project and at
+    least three endpoints (a function registered under several paths counts
+    once), each declare the same dependency: in the decorator's
     `dependencies=[Depends(verify_api_key)]`, or as an endpoint parameter whose
     value the body never reads (`_: User = Depends(require_admin)`). The same
     callable reached through different imports counts once; `Depends(x)` and
@@ -548,6 +574,27 @@ class DependencyRepeatedOnEveryRoute(Rule):
                 return None
             """,
             filename="app/flags.py",
+            files={"app/__init__.py": "", "app/auth.py": _AUTH_MODULE},
+        ),
+        Valid(
+            """
+            # Two endpoints, one of them under two paths: three routes, still too few endpoints for a pattern.
+            from fastapi import APIRouter, Depends
+
+            from app.auth import verify_api_key
+
+            router = APIRouter()
+
+            @router.post("/rerank", dependencies=[Depends(verify_api_key)])
+            @router.post("/v1/rerank", dependencies=[Depends(verify_api_key)])
+            def rerank(body: dict):
+                return body
+
+            @router.get("/rerank/models", dependencies=[Depends(verify_api_key)])
+            def rerank_models():
+                return []
+            """,
+            filename="app/rerank.py",
             files={"app/__init__.py": "", "app/auth.py": _AUTH_MODULE},
         ),
         Valid(
@@ -903,9 +950,12 @@ app.include_router(router)
         by_router: dict[str, list[Route]] = defaultdict(list)
         for route in model.routes:
             by_router[route.router].append(route)
+        candidates: list[tuple[RouterObject, list[Route], dict[DepKey, list[_Declaration]]]] = []
         for ref, routes in by_router.items():
             if len(routes) < _MIN_ROUTES or ref.startswith("?") or ".<self." in ref:
                 continue
+            if _endpoint_count(routes) < _MIN_ROUTES:
+                continue  # aliases of one or two endpoints: too few to call it a pattern
             obj = model.objects.get(ref)
             if obj is None or obj.module.is_test or not _plain_constructor(project, obj):
                 continue
@@ -916,7 +966,13 @@ app.include_router(router)
             if inherited is None:
                 continue
             common = {k: v for k, v in common.items() if k not in inherited}
-            if not common or _escapes(project, model, obj):
+            if common:
+                candidates.append((obj, routes, common))
+        if not candidates:
+            return
+        escaping = _escaping(project, model, [obj for obj, _, _ in candidates])
+        for obj, routes, common in candidates:
+            if obj.ref in escaping:
                 continue
             for decls in sorted(common.values(), key=_spelled):
                 self._report(ctx, model, obj, routes, decls)

@@ -431,6 +431,27 @@ class GlobalMutableState(Rule):
             """,
             lines=(13,),
         ),
+        Invalid(
+            """
+            # One finding per name and handler: the second `del` repeats the first.
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            _auth_codes: dict[str, dict] = {}
+
+            @app.post("/token")
+            def token(code: str) -> dict:
+                record = _auth_codes.get(code)
+                if record is None:
+                    return {"error": "invalid_grant"}
+                if record["expired"]:
+                    del _auth_codes[code]
+                    return {"error": "invalid_grant"}
+                del _auth_codes[code]
+                return {"access_token": record["token"]}
+            """,
+            lines=(13,),
+        ),
     )
 
     def __init__(self) -> None:
@@ -466,20 +487,15 @@ class GlobalMutableState(Rule):
             return
         declared, local = _bound_locally(node)
         reported: set[int] = _lazy_inits(node, local)
+        found: list[tuple[ast.stmt | ast.expr, str, str]] = []
 
         def shared(name: str) -> bool:
             return name in state and name not in local
 
-        def report(at: ast.AST, name: str, how: str) -> None:
-            if id(at) in reported:
-                return
-            reported.add(id(at))
-            ctx.report(
-                at,
-                f"`{func.name}` {how} module-level `{name}`, state shared by every concurrent request "
-                f"and private to one worker process; keep it in a shared store (database, Redis) "
-                f"or inject an object that owns it and its locking.",
-            )
+        def report(at: ast.stmt | ast.expr, name: str, how: str) -> None:
+            if id(at) not in reported:
+                reported.add(id(at))
+                found.append((at, name, how))
 
         for child in own_nodes(node):
             if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
@@ -496,3 +512,17 @@ class GlobalMutableState(Rule):
                         value = state[target.id]
                         if isinstance(child, ast.AugAssign) or _is_mutable(ctx.module, value):
                             report(child, target.id, "rebinds (`global`)")
+        # One finding per module-level name and handler, at its first write in the
+        # source: a second write to the same dict in the same function (`del
+        # codes[c]` on expiry, again on use) says nothing the first did not.
+        named: set[str] = set()
+        for at, name, how in sorted(found, key=lambda f: (f[0].lineno, f[0].col_offset)):
+            if name in named:
+                continue
+            named.add(name)
+            ctx.report(
+                at,
+                f"`{func.name}` {how} module-level `{name}`, state shared by every concurrent request "
+                f"and private to one worker process; keep it in a shared store (database, Redis) "
+                f"or inject an object that owns it and its locking.",
+            )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
+from pathlib import PurePosixPath
 
 from fastapi_expert.review.model.fastapi_model import FastAPIModel, RouterObject
 from fastapi_expert.review.model.module import (
@@ -28,11 +29,60 @@ def _own(node: ast.AST) -> tuple[ast.AST, ...]:
     return own_nodes(node)
 
 
+class _Resolver:
+    """Finds the router a dotted name denotes when the model's own look-up does
+    not: a router re-exported under another name (`from .audits import router as
+    audits_router` in a package `__init__`), or one inside a folder with no
+    `__init__.py` (a namespace package within a package), whose module the
+    project names by its path from that folder while the code imports it by its
+    full name. Built on first use: most projects never need it."""
+
+    def __init__(self, project: Project, model: FastAPIModel) -> None:
+        self.project = project
+        # Each router's ref by its `APIRouter(...)` call, for names bound to that call.
+        self.by_node = {id(obj.node): ref for ref, obj in model.objects.items() if obj.node is not None}
+        self._by_last: dict[str, list[ModuleInfo]] | None = None
+
+    def module(self, dotted: str) -> ModuleInfo | None:
+        """The project module imported as `dotted`: by its name, else the one file
+        whose path ends like the name (`pkg/sub/mod.py`, `pkg/sub/mod/__init__.py`)."""
+        found = self.project.by_name.get(dotted)
+        if found is not None:
+            return found
+        if self._by_last is None:
+            self._by_last = {}
+            for module in self.project.modules:
+                path = PurePosixPath(module.path)
+                last = path.parent.name if path.name == "__init__.py" else path.stem
+                self._by_last.setdefault(last, []).append(module)
+        parts = dotted.split(".")
+        tails = ("/" + "/".join(parts) + ".py", "/" + "/".join(parts) + "/__init__.py")
+        matches = [m for m in self._by_last.get(parts[-1], []) if ("/" + m.path).endswith(tails)]
+        return matches[0] if len(matches) == 1 else None
+
+    def router(self, qualname: str | None, depth: int = 0) -> str | None:
+        """The ref of the router `qualname` (`pkg.mod.router`) is bound to, through
+        imports that rename it."""
+        if qualname is None or depth > 8:
+            return None
+        symbol = self.project.lookup(qualname)
+        if isinstance(symbol, tuple):
+            return self.by_node.get(id(symbol[1]))
+        module_name, _, name = qualname.rpartition(".")
+        module = self.module(module_name) if module_name and symbol is None else None
+        if module is None:
+            return None
+        if name in module.assignments:
+            return self.by_node.get(id(module.assignments[name]))
+        return self.router(module.imports.get(name), depth + 1)
+
+
 def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
     """Refs passed to `include_router`/`mount` anywhere (whatever the parent), and
     whether some include passes an expression no router resolves from."""
     included: set[str] = set()
     dynamic = False
+    resolver: _Resolver | None = None
     for module in project.modules:
         if not (module.spells("include_router") or module.spells("mount")):
             continue  # spares indexing every function of the project for two method names
@@ -47,11 +97,40 @@ def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
                 if child is None:
                     continue
                 ref = model.object_ref(module, func, child)
+                if ref is None and isinstance(child, ast.Name | ast.Attribute):
+                    resolver = _Resolver(project, model) if resolver is None else resolver
+                    ref = resolver.router(module.resolve(child))
                 if ref is None:
                     dynamic = dynamic or node.func.attr == "include_router"
                 else:
                     included.add(ref)
     return included, dynamic
+
+
+def _imported_by_name(project: Project, model: FastAPIModel, candidates: list[RouterObject]) -> set[str]:
+    """Refs of the candidate routers in a module the project imports by its name
+    (`importlib.import_module("app.plugins.billing")`, then `getattr(module,
+    "router")` handed to `include_router`): defined there, or imported there when
+    the name is a package's. Only files that import by name are read for the names."""
+    names: set[str] = set()
+    for module in project.modules:
+        if module.is_test or not (module.spells("import_module") or module.spells("__import__")):
+            continue
+        for _, scope in _scopes(module):
+            names |= {n.value for n in own_nodes_of(scope, ast.Constant) if isinstance(n.value, str) and "." in n.value}
+    if not names:
+        return set()
+    resolver = _Resolver(project, model)
+    found: set[str] = set()
+    for name in names:
+        target = resolver.module(name)
+        if target is None:
+            continue
+        # Its own routers, and those of the modules it star-imports (`from .endpoints import *`).
+        modules = {id(target), *(id(m) for star in target.star_imports if (m := resolver.module(star)) is not None)}
+        found |= {obj.ref for obj in candidates if id(obj.module) in modules}
+        found |= {ref for qualname in target.imports.values() if (ref := resolver.router(qualname)) is not None}
+    return found
 
 
 def _last_name(ref: str) -> tuple[bool, str]:
@@ -110,10 +189,14 @@ class RouterNeverIncluded(Rule):
     bound to a name that has routes registered on it but is never passed to
     `include_router()` (or `mount()`) anywhere, whatever the parent and however
     it is imported (`app.include_router(users.router)`,
-    `from .users import router as users_router`). When some
+    `from .users import router as users_router`, also through a package that
+    re-exports it under another name). When some
     `include_router()` call receives an expression that cannot be resolved (a
     loop over a list of routers), a router that is referenced anywhere besides
-    its own route decorators is assumed to be included.
+    its own route decorators is assumed to be included, and so is one in a
+    module the project imports by its name (`importlib.import_module(
+    "app.features.billing")`, lazy registration) or re-exported by such a
+    package.
 
     ## Why is this bad?
     Routes live on the router object; until it is included into the app they are
@@ -225,6 +308,86 @@ def create_app() -> FastAPI:
                 """,
             },
         ),
+        Valid(
+            """
+            # Re-exported by its package under another name, and included under that one.
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/audits")
+
+            @router.get("/")
+            def list_audits():
+                return []
+            """,
+            filename="app/v1/audits.py",
+            files={
+                "app/__init__.py": "",
+                "app/v1/__init__.py": "from app.v1.audits import router as audits_router\n",
+                "app/main.py": """
+from fastapi import APIRouter, FastAPI
+
+from app.v1 import audits_router
+
+api = APIRouter(prefix="/v1")
+api.include_router(audits_router)
+app = FastAPI()
+app.include_router(api)
+""",
+            },
+        ),
+        Valid(
+            """
+            # In a folder with no `__init__.py` inside the `app` package (a namespace package).
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/users")
+
+            @router.get("/")
+            def list_users():
+                return []
+            """,
+            filename="app/api/v1/users.py",
+            files={
+                "app/__init__.py": "",
+                "app/api/v1/__init__.py": "",
+                "app/main.py": """
+from fastapi import FastAPI
+
+from app.api.v1.users import router as users_router
+
+app = FastAPI()
+app.include_router(users_router)
+""",
+            },
+        ),
+        Valid(
+            """
+            # Its module is imported by name and its `router` taken with `getattr` (lazy registration).
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/billing")
+
+            @router.get("/invoices")
+            def invoices():
+                return []
+            """,
+            filename="app/features/billing.py",
+            files={
+                "app/__init__.py": "",
+                "app/features/__init__.py": "",
+                "app/main.py": """
+import importlib
+
+from fastapi import FastAPI
+
+LAZY_FEATURES = ("app.features.billing",)
+
+app = FastAPI()
+for path in LAZY_FEATURES:
+    app.include_router(getattr(importlib.import_module(path), "router"))
+""",
+            },
+        ),
     )
     invalid = (
         Invalid(
@@ -286,6 +449,36 @@ def me():
             filename="app/main.py",
             files={"app/__init__.py": ""},
         ),
+        Invalid(
+            """
+            # Routers are registered lazily by module name, but this module is not in the list.
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/reports")
+
+            @router.get("/daily")
+            def daily():
+                return []
+            """,
+            lines=(4,),
+            filename="app/features/reports.py",
+            files={
+                "app/__init__.py": "",
+                "app/features/__init__.py": "",
+                "app/features/billing.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n",
+                "app/main.py": """
+import importlib
+
+from fastapi import FastAPI
+
+LAZY_FEATURES = ("app.features.billing",)
+
+app = FastAPI()
+for path in LAZY_FEATURES:
+    app.include_router(getattr(importlib.import_module(path), "router"))
+""",
+            },
+        ),
     )
 
     def check_project(self, ctx: ProjectContext) -> None:
@@ -300,7 +493,14 @@ def me():
             if obj.kind == "router" and obj.node is not None and ref not in included
             and not obj.module.is_test and counts.get(ref, 0)
         ]
-        referenced = _referenced(ctx.project, model, candidates) if dynamic and candidates else set()
+        referenced: set[str] = set()
+        if dynamic and candidates:
+            # Some include takes a router we cannot resolve: one referenced elsewhere,
+            # or living in a module imported by its name, may be the one it takes.
+            referenced = _referenced(ctx.project, model, candidates)
+            unresolved = [obj for obj in candidates if obj.ref not in referenced]
+            if unresolved:
+                referenced |= _imported_by_name(ctx.project, model, unresolved)
         for obj in candidates:
             ref, n = obj.ref, counts[obj.ref]
             if ref in referenced or obj.node is None:
