@@ -57,12 +57,17 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pat
 
 
 def module_name(
-    path: Path, review_root: Path, has_init: set[Path] | None = None, prefixes: dict[Path, list[str]] | None = None
+    path: Path,
+    review_root: Path,
+    has_init: set[Path] | dict[Path, bool] | None = None,
+    prefixes: dict[Path, list[str]] | None = None,
 ) -> str:
     """Dotted name: through `__init__.py` packages, else relative to the review root.
 
     `prefixes` caches the answer for a folder, so the files of one folder cost
-    one look-up (discovery passes it; every file of a folder shares its prefix)."""
+    one look-up (discovery passes it; every file of a folder shares its prefix).
+    `has_init`: the package folders (a set), or a dict in which the folders found
+    on disk to be packages or not are kept for the next file."""
     stem = [path.stem] if path.name != "__init__.py" else []
     directory = path.parent
     prefix = prefixes.get(directory) if prefixes is not None else None
@@ -73,11 +78,17 @@ def module_name(
     return ".".join(p for p in [*prefix, *stem] if p)
 
 
-def _folder_prefix(directory: Path, review_root: Path, has_init: set[Path] | None) -> list[str]:
+def _folder_prefix(directory: Path, review_root: Path, has_init: set[Path] | dict[Path, bool] | None) -> list[str]:
     def is_package(folder: Path) -> bool:
-        if has_init is not None:
+        if isinstance(has_init, set):
             return folder in has_init
-        return (folder / "__init__.py").is_file()
+        if has_init is None:
+            return (folder / "__init__.py").is_file()
+        # Every folder of a deep tree asks about the same ancestors.
+        known = has_init.get(folder)
+        if known is None:
+            known = has_init[folder] = (folder / "__init__.py").is_file()
+        return known
 
     if is_package(directory):
         parts: list[str] = []
@@ -111,10 +122,13 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> list
         # configuration excludes it; excludes apply to what lies below it.
         given_excluded = _is_config_excluded(given, config)
         prefixes: dict[Path, list[str]] = {}
+        packages: dict[Path, bool] = {}
         if given.is_dir():
             for dirpath, dirnames, filenames in os.walk(given):
                 base = Path(dirpath)
                 rel_base = PurePosixPath(os.path.relpath(base, given)) if base != given else PurePosixPath()
+                packages[base] = "__init__.py" in filenames
+                shown_base: str | None = None  # the folder's display path, once per folder
                 dirnames[:] = sorted(
                     d for d in dirnames if not is_excluded(rel_base / d, config.excludes)
                     and (given_excluded or not _is_config_excluded(base / d, config))
@@ -127,8 +141,12 @@ def discover(paths: list[Path], config: Config, cwd: Path | None = None) -> list
                         not given_excluded and _is_config_excluded(file_path, config)
                     ):
                         continue
-                    shown = display_path(file_path, cwd)
-                    out.setdefault(shown, DiscoveredFile(file_path, shown, module_name(file_path, root, prefixes=prefixes)))
+                    if shown_base is None:
+                        shown_base = display_path(base, cwd)
+                    shown = filename if shown_base == "." else f"{shown_base}/{filename}"
+                    out.setdefault(
+                        shown, DiscoveredFile(file_path, shown, module_name(file_path, root, packages, prefixes=prefixes))
+                    )
         else:
             shown = display_path(given, cwd)
             out.setdefault(shown, DiscoveredFile(given, shown, module_name(given, root)))
