@@ -42,6 +42,19 @@ def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
     return kw.value if kw else None
 
 
+def is_main_guard(node: ast.AST) -> bool:
+    """Is the node `if __name__ == "__main__":`?"""
+    test = node.test if isinstance(node, ast.If) else None
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
 def is_true(expr: ast.expr | None) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 

@@ -32,6 +32,7 @@ from fastapi_expert.review.model.module import (
     scope_nodes_of,
 )
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import is_main_guard
 from fastapi_expert.review.rules.base import FileContext
 
 # -- coroutine functions and methods of well-known libraries ----------------
@@ -498,18 +499,7 @@ def _script_modules(project: Project) -> frozenset[str]:
 
 def _runs_as_main(tree: ast.Module) -> bool:
     """Does the module end in `if __name__ == "__main__":` (at its top level)?"""
-    for stmt in tree.body:
-        test = stmt.test if isinstance(stmt, ast.If) else None
-        if (
-            isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__"
-            and len(test.comparators) == 1
-            and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value == "__main__"
-        ):
-            return True
-    return False
+    return any(is_main_guard(stmt) for stmt in tree.body)
 
 
 def _spawns_tasks(func_node: ast.AST) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from fastapi_expert.review.model.module import ClassInfo, FunctionInfo, ModuleInfo
 from fastapi_expert.review.model.project import Project
+from fastapi_expert.review.rules._util import is_main_guard
 from fastapi_expert.review.rules.base import FileContext
 from fastapi_expert.types import Edit, Finding, Fix, Severity
 
@@ -51,20 +52,7 @@ def constant_value(project: Project, module: ModuleInfo, expr: ast.expr, depth: 
 
 def in_main_guard(ancestors: Sequence[ast.AST]) -> bool:
     """Is the node inside `if __name__ == "__main__":`?"""
-    for node in ancestors:
-        if not isinstance(node, ast.If):
-            continue
-        test = node.test
-        if (
-            isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__"
-            and len(test.comparators) == 1
-            and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value == "__main__"
-        ):
-            return True
-    return False
+    return any(is_main_guard(node) for node in ancestors)
 
 
 def emit(
