@@ -843,3 +843,51 @@ def test_a_dependency_in_an_alias_of_an_alias_from_another_module_is_a_dependenc
     )
     (route,) = p.fastapi.routes
     assert [d.target for d in route.all_dependencies()] == ["app.deps.get_scope"]
+
+
+def test_paths_and_prefixes_built_from_string_constants_are_read() -> None:
+    # `APIRouter(prefix=API + VERSION_1 + ARTIFACTS)` and `@router.get(ITEM)`: the constants
+    # are known before run time; a parameter or a setting is not.
+    p = project(
+        {
+            "app/__init__.py": "",
+            "app/constants.py": 'API = "/api"\nVERSION_1 = "/v1"\nARTIFACTS = "/artifacts"\nITEM = "/{artifact_id}"\n',
+            "app/main.py": """
+            from fastapi import APIRouter, FastAPI
+
+            from app.constants import API, ARTIFACTS, ITEM, VERSION_1
+            from app.settings import settings
+
+            router = APIRouter(prefix=API + VERSION_1 + ARTIFACTS)
+
+            @router.get(ITEM)
+            def get_artifact(artifact_id: str): ...
+
+            @router.get(f"{ITEM}/versions")
+            def list_versions(artifact_id: str): ...
+
+            other = APIRouter(prefix=settings.API_PREFIX)
+
+            @other.get("/health")
+            def health(): ...
+
+            def make_router(prefix: str) -> APIRouter:
+                PREFIX = prefix
+                r = APIRouter(prefix=PREFIX)
+
+                @r.get("/x")
+                def x(): ...
+
+                return r
+
+            app = FastAPI()
+            app.include_router(router)
+            app.include_router(other)
+            """,
+            "app/settings.py": "class S:\n    API_PREFIX = '/s'\n\nsettings = S()\n",
+        }
+    )
+    paths = {r.endpoint.name: r.full_paths for r in p.fastapi.routes if r.endpoint is not None}
+    assert paths["get_artifact"] == ["/api/v1/artifacts/{artifact_id}"]
+    assert paths["list_versions"] == ["/api/v1/artifacts/{artifact_id}/versions"]
+    assert paths["health"] == ["/health"]  # the setting's value is not known: no prefix

@@ -126,6 +126,14 @@ def literal_str(expr: ast.expr | None) -> str | None:
     return None
 
 
+def _bound_names(func: FunctionInfo) -> set[str]:
+    """The names a function binds itself: its parameters and the names it assigns."""
+    args = func.node.args
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a is not None}
+    names.update(n.id for n in own_nodes_of(func.node, ast.Name) if not isinstance(n.ctx, ast.Load))
+    return names
+
+
 def keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
@@ -213,7 +221,7 @@ class FastAPIModel:
                             ref = f"{func.class_name}.<self.{target.attr}>"
                         if ref is not None:
                             obj = RouterObject(ref, kind, module, node.value)
-                            obj.prefix = literal_str(obj.keyword("prefix")) or ""
+                            obj.prefix = self._string(module, func, obj.keyword("prefix")) or ""
                             deps = obj.keyword("dependencies")
                             if isinstance(deps, ast.List | ast.Tuple):
                                 obj.dependencies = list(deps.elts)
@@ -275,6 +283,40 @@ class FastAPIModel:
                     return self._factory_result(target_module, value)
         if isinstance(expr, ast.Call):  # `app.include_router(make_router(), prefix=...)`
             return self._factory_result(module, expr)
+        return None
+
+    def _string(self, module: ModuleInfo, func: FunctionInfo | None, expr: ast.expr | None, depth: int = 0) -> str | None:
+        """The text of a path or prefix: a literal, a module-level string constant
+        (`API_V1 = "/api/v1"`, here or imported), `+` of such, or an f-string of them
+        (`f"{API_V1}/items"`). None when any part is not known before run time (a
+        setting, a parameter, a local)."""
+        if expr is None or depth > 8:
+            return None
+        if isinstance(expr, ast.Constant):
+            return expr.value if isinstance(expr.value, str) else None
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            left = self._string(module, func, expr.left, depth + 1)
+            right = self._string(module, func, expr.right, depth + 1) if left is not None else None
+            return None if left is None or right is None else left + right
+        if isinstance(expr, ast.JoinedStr):
+            parts: list[str] = []
+            for value in expr.values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    parts.append(value.value)
+                    continue
+                if not isinstance(value, ast.FormattedValue) or value.conversion != -1 or value.format_spec is not None:
+                    return None
+                text = self._string(module, func, value.value, depth + 1)
+                if text is None:
+                    return None
+                parts.append(text)
+            return "".join(parts)
+        if isinstance(expr, ast.Name) and func is not None and expr.id in _bound_names(func):
+            return None  # a parameter or local of the function, whatever the module binds
+        if isinstance(expr, ast.Name | ast.Attribute):
+            symbol = self.project.lookup(self.project.canonical(module.resolve(expr)))
+            if isinstance(symbol, tuple):
+                return self._string(symbol[0], None, symbol[1], depth + 1)
         return None
 
     def _built_by(self, value: ast.expr) -> str | None:
@@ -344,11 +386,11 @@ class FastAPIModel:
         if ref is None:
             # An unresolved owner still counts when the call has a route's shape:
             # `@something.get("/path")` in a file that imports FastAPI.
-            path_arg = literal_str(call.args[0]) if call.args else literal_str(keyword(call, "path"))
+            path_arg = self._string(module, scope, call.args[0] if call.args else keyword(call, "path"))
             if path_arg is None or not (path_arg == "" or path_arg.startswith("/")):
                 return
             ref = f"?{module.name}.{ast.unparse(owner)}"
-        path = literal_str(call.args[0]) if call.args else literal_str(keyword(call, "path"))
+        path = self._string(module, scope, call.args[0] if call.args else keyword(call, "path"))
         is_ws = attr in {"websocket", "websocket_route"}
         if attr in HTTP_VERBS:
             methods: tuple[str, ...] = (attr.upper(),)
@@ -422,9 +464,9 @@ class FastAPIModel:
             for turn in loops[root.id]:
                 child = _substitute(child_expr, root.id, turn[root.id])
                 prefix = turn.get(prefix_expr.id, prefix_expr) if isinstance(prefix_expr, ast.Name) else prefix_expr
-                self._add_child(module, func, call, parent, child, literal_str(prefix) or "")
+                self._add_child(module, func, call, parent, child, self._string(module, func, prefix) or "")
             return
-        self._add_child(module, func, call, parent, child_expr, literal_str(prefix_expr) or "")
+        self._add_child(module, func, call, parent, child_expr, self._string(module, func, prefix_expr) or "")
 
     def _add_child(
         self,
