@@ -596,11 +596,16 @@ class InternalErrorLeak(Rule):
 
     def _scan(self, body: list[ast.stmt], var: str | None, ctx: FileContext, returns: bool) -> None:
         seen: set[int] = set()
-        handed_over = _handed_over(body)
+        handed_over: set[int] | None = None  # read only for a handler that builds a response
         for node in scope_nodes(body):
             values: list[ast.expr] = []
-            if isinstance(node, ast.Call) and id(node) not in handed_over:
+            if isinstance(node, ast.Call):
                 values = self._sink_values(node, ctx)
+                if values:
+                    if handed_over is None:
+                        handed_over = _handed_over(body)
+                    if id(node) in handed_over:
+                        values = []
             elif returns and isinstance(node, ast.Return) and node.value is not None:
                 values = [node.value]
             for value in values:
