@@ -164,7 +164,7 @@ class FastAPIModel:
         self.route_of_function: dict[ast.AST, list[Route]] = defaultdict(list)
         self._dep_cache: dict[tuple[str, bool], list[Dependency]] = {}
         self._scope_nodes: dict[ModuleInfo, list[tuple[FunctionInfo | None, list[ast.AST]]]] = {}
-        # id(constructor call) -> ref, rebuilt when objects were added since (see `_built_by`).
+        # id(constructor call) -> ref, rebuilt when objects were added since (see `object_built_by`).
         self._by_constructor: dict[int, str] = {}
         self._by_constructor_size = -1
         for module in project.modules:
@@ -276,7 +276,7 @@ class FastAPIModel:
                 # Re-exported under another name (`from .audits import router as
                 # audits_router` in a package's `__init__`): the object is the one the
                 # value at the end of the import chain builds, whatever it is called there.
-                built = self._built_by(value)
+                built = self.object_built_by(value)
                 if built is not None:
                     return built
                 if isinstance(value, ast.Call):  # `router = make_router()` at module level
@@ -319,7 +319,7 @@ class FastAPIModel:
                 return self._string(symbol[0], None, symbol[1], depth + 1)
         return None
 
-    def _built_by(self, value: ast.expr) -> str | None:
+    def object_built_by(self, value: ast.expr) -> str | None:
         """The app or router whose constructor call is `value`, if any."""
         if len(self.objects) != self._by_constructor_size:
             self._by_constructor = {id(obj.node): ref for ref, obj in self.objects.items() if obj.node is not None}

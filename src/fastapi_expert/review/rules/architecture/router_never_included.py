@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from pathlib import PurePosixPath
 
 from fastapi_expert.review.model.fastapi_model import FastAPIModel, RouterObject
 from fastapi_expert.review.model.module import (
@@ -29,52 +28,11 @@ def _own(node: ast.AST) -> tuple[ast.AST, ...]:
     return own_nodes(node)
 
 
-class _Resolver:
-    """Finds the router a dotted name denotes when the model's own look-up does
-    not: a router re-exported under another name (`from .audits import router as
-    audits_router` in a package `__init__`), or one inside a folder with no
-    `__init__.py` (a namespace package within a package), whose module the
-    project names by its path from that folder while the code imports it by its
-    full name. Built on first use: most projects never need it."""
-
-    def __init__(self, project: Project, model: FastAPIModel) -> None:
-        self.project = project
-        # Each router's ref by its `APIRouter(...)` call, for names bound to that call.
-        self.by_node = {id(obj.node): ref for ref, obj in model.objects.items() if obj.node is not None}
-        self._by_last: dict[str, list[ModuleInfo]] | None = None
-
-    def module(self, dotted: str) -> ModuleInfo | None:
-        """The project module imported as `dotted`: by its name, else the one file
-        whose path ends like the name (`pkg/sub/mod.py`, `pkg/sub/mod/__init__.py`)."""
-        found = self.project.by_name.get(dotted)
-        if found is not None:
-            return found
-        if self._by_last is None:
-            self._by_last = {}
-            for module in self.project.modules:
-                path = PurePosixPath(module.path)
-                last = path.parent.name if path.name == "__init__.py" else path.stem
-                self._by_last.setdefault(last, []).append(module)
-        parts = dotted.split(".")
-        tails = ("/" + "/".join(parts) + ".py", "/" + "/".join(parts) + "/__init__.py")
-        matches = [m for m in self._by_last.get(parts[-1], []) if ("/" + m.path).endswith(tails)]
-        return matches[0] if len(matches) == 1 else None
-
-    def router(self, qualname: str | None, depth: int = 0) -> str | None:
-        """The ref of the router `qualname` (`pkg.mod.router`) is bound to, through
-        imports that rename it."""
-        if qualname is None or depth > 8:
-            return None
-        symbol = self.project.lookup(qualname)
-        if isinstance(symbol, tuple):
-            return self.by_node.get(id(symbol[1]))
-        module_name, _, name = qualname.rpartition(".")
-        module = self.module(module_name) if module_name and symbol is None else None
-        if module is None:
-            return None
-        if name in module.assignments:
-            return self.by_node.get(id(module.assignments[name]))
-        return self.router(module.imports.get(name), depth + 1)
+def _router_bound(project: Project, model: FastAPIModel, qualname: str | None) -> str | None:
+    """The ref of the router a module-level name (`pkg.mod.router`) is bound to,
+    through imports that rename it."""
+    symbol = project.lookup(qualname)
+    return model.object_built_by(symbol[1]) if isinstance(symbol, tuple) else None
 
 
 def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
@@ -82,7 +40,6 @@ def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
     whether some include passes an expression no router resolves from."""
     included: set[str] = set()
     dynamic = False
-    resolver: _Resolver | None = None
     for module in project.modules:
         if not (module.spells("include_router") or module.spells("mount")):
             continue  # spares indexing every function of the project for two method names
@@ -97,9 +54,6 @@ def _included(project: Project, model: FastAPIModel) -> tuple[set[str], bool]:
                 if child is None:
                     continue
                 ref = model.object_ref(module, func, child)
-                if ref is None and isinstance(child, ast.Name | ast.Attribute):
-                    resolver = _Resolver(project, model) if resolver is None else resolver
-                    ref = resolver.router(module.resolve(child))
                 if ref is None:
                     dynamic = dynamic or node.func.attr == "include_router"
                 else:
@@ -120,16 +74,15 @@ def _imported_by_name(project: Project, model: FastAPIModel, candidates: list[Ro
             names |= {n.value for n in own_nodes_of(scope, ast.Constant) if isinstance(n.value, str) and "." in n.value}
     if not names:
         return set()
-    resolver = _Resolver(project, model)
     found: set[str] = set()
     for name in names:
-        target = resolver.module(name)
+        target = project.find_module(name)
         if target is None:
             continue
         # Its own routers, and those of the modules it star-imports (`from .endpoints import *`).
-        modules = {id(target), *(id(m) for star in target.star_imports if (m := resolver.module(star)) is not None)}
+        modules = {id(target), *(id(m) for star in target.star_imports if (m := project.find_module(star)) is not None)}
         found |= {obj.ref for obj in candidates if id(obj.module) in modules}
-        found |= {ref for qualname in target.imports.values() if (ref := resolver.router(qualname)) is not None}
+        found |= {ref for qualname in target.imports.values() if (ref := _router_bound(project, model, qualname)) is not None}
     return found
 
 
